@@ -1,0 +1,3 @@
+module concurrency-compare
+
+go 1.21

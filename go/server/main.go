@@ -1,0 +1,98 @@
+// Command server is the article's Go server: http.HandleFunc("/", processRequest)
+// and net/http's Serve, which starts one goroutine per connection. processRequest,
+// whose body the article leaves out, holds each request for -delay and answers the
+// article's JSON plus the evidence the harness needs (pid, goroutine, timestamps).
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"concurrency-compare/internal/evidence"
+)
+
+// reply is the article's {"hello": ..., "client": ...} plus the evidence fields
+// every server of the comparison returns.
+type reply struct {
+	Hello   string `json:"hello"`
+	Client  string `json:"client"`
+	PID     int    `json:"pid"`
+	Thread  string `json:"thread"`
+	EnterNS int64  `json:"enter_ns"`
+	ExitNS  int64  `json:"exit_ns"`
+	Clock   string `json:"clock"`
+	Handler string `json:"handler"`
+}
+
+var (
+	addr     = flag.String("addr", "127.0.0.1:8000", "address to listen on (the article uses :8000; loopback by default)")
+	fd       = flag.Int("fd", -1, "serve on this inherited, already listening socket instead of -addr")
+	delay    = flag.Duration("delay", time.Second, "how long processRequest holds each request (D)")
+	inflight = flag.Int("max-inflight", 0, "hold at most this many requests at once, the rest wait (0: no limit, as net/http)")
+)
+
+// slots bounds concurrent handlers when -max-inflight > 0: a buffered channel
+// used as a semaphore, the standard-library answer to "too many goroutines".
+var slots chan struct{}
+
+func processRequest(w http.ResponseWriter, r *http.Request) {
+	if slots != nil {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+	}
+	enter := evidence.Now()
+	time.Sleep(*delay)
+	exit := evidence.Now()
+
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(reply{
+		Hello:   "world",
+		Client:  r.URL.Query().Get("client"),
+		PID:     os.Getpid(),
+		Thread:  evidence.GoroutineID(),
+		EnterNS: enter,
+		ExitNS:  exit,
+		Clock:   evidence.ClockName,
+		Handler: "go/server.processRequest",
+	})
+}
+
+func health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintln(w, `{"status": "ok"}`)
+}
+
+func listen() (net.Listener, error) {
+	if *fd >= 0 {
+		return net.FileListener(os.NewFile(uintptr(*fd), "inherited-listener"))
+	}
+	return net.Listen("tcp", *addr)
+}
+
+func main() {
+	flag.Parse()
+	if *delay < 0 {
+		log.Fatalf("-delay must not be negative, got %v", *delay)
+	}
+	if *inflight > 0 {
+		slots = make(chan struct{}, *inflight)
+	}
+	http.HandleFunc("/", processRequest)
+	http.HandleFunc("/health", health)
+
+	ln, err := listen()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("listening on http://%s (delay %v, max-inflight %d)\n", ln.Addr(), *delay, *inflight)
+	if err := http.Serve(ln, nil); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,205 @@
+"""The servers and clients of the comparison, as data.
+
+Every entry is one frozen record: the command that runs it (a template filled in by
+``runner``), how it gets its socket, and what it is expected to do. Nothing else in
+the harness branches on a name; adding a setup is adding an entry here.
+
+Command templates may use: ``{python}`` (this interpreter), ``{go_server}``,
+``{go_client}``, ``{go_article}`` (built binaries), ``{host}``, ``{port}``, ``{fd}``,
+``{delay}`` (seconds), and for clients ``{url}``, ``{clients}``, ``{batches}``,
+``{timeout}`` (seconds).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Listen = Literal["fd", "port"]
+"""``fd``: the harness binds 127.0.0.1 and the server inherits the socket (no port
+race); ``port``: the server binds the port itself and, for port 0, prints it."""
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    summary: str
+    command: tuple[str, ...]
+    listen: Listen = "fd"
+    port_pattern: str | None = None
+    """Regex with one group that finds the bound port in the log (``listen="port"``)."""
+    claim: str | None = None
+    capacity: int | None = None
+    """Requests it can hold at once; ``None`` means no limit short of the machine."""
+    capacity_reason: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    needs_go: bool = False
+    ready_timeout_s: float = 30.0
+
+    def port_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.port_pattern) if self.port_pattern else None
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    name: str
+    summary: str
+    command: tuple[str, ...]
+    concurrent: bool
+    """Whether it sends a batch's requests at once (the sequential baseline does not)."""
+    needs_go: bool = False
+    env: tuple[tuple[str, str], ...] = field(default=())
+
+
+DJANGO_WSGI = "servers.django_project.wsgi:application"
+GUNICORN = ("{python}", "-m", "gunicorn", "-b", "fd://{fd}")
+UVICORN = ("{python}", "-m", "uvicorn", "--host", "{host}", "--port", "{port}")
+UVICORN_PORT = r"Uvicorn running on http://[^/]*:(\d+)"
+"""uvicorn binds its own port: with ``--fd`` it wraps the socket as AF_UNIX, so
+asyncio never sets TCP_NODELAY and every response waits ~40 ms for a delayed ACK
+(measured: 6.2x instead of 5.2x for five sequential requests at D = 0.2 s)."""
+RUNSERVER = ("{python}", "manage.py", "runserver", "{host}:{port}", "--noreload", "--skip-checks")
+RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
+
+SERVERS: tuple[ServerSpec, ...] = (
+    ServerSpec(
+        name="go-nethttp",
+        summary="Go net/http: http.HandleFunc + Serve, one goroutine per connection",
+        command=("{go_server}", "-fd", "{fd}", "-delay", "{delay}s"),
+        claim="C1",
+        capacity=None,
+        capacity_reason="one goroutine per connection",
+        needs_go=True,
+    ),
+    ServerSpec(
+        name="fastapi-async",
+        summary="uvicorn, FastAPI `async def` that awaits asyncio.sleep(D)",
+        command=(*UVICORN, "servers.fastapi_app:app_async"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        claim="C3",
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop",
+    ),
+    ServerSpec(
+        name="fastapi-def",
+        summary="uvicorn, FastAPI plain `def` that calls time.sleep(D)",
+        command=(*UVICORN, "servers.fastapi_app:app_def"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        claim="C4",
+        capacity=40,
+        capacity_reason="anyio's default threadpool limiter: 40 threads",
+    ),
+    ServerSpec(
+        name="fastapi-async-blocking",
+        summary="uvicorn, FastAPI `async def` that calls time.sleep(D)",
+        command=(*UVICORN, "servers.fastapi_app:app_async_blocking"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        claim="C5",
+        capacity=1,
+        capacity_reason="time.sleep blocks the one event loop",
+    ),
+    ServerSpec(
+        name="django-runserver",
+        summary="Django `manage.py runserver` (threaded default), plain `def` view",
+        command=RUNSERVER,
+        listen="port",
+        port_pattern=RUNSERVER_PORT,
+        claim="C6",
+        capacity=None,
+        capacity_reason="one thread per connection",
+    ),
+    ServerSpec(
+        name="django-nothreading",
+        summary="Django `manage.py runserver --nothreading`, same view",
+        command=(*RUNSERVER, "--nothreading"),
+        listen="port",
+        port_pattern=RUNSERVER_PORT,
+        claim="C7",
+        capacity=1,
+        capacity_reason="one thread serves one connection at a time",
+    ),
+    ServerSpec(
+        name="gunicorn-default",
+        summary="gunicorn with its defaults (1 sync worker, 1 thread), same view",
+        command=(*GUNICORN, DJANGO_WSGI),
+        claim="C8",
+        capacity=1,
+        capacity_reason="1 sync worker with 1 thread",
+    ),
+    ServerSpec(
+        name="gunicorn-threads5",
+        summary="gunicorn `-w 1 --threads 5` (gthread), same view",
+        command=(*GUNICORN, "-w", "1", "--threads", "5", DJANGO_WSGI),
+        claim="C9",
+        capacity=5,
+        capacity_reason="1 worker x 5 threads",
+    ),
+    ServerSpec(
+        name="gunicorn-workers5",
+        summary="gunicorn `-w 5` (5 sync worker processes), same view",
+        command=(*GUNICORN, "-w", "5", DJANGO_WSGI),
+        claim="C10",
+        capacity=5,
+        capacity_reason="5 processes x 1 thread",
+    ),
+)
+
+HTTPX_CLIENT = (
+    "{python}",
+    "-m",
+    "clients.httpx_client",
+    "--url",
+    "{url}",
+    "--clients",
+    "{clients}",
+    "--batches",
+    "{batches}",
+    "--timeout",
+    "{timeout}",
+    "--mode",
+)
+
+CLIENTS: tuple[ClientSpec, ...] = (
+    ClientSpec(
+        name="go-goroutines",
+        summary="the article's Go client: goroutines + sync.WaitGroup",
+        command=(
+            "{go_client}",
+            "-url",
+            "{url}",
+            "-clients",
+            "{clients}",
+            "-batches",
+            "{batches}",
+            "-timeout",
+            "{timeout}s",
+        ),
+        concurrent=True,
+        needs_go=True,
+    ),
+    ClientSpec(
+        name="httpx-async",
+        summary="one httpx.AsyncClient, asyncio.gather",
+        command=(*HTTPX_CLIENT, "async"),
+        concurrent=True,
+    ),
+    ClientSpec(
+        name="httpx-threads",
+        summary="one thread per request, one shared httpx.Client",
+        command=(*HTTPX_CLIENT, "threads"),
+        concurrent=True,
+    ),
+    ClientSpec(
+        name="httpx-sequential",
+        summary="one request after another (the naive baseline)",
+        command=(*HTTPX_CLIENT, "sequential"),
+        concurrent=False,
+    ),
+)
+
+SERVERS_BY_NAME = {s.name: s for s in SERVERS}
+CLIENTS_BY_NAME = {c.name: c for c in CLIENTS}

@@ -1,0 +1,223 @@
+"""The command line: ``python -m harness compare | serve | list``.
+
+The only place that turns errors into exit statuses and one-line messages:
+0 all measured, 1 some pairings failed, 2 bad input or setup, 130 Ctrl-C,
+143 SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+
+from harness import export, gobuild, report
+from harness.catalog import CLIENTS, CLIENTS_BY_NAME, SERVERS, SERVERS_BY_NAME, ClientSpec, ServerSpec
+from harness.errors import HarnessError, ServerError, UsageError
+from harness.metadata import environment
+from harness.paths import CACHE_DIR, DEFAULT_OUT, GO_DIR
+from harness.process import Terminated, install_signal_handlers
+from harness.progress import ConsoleProgress
+from harness.results import RunResults
+from harness.runner import Plan, run_plan, running_server
+
+DEFAULT_DELAY_S = 0.5
+DEFAULT_CLIENTS = 5
+DEFAULT_REPEATS = 3
+MAX_CLIENTS = 1000
+MAX_DELAY_S = 25.0
+"""gunicorn kills a sync worker busy for 30 s (its --timeout); D must stay below."""
+SERVE_PORT = 8000
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but bad input gives one line (and status 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `python -m harness {self.prog.split()[-1]} --help`)")
+
+
+def _names(value: str, known: dict[str, object], what: str, flag: str) -> list[str]:
+    if value.strip() == "all":
+        return list(known)
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown {what} {', '.join(map(repr, unknown)) or '(none given)'} in {flag}; "
+            f"valid: {', '.join(known)} (or all)"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _delay(value: float) -> float:
+    if not 0 < value <= MAX_DELAY_S:
+        raise UsageError(f"--delay must be a number of seconds above 0 and at most {MAX_DELAY_S:g}, got {value:g}")
+    return value
+
+
+def _writable(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write to --out {str(out)!r} ({exc.strerror}): choose another folder") from exc
+    return out
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    if not 1 <= args.clients <= MAX_CLIENTS:
+        raise UsageError(f"--clients must be between 1 and {MAX_CLIENTS}, got {args.clients}")
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
+    servers = _names(args.servers, SERVERS_BY_NAME, "server", "--servers")  # type: ignore[arg-type]
+    clients = _names(args.client_impls, CLIENTS_BY_NAME, "client", "--client-impls")  # type: ignore[arg-type]
+    return Plan(
+        servers=tuple(SERVERS_BY_NAME[s] for s in servers),
+        clients=tuple(CLIENTS_BY_NAME[c] for c in clients),
+        delay_s=_delay(args.delay),
+        n_clients=args.clients,
+        repeats=args.repeats,
+        out_dir=_writable(Path(args.out)),
+    )
+
+
+def build_go(specs: list[ServerSpec | ClientSpec]) -> gobuild.GoBuild | None:
+    if not any(s.needs_go for s in specs):
+        return None
+    with console.status("building the Go code"):
+        go = gobuild.build(GO_DIR, CACHE_DIR / "go")
+    console.print(f"Go {go.version}: {'cached build' if go.cached else 'built'} ({go.binaries['server'].parent})")
+    return go
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    plan = make_plan(args)
+    go = build_go([*plan.servers, *plan.clients])
+    for old in (plan.out_dir / "logs").glob("*.log"):
+        old.unlink()
+    settings = {
+        "command": "python -m harness compare " + shlex.join(args.argv),
+        "delay_s": plan.delay_s,
+        "clients": plan.n_clients,
+        "repeats": plan.repeats,
+        "work": plan.work,
+        "servers": [s.name for s in plan.servers],
+        "client_impls": [c.name for c in plan.clients],
+    }
+    results = RunResults(plan.out_dir, settings, environment(go_version=go.version if go else None))
+    start = time.perf_counter()
+
+    def checkpoint() -> None:
+        settings["duration_s"] = time.perf_counter() - start
+        export.write(report.build(results), plan.out_dir)
+
+    total = len(plan.servers) * len(plan.clients) * (plan.repeats + 1)
+    console.print(
+        f"{len(plan.servers)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
+        f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up): {total} batches"
+    )
+    try:
+        with ConsoleProgress(total_batches=total, n_clients=plan.n_clients, console=console) as progress:
+            run_plan(plan, results, go=go, progress=progress, checkpoint=checkpoint)
+        results.complete = True
+    except KeyboardInterrupt:
+        results.interrupted = "Ctrl-C"
+        raise
+    except Terminated:
+        results.interrupted = "SIGTERM"
+        raise
+    finally:
+        checkpoint()
+        results.close()
+        console.print(f"report: {plan.out_dir / 'report.md'} ({time.perf_counter() - start:.0f} s)")
+    failed = results.failed()
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(results.pairings)} pairings failed[/]; see the report")
+        return 1
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.name not in SERVERS_BY_NAME:
+        raise UsageError(f"unknown server {args.name!r}; valid: {', '.join(SERVERS_BY_NAME)}")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    spec = SERVERS_BY_NAME[args.name]
+    go = build_go([spec])
+    logs = Path(tempfile.mkdtemp(prefix="harness-serve-"))
+    with running_server(spec, delay_s=_delay(args.delay), logs_dir=logs, go=go, port=args.port) as running:
+        print(f"{spec.name} is serving at {running.url} (D = {args.delay:g} s); log: {running.proc.log_path}")
+        print(f"try: curl '{running.url}?client=A'   stop: Ctrl-C", flush=True)
+        try:
+            while (code := running.proc.poll()) is None:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            print(f"\nstopping {spec.name}", flush=True)
+            return 0
+        raise ServerError(f"{spec.name} exited with status {code}; last lines of its log:\n{running.proc.log_tail()}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    print("servers:")
+    for s in SERVERS:
+        capacity = "no limit" if s.capacity is None else s.capacity
+        print(f"  {s.name:<24} {s.claim or '':<4} capacity {capacity!s:<9} {s.summary}")
+    print("clients:")
+    for c in CLIENTS:
+        print(f"  {c.name:<24} {c.summary}")
+    return 0
+
+
+def parser() -> Parser:
+    top = Parser(prog="harness", description="Go vs Python concurrent HTTP comparison harness")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    compare = sub.add_parser("compare", help="run every client against every server and write the report")
+    compare.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
+    compare.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="N, requests per batch (1..1000)")
+    compare.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="R, counted batches per pairing")
+    compare.add_argument("--servers", default="all", help="comma-separated server names, or all")
+    compare.add_argument("--client-impls", default="all", help="comma-separated client names, or all")
+    compare.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
+    compare.set_defaults(run=cmd_compare)
+
+    serve = sub.add_parser("serve", help="run one catalog server in the foreground")
+    serve.add_argument("name", help="server name (see `list`)")
+    serve.add_argument("--port", type=int, default=SERVE_PORT, help="port on 127.0.0.1 (0: any free one)")
+    serve.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
+    serve.set_defaults(run=cmd_serve)
+
+    listing = sub.add_parser("list", help="print the catalog of servers and clients")
+    listing.set_defaults(run=cmd_list)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    install_signal_handlers()
+    try:
+        args = parser().parse_args(argv)
+        args.argv = argv[1:]
+        return int(args.run(args))
+    except UsageError as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        return 2
+    except HarnessError as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        console.print("interrupted (Ctrl-C); every process the harness started was stopped")
+        return 130
+    except Terminated as exc:
+        console.print("terminated (SIGTERM); every process the harness started was stopped")
+        return int(exc.code or 143)

@@ -1,0 +1,48 @@
+"""One exporter per output format, behind one protocol; ``write`` puts them in place.
+
+Each exporter renders a ``Report`` to text; ``write`` replaces the files
+atomically, so a reader (or a crash) never sees half a report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from harness.export.csv import CsvExporter
+from harness.export.json import JsonExporter
+from harness.export.markdown import MarkdownExporter
+from harness.report import Report
+
+
+class Exporter(Protocol):
+    filename: str
+
+    def render(self, report: Report) -> str: ...
+
+
+EXPORTERS: tuple[Exporter, ...] = (MarkdownExporter(), JsonExporter(), CsvExporter())
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(report: Report, out_dir: Path, exporters: tuple[Exporter, ...] = EXPORTERS) -> list[Path]:
+    paths = []
+    for exporter in exporters:
+        path = out_dir / exporter.filename
+        write_text(path, exporter.render(report))
+        paths.append(path)
+    return paths

@@ -1,0 +1,48 @@
+"""``report.json``: the report's data for machines, with a schema version."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from harness.model import SCHEMA
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.report import Report
+
+
+def _clean(value: Any) -> Any:
+    """NaN (not measured) becomes null; numpy scalars become Python ones."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    if value is None or value.__class__.__name__ == "NAType":
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    columns = [c for c in frame.columns if c not in drop]
+    return [{k: _clean(v) for k, v in row.items()} for row in frame[columns].to_dict(orient="records")]
+
+
+class JsonExporter:
+    filename = "report.json"
+
+    def render(self, report: Report) -> str:
+        data = {
+            "schema": SCHEMA,
+            "status": report.status,
+            "notes": list(report.notes),
+            "settings": report.settings,
+            "pairings": records(report.pairings, drop=("client_concurrent",)),
+            "claims": [asdict(c) for c in report.claims],
+            "batches": records(report.batches),
+            "environment": report.environment,
+        }
+        return json.dumps(data, indent=2) + "\n"

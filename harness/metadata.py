@@ -1,0 +1,62 @@
+"""The environment a run was measured in, captured with every report.
+
+Ratios from two machines are only comparable when the reader can see what each
+ran on: OS, cores, CPU model, load, Python, Go and the server packages' versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+from importlib import metadata
+from typing import Any
+
+from harness import __version__
+from harness.paths import REPO
+
+PACKAGES = ("fastapi", "starlette", "anyio", "uvicorn", "django", "gunicorn", "httpx", "pandas",
+            "tabulate", "psutil")  # fmt: skip
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                             text=True, timeout=5, check=False)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def environment(*, go_version: str | None) -> dict[str, Any]:
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "os": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "go": go_version or "not used",
+        "packages": {p: _version(p) for p in PACKAGES},
+        "harness": __version__,
+        "commit": _git_commit(),
+    }

@@ -1,0 +1,85 @@
+"""The raw records of a run. Everything in a report is derived from these.
+
+A ``RequestRecord`` is one request as both sides saw it; a ``BatchRecord`` is one
+batch of N requests from one client process (repeat 0 is the warm-up, kept but
+never counted). ``Pairing`` names a server x client cell and carries its outcome
+when it did not produce batches (failed or never measured).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SCHEMA = "concurrency-compare/report/1"
+
+Status = Literal["ok", "failed", "not measured"]
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    name: str
+    error: str | None
+    status: int
+    sent_ns: int
+    recv_ns: int
+    pid: int | None = None
+    thread: str | None = None
+    enter_ns: int | None = None
+    exit_ns: int | None = None
+    handler: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def latency_s(self) -> float:
+        return (self.recv_ns - self.sent_ns) / 1e9
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    server: str
+    client: str
+    repeat: int
+    clients: int
+    delay_s: float
+    wall_s: float
+    """Timed inside the client, as the article's ``!! main took``."""
+    outside_s: float
+    """Timed by the harness, from the previous line (or process start) to this one."""
+    requests: tuple[RequestRecord, ...]
+    work: str = "wait"
+
+    @property
+    def warmup(self) -> bool:
+        return self.repeat == 0
+
+    @property
+    def failed(self) -> tuple[RequestRecord, ...]:
+        return tuple(r for r in self.requests if not r.ok)
+
+    @property
+    def ratio(self) -> float:
+        return self.wall_s / self.delay_s
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("requests")
+        data["warmup"] = self.warmup
+        data["failed_requests"] = len(self.failed)
+        return data
+
+
+@dataclass
+class Pairing:
+    server: str
+    client: str
+    status: Status = "not measured"
+    reason: str = ""
+    batches: list[BatchRecord] = field(default_factory=list)
+
+    @property
+    def counted(self) -> list[BatchRecord]:
+        return [b for b in self.batches if not b.warmup]

@@ -1,0 +1,226 @@
+"""The one owner of process lifecycle: nothing else in the harness calls Popen.
+
+Every process runs in a session of its own (so its workers, reloader children and
+threads are one process group), logs to a file, and is stopped by ``stop()``:
+SIGTERM to the group, a bounded grace period, SIGKILL, reap, then SIGKILL to
+whatever is left of the group or of the descendants seen before. ``ManagedProcess``
+is a context manager, so this holds on success, on exceptions and on Ctrl-C;
+``install_signal_handlers`` makes SIGTERM unwind the same way, and an ``atexit``
+hook stops anything still registered as a last resort.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+
+import psutil
+
+from harness.errors import PairingError
+
+DEFAULT_GRACE_S = 5.0
+
+_LIVE: set[ManagedProcess] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+class ManagedProcess:
+    """A child process in its own session, stopped with all of its children."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        name: str,
+        log_path: Path,
+        env: Mapping[str, str],
+        cwd: Path | None = None,
+        pass_fds: Sequence[int] = (),
+        capture_stdout: bool = False,
+        grace_s: float = DEFAULT_GRACE_S,
+    ) -> None:
+        self.argv = [str(a) for a in argv]
+        self.name = name
+        self.log_path = log_path
+        self.env = dict(env)
+        self.cwd = cwd
+        self.pass_fds = tuple(pass_fds)
+        self.capture_stdout = capture_stdout
+        self.grace_s = grace_s
+        self.started_at = 0.0
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._lines: queue.Queue[tuple[float, str] | None] = queue.Queue()
+        self._log = None
+
+    # -- starting ------------------------------------------------------------
+    def start(self) -> ManagedProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log.write(f"$ {' '.join(self.argv)}\n".encode())
+        self._log.flush()
+        self.started_at = time.perf_counter()
+        try:
+            self._popen = subprocess.Popen(
+                self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if self.capture_stdout else self._log,
+                stderr=self._log,
+                pass_fds=self.pass_fds,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._log.close()
+            raise PairingError(f"{self.name}: cannot start {self.argv[0]!r}: {exc.strerror}") from exc
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+        if self.capture_stdout:
+            threading.Thread(target=self._read_stdout, name=f"{self.name}-stdout", daemon=True).start()
+        return self
+
+    def __enter__(self) -> ManagedProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _read_stdout(self) -> None:
+        """Queue each stdout line with the moment it arrived (the outside clock)."""
+        assert self._popen is not None and self._popen.stdout is not None
+        for raw in self._popen.stdout:
+            self._lines.put((time.perf_counter(), raw.decode(errors="replace")))
+        self._lines.put(None)
+
+    # -- running -------------------------------------------------------------
+    @property
+    def pid(self) -> int:
+        assert self._popen is not None, "not started"
+        return self._popen.pid
+
+    def poll(self) -> int | None:
+        return None if self._popen is None else self._popen.poll()
+
+    def next_line(self, timeout: float) -> tuple[float, str] | None:
+        """The next stdout line and its arrival time; ``None`` at end of output.
+
+        Raises ``TimeoutError`` when nothing arrives within ``timeout`` seconds.
+        """
+        try:
+            return self._lines.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            raise TimeoutError from None
+
+    def wait(self, timeout: float) -> int:
+        assert self._popen is not None
+        return self._popen.wait(timeout)
+
+    def log_tail(self, lines: int = 8) -> str:
+        """The last lines of the log, for error messages."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.rstrip().splitlines()[-lines:])
+
+    def group(self) -> list[psutil.Process]:
+        """Every live process of this process group or below its leader."""
+        if self._popen is None:
+            return []
+        found: dict[int, psutil.Process] = {}
+        try:
+            leader = psutil.Process(self._popen.pid)
+            for p in [leader, *leader.children(recursive=True)]:
+                found[p.pid] = p
+        except psutil.Error:
+            pass
+        for p in psutil.process_iter():
+            try:
+                if os.getpgid(p.pid) == self._popen.pid:
+                    found[p.pid] = p
+            except (OSError, psutil.Error):
+                continue
+        return list(found.values())
+
+    # -- stopping ------------------------------------------------------------
+    def stop(self) -> int | None:
+        """Stop the whole group: TERM, grace, KILL, reap. Safe to call twice."""
+        popen = self._popen
+        if popen is None:
+            return None
+        try:
+            descendants = psutil.Process(popen.pid).children(recursive=True)
+        except psutil.Error:
+            descendants = []
+        _signal_group(popen.pid, signal.SIGTERM)
+        try:
+            popen.wait(self.grace_s)
+        except subprocess.TimeoutExpired:
+            _signal_group(popen.pid, signal.SIGKILL)
+            popen.wait()
+        # Workers or reloader children that outlived their leader.
+        _signal_group(popen.pid, signal.SIGKILL)
+        for child in descendants:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        if popen.stdout is not None:
+            popen.stdout.close()
+        if self._log is not None and not self._log.closed:
+            self._log.close()
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        return popen.returncode
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def stop_all() -> None:
+    """Stop every process still registered (the last-resort cleanup)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for proc in live:
+        proc.stop()
+
+
+atexit.register(stop_all)
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread when the harness gets SIGTERM or SIGHUP."""
+
+
+def install_signal_handlers() -> None:
+    """Make SIGTERM/SIGHUP unwind like Ctrl-C, so every ``finally`` runs.
+
+    Without this, SIGTERM kills Python without running cleanup and orphans the
+    servers. A second signal during cleanup is ignored (a handler, not SIG_IGN, so
+    children started later do not inherit an ignored SIGTERM).
+    """
+
+    def quiet(signum: int, frame: FrameType | None) -> None:
+        return None
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, quiet)
+        signal.signal(signal.SIGHUP, quiet)
+        raise Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
+if sys.platform == "win32":  # pragma: no cover
+    raise ImportError("the harness needs POSIX process groups (Linux or macOS)")

@@ -1,0 +1,68 @@
+"""Progress on the terminal while a run works (rich), one line per finished step."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.claims import behaviour
+from harness.evidence import evidence
+from harness.model import BatchRecord, Pairing
+from harness.runner import Progress as ProgressHooks
+
+
+class ConsoleProgress(ProgressHooks):
+    """A bar over all batches of the run, and a line per server and pairing."""
+
+    def __init__(self, *, total_batches: int, n_clients: int, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.n = n_clients
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("batches"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("starting", total=total_batches)
+
+    def __enter__(self) -> ConsoleProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.bar.stop()
+
+    def print(self, text: str) -> None:
+        self.bar.console.print(text)
+
+    def server_starting(self, server: str) -> None:
+        self.bar.update(self.task, description=f"starting {server}")
+
+    def server_ready(self, server: str, seconds: float) -> None:
+        self.print(f"[bold]{server}[/] ready in {seconds:.2f} s")
+
+    def server_failed(self, server: str, reason: str) -> None:
+        self.print(f"[red]{server} failed:[/] {reason}")
+
+    def pairing_started(self, server: str, client: str) -> None:
+        self.bar.update(self.task, description=f"{server} x {client}")
+
+    def batch_done(self, batch: BatchRecord) -> None:
+        self.bar.advance(self.task)
+
+    def pairing_done(self, pairing: Pairing) -> None:
+        counted = pairing.counted
+        if pairing.status == "failed":
+            self.print(f"  [red]{pairing.client}: failed[/]: {pairing.reason.splitlines()[0]}")
+            return
+        ratios = " ".join(f"{b.ratio:.2f}x" for b in counted)
+        ev = evidence([r for b in counted for r in b.requests])
+        ratio = sorted(b.ratio for b in counted)[len(counted) // 2] if counted else float("nan")
+        worst = max((evidence(b.requests).max_in_flight for b in counted), default=0)
+        seen = behaviour({"status": "ok", "ratio_median": ratio, "max_in_flight": worst}, self.n)
+        self.print(f"  {pairing.client:<17} {ratios:<24} {seen:<10} in flight {worst}, {ev.processes} process(es)")

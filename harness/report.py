@@ -1,0 +1,90 @@
+"""Everything a report shows, derived from a run's records in one place.
+
+Exporters (``harness.export``) only format a ``Report``; they compute nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from harness import claims as claims_mod
+from harness.catalog import CLIENTS_BY_NAME, SERVERS_BY_NAME
+from harness.results import RunResults
+from harness.stats import batch_frame, pairing_frame, request_frame
+
+
+@dataclass(frozen=True)
+class Report:
+    status: str
+    """``complete``, or ``partial`` when the run stopped early or pairings failed."""
+    notes: tuple[str, ...]
+    settings: dict[str, Any]
+    environment: dict[str, Any]
+    pairings: pd.DataFrame
+    batches: pd.DataFrame
+    requests: pd.DataFrame
+    claims: tuple[claims_mod.ClaimResult, ...]
+
+    @property
+    def servers(self) -> list[str]:
+        return list(dict.fromkeys(self.pairings["server"]))
+
+    @property
+    def clients(self) -> list[str]:
+        return list(dict.fromkeys(self.pairings["client"]))
+
+
+def handlers_by_server(results: RunResults) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for pairing in results.pairings.values():
+        for batch in pairing.batches:
+            found.setdefault(pairing.server, set()).update(r.handler for r in batch.requests if r.handler)
+    return found
+
+
+def build(results: RunResults) -> Report:
+    settings = results.settings
+    pairings = list(results.pairings.values())
+    batches = batch_frame(pairings)
+    summary = pairing_frame(pairings, batches, delay_s=settings["delay_s"], clients=settings["clients"],
+                            work=settings.get("work", "wait"))  # fmt: skip
+    summary["client_concurrent"] = [CLIENTS_BY_NAME[c].concurrent if c in CLIENTS_BY_NAME else True
+                                    for c in summary["client"]]  # fmt: skip
+    verdicts = claims_mod.check(summary, handlers_by_server(results), settings["clients"])
+    notes = []
+    if results.interrupted:
+        notes.append(f"The run was interrupted ({results.interrupted}).")
+    not_measured = [f"{p.server} x {p.client}" for p in pairings if p.status == "not measured"]
+    if not_measured:
+        notes.append(f"Not measured: {', '.join(not_measured)}.")
+    failed = [p for p in pairings if p.status == "failed"]
+    if failed:
+        notes.append(f"{len(failed)} pairing(s) failed; reasons below the matrix.")
+    status = "complete" if results.complete and not not_measured else "partial"
+    return Report(
+        status=status,
+        notes=tuple(notes),
+        settings=settings,
+        environment=results.environment,
+        pairings=summary,
+        batches=batches,
+        requests=request_frame(pairings),
+        claims=tuple(verdicts),
+    )
+
+
+def server_summary(name: str) -> str:
+    spec = SERVERS_BY_NAME.get(name)
+    if spec is None:
+        return name
+    capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
+    claim = f" Article claim {spec.claim}." if spec.claim else ""
+    return f"{spec.summary}. Capacity: {capacity} ({spec.capacity_reason}).{claim}"
+
+
+def client_summary(name: str) -> str:
+    spec = CLIENTS_BY_NAME.get(name)
+    return spec.summary if spec else name

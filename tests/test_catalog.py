@@ -1,0 +1,45 @@
+import string
+
+from harness.catalog import CLIENTS, SERVERS
+
+ISSUED_SERVERS = ["go-nethttp", "fastapi-async", "fastapi-def", "fastapi-async-blocking", "django-runserver",
+                  "django-nothreading", "gunicorn-default", "gunicorn-threads5", "gunicorn-workers5"]  # fmt: skip
+ISSUED_CLIENTS = ["go-goroutines", "httpx-async", "httpx-threads", "httpx-sequential"]
+SERVER_FIELDS = {"python", "go_server", "go_client", "go_article", "host", "port", "fd", "delay"}
+CLIENT_FIELDS = SERVER_FIELDS | {"url", "clients", "batches", "timeout"}
+
+
+def fields(command: tuple[str, ...]) -> set[str]:
+    return {f for part in command for _, f, _, _ in string.Formatter().parse(part) if f}
+
+
+def test_names_are_the_ones_the_report_and_users_refer_to() -> None:
+    assert [s.name for s in SERVERS][: len(ISSUED_SERVERS)] == ISSUED_SERVERS
+    assert [c.name for c in CLIENTS] == ISSUED_CLIENTS
+
+
+def test_templates_use_known_fields() -> None:
+    for server in SERVERS:
+        assert fields(server.command) <= SERVER_FIELDS, server.name
+        assert server.needs_go == any(f.startswith("go_") for f in fields(server.command)), server.name
+        if server.listen == "fd":
+            assert "fd" in fields(server.command), server.name
+        else:
+            assert server.port_regex() is not None and "port" in fields(server.command), server.name
+    for client in CLIENTS:
+        assert {"url", "clients", "batches", "timeout"} <= fields(client.command) <= CLIENT_FIELDS, client.name
+
+
+def test_every_server_binds_loopback_only() -> None:
+    for server in SERVERS:
+        joined = " ".join(server.command)
+        assert "0.0.0.0" not in joined
+        assert "{host}" in joined or "{fd}" in joined, server.name
+
+
+def test_django_setups_share_one_app() -> None:
+    django = [s for s in SERVERS if "django" in s.name or "gunicorn" in s.name]
+    assert len(django) >= 5
+    for server in django:
+        joined = " ".join(server.command)
+        assert "manage.py" in joined or "servers.django_project.wsgi:application" in joined

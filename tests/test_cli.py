@@ -1,0 +1,38 @@
+"""Bad input: one clear line, exit status 2, nothing started."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import harness
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "--servers", "nginx"], "unknown server 'nginx' in --servers; valid: go-nethttp,"),
+        (["compare", "--client-impls", "curl"], "unknown client 'curl' in --client-impls; valid: go-goroutines,"),
+        (["compare", "--delay", "0"], "--delay must be a number of seconds above 0"),
+        (["compare", "--delay", "-1"], "--delay must be a number of seconds above 0"),
+        (["compare", "--delay", "abc"], "argument --delay: invalid float value: 'abc'"),
+        (["compare", "--clients", "0"], "--clients must be between 1 and 1000, got 0"),
+        (["compare", "--clients", "1001"], "--clients must be between 1 and 1000, got 1001"),
+        (["compare", "--repeats", "0"], "--repeats must be at least 1, got 0"),
+        (["compare", "--out", "/proc/no-such-dir"], "cannot write to --out '/proc/no-such-dir'"),
+        (["serve", "nginx"], "unknown server 'nginx'; valid: go-nethttp,"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(args: list[str], message: str) -> None:
+    proc = harness(*args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_list_prints_catalog() -> None:
+    proc = harness("list")
+    assert proc.returncode == 0
+    assert "gunicorn-workers5" in proc.stdout and "httpx-sequential" in proc.stdout

@@ -1,0 +1,65 @@
+"""Exporters on a fixed result set: the tables a user pastes must not drift."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from harness import export, report
+from harness.export.markdown import matrix
+from tests.helpers import fixed_results
+
+
+def build(tmp_path: Path) -> report.Report:
+    results = fixed_results(tmp_path)
+    results.close()
+    return report.build(results)
+
+
+def test_matrix_snapshot(tmp_path: Path) -> None:
+    assert matrix(build(tmp_path)).splitlines() == [
+        "| server           | go-goroutines     | httpx-sequential   |",
+        "|------------------|-------------------|--------------------|",
+        "| go-nethttp       | 1.02x (1.01-1.03) | 5.03x (5.02-5.04)  |",
+        "| gunicorn-default | 5.03x (5.02-5.04) | failed             |",
+    ]
+
+
+def test_write_all_formats(tmp_path: Path) -> None:
+    rep = build(tmp_path)
+    paths = export.write(rep, tmp_path)
+    assert sorted(p.name for p in paths) == ["report.json", "report.md", "requests.csv"]
+
+    md = (tmp_path / "report.md").read_text()
+    assert "> **Partial report.**" not in md  # failed pairings are shown, but the run completed
+    assert "- `gunicorn-default` x `httpx-sequential`: httpx-sequential exited with status 1" in md
+    assert "| C1   |" in md and "### gunicorn-default" in md
+    assert "| D (hold per request)            | 0.2 s" in md
+
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["schema"] == "concurrency-compare/report/1"
+    first = data["pairings"][0]
+    assert {"server", "client", "delay_s", "clients", "repeats", "ratio_median", "ratio_min", "ratio_max",
+            "max_in_flight", "processes", "threads", "status"} <= set(first)  # fmt: skip
+    assert (first["ratio_median"], first["ratio_min"], first["ratio_max"], first["repeats"]) == (1.02, 1.01, 1.03, 2)
+    failed = next(p for p in data["pairings"] if p["status"] == "failed")
+    assert failed["ratio_median"] is None  # never invented
+    assert {c["id"] for c in data["claims"]} == {f"C{i}" for i in range(1, 12)}
+    assert data["environment"]["cpu_count"] == 2
+
+    csv = pd.read_csv(tmp_path / "requests.csv")
+    assert len(csv) == 9 * 5  # warm-ups included, flagged
+    assert csv["warmup"].sum() == 3 * 5
+
+
+def test_partial_run_is_marked(tmp_path: Path) -> None:
+    results = fixed_results(tmp_path)
+    results.close()
+    results.complete = False
+    results.interrupted = "Ctrl-C"
+    results.finish("gunicorn-default", "httpx-sequential", "not measured")
+    rep = report.build(results)
+    assert rep.status == "partial"
+    md = export.MarkdownExporter().render(rep)
+    assert "> **Partial report.** The run was interrupted (Ctrl-C). Not measured: gunicorn-default x httpx-sequential." in md
+    assert "not measured" in matrix(rep)
