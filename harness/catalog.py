@@ -13,8 +13,13 @@ Command templates may use: ``{python}`` (this interpreter), ``{go_server}``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Literal
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.errors import UsageError
 
 Listen = Literal["fd", "port"]
 """``fd``: the harness binds 127.0.0.1 and the server inherits the socket (no port
@@ -36,6 +41,8 @@ class ServerSpec:
     env: tuple[tuple[str, str], ...] = ()
     needs_go: bool = False
     ready_timeout_s: float = 30.0
+    default: bool = True
+    """Part of a run that does not name its servers."""
 
     def port_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.port_pattern) if self.port_pattern else None
@@ -49,7 +56,9 @@ class ClientSpec:
     concurrent: bool
     """Whether it sends a batch's requests at once (the sequential baseline does not)."""
     needs_go: bool = False
-    env: tuple[tuple[str, str], ...] = field(default=())
+    env: tuple[tuple[str, str], ...] = ()
+    timeout_s: float | None = None
+    """Longest wait for one batch; ``None``: derived from N and D (``runner``)."""
 
 
 DJANGO_WSGI = "servers.django_project.wsgi:application"
@@ -201,5 +210,53 @@ CLIENTS: tuple[ClientSpec, ...] = (
     ),
 )
 
-SERVERS_BY_NAME = {s.name: s for s in SERVERS}
-CLIENTS_BY_NAME = {c.name: c for c in CLIENTS}
+
+@dataclass(frozen=True)
+class Catalog:
+    """The entries a run can choose from: the built-in ones plus any from a file."""
+
+    servers: tuple[ServerSpec, ...]
+    clients: tuple[ClientSpec, ...]
+
+    @property
+    def servers_by_name(self) -> dict[str, ServerSpec]:
+        return {s.name: s for s in self.servers}
+
+    @property
+    def clients_by_name(self) -> dict[str, ClientSpec]:
+        return {c.name: c for c in self.clients}
+
+    def with_file(self, path: Path) -> Catalog:
+        """This catalog plus the ``[[server]]`` and ``[[client]]`` tables of a TOML file."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"cannot read --catalog {str(path)!r}: {exc}") from exc
+        unknown = set(data) - {"server", "client"}
+        if unknown:
+            raise UsageError(
+                f"--catalog {str(path)!r}: unknown tables {sorted(unknown)}; use [[server]] and [[client]]"
+            )
+        servers = tuple(_entry(ServerSpec, raw, path) for raw in data.get("server", []))
+        clients = tuple(_entry(ClientSpec, raw, path) for raw in data.get("client", []))
+        names = [e.name for e in (*self.servers, *self.clients, *servers, *clients)]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise UsageError(f"--catalog {str(path)!r}: names already taken: {', '.join(dupes)}")
+        return Catalog(self.servers + servers, self.clients + clients)
+
+
+def _entry(kind: type[Any], raw: Mapping[str, Any], path: Path) -> Any:
+    known = {f.name for f in fields(kind)}
+    if unknown := set(raw) - known:
+        raise UsageError(f"--catalog {str(path)!r}: {raw.get('name', '?')!r} has unknown keys {sorted(unknown)}")
+    values = dict(raw)
+    values["command"] = tuple(values.get("command", ()))
+    values["env"] = tuple(sorted(dict(values.get("env", {})).items()))
+    values.setdefault("summary", values.get("name", ""))
+    try:
+        return kind(**values)
+    except TypeError as exc:
+        raise UsageError(f"--catalog {str(path)!r}: {raw.get('name', '?')!r}: {exc}") from exc
+
+
+CATALOG = Catalog(SERVERS, CLIENTS)

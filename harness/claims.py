@@ -45,27 +45,67 @@ class Claim:
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("C1", "Go net/http serves the five requests concurrently", ("go-nethttp",), "concurrent",
-          processes="one", threads="N"),
-    Claim("C2", "the Go client's goroutines + WaitGroup issue the five requests concurrently",
-          ("go-nethttp",), "concurrent", clients=("go-goroutines",)),
-    Claim("C3", "FastAPI `async def` that awaits its wait: concurrent", ("fastapi-async",), "concurrent",
-          processes="one", threads="one"),
-    Claim("C4", "FastAPI plain `def`: concurrent through the threadpool", ("fastapi-def",), "concurrent",
-          processes="one", threads="N"),
-    Claim("C5", "FastAPI `async def` that blocks (time.sleep) blocks the server", ("fastapi-async-blocking",),
-          "serial"),
-    Claim("C6", "Django `runserver` (threaded default): concurrent with a plain `def` view",
-          ("django-runserver",), "concurrent", processes="one", threads="N"),
+    Claim(
+        "C1",
+        "Go net/http serves the five requests concurrently",
+        ("go-nethttp",),
+        "concurrent",
+        processes="one",
+        threads="N",
+    ),
+    Claim(
+        "C2",
+        "the Go client's goroutines + WaitGroup issue the five requests concurrently",
+        ("go-nethttp",),
+        "concurrent",
+        clients=("go-goroutines",),
+    ),
+    Claim(
+        "C3",
+        "FastAPI `async def` that awaits its wait: concurrent",
+        ("fastapi-async",),
+        "concurrent",
+        processes="one",
+        threads="one",
+    ),
+    Claim(
+        "C4",
+        "FastAPI plain `def`: concurrent through the threadpool",
+        ("fastapi-def",),
+        "concurrent",
+        processes="one",
+        threads="N",
+    ),
+    Claim(
+        "C5", "FastAPI `async def` that blocks (time.sleep) blocks the server", ("fastapi-async-blocking",), "serial"
+    ),
+    Claim(
+        "C6",
+        "Django `runserver` (threaded default): concurrent with a plain `def` view",
+        ("django-runserver",),
+        "concurrent",
+        processes="one",
+        threads="N",
+    ),
     Claim("C7", "Django `runserver --nothreading`: serial", ("django-nothreading",), "serial"),
     Claim("C8", "gunicorn defaults (1 sync worker, 1 thread): serial", ("gunicorn-default",), "serial"),
-    Claim("C9", "gunicorn `-w 1 --threads 5`: concurrent", ("gunicorn-threads5",), "concurrent",
-          processes="one", threads="N"),
+    Claim(
+        "C9",
+        "gunicorn `-w 1 --threads 5`: concurrent",
+        ("gunicorn-threads5",),
+        "concurrent",
+        processes="one",
+        threads="N",
+    ),
     Claim("C10", "gunicorn `-w 5`: concurrent", ("gunicorn-workers5",), "concurrent", processes="N"),
-    Claim("C11", "the same Django view is serial or concurrent depending only on how it is served",
-          ("django-runserver", "django-nothreading", "gunicorn-default", "gunicorn-threads5",
-           "gunicorn-workers5"), depends=("C6", "C7", "C8", "C9", "C10"), same_handler=True),
-)  # fmt: skip
+    Claim(
+        "C11",
+        "the same Django view is serial or concurrent depending only on how it is served",
+        ("django-runserver", "django-nothreading", "gunicorn-default", "gunicorn-threads5", "gunicorn-workers5"),
+        depends=("C6", "C7", "C8", "C9", "C10"),
+        same_handler=True,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +124,11 @@ def _count(kind: Count, n: int) -> int:
 def expected_text(claim: Claim, n: int) -> str:
     if claim.expect is None:
         return f"{', '.join(claim.depends)} all confirmed, one handler"
-    parts = [f"~1 x D (<= {CONCURRENT_MAX_RATIO}x), {n} in flight" if claim.expect == "concurrent"
-             else f"~{n} x D (>= {n - SERIAL_SLACK:g}x), 1 in flight"]  # fmt: skip
+    parts = [
+        f"~1 x D (<= {CONCURRENT_MAX_RATIO}x), {n} in flight"
+        if claim.expect == "concurrent"
+        else f"~{n} x D (>= {n - SERIAL_SLACK:g}x), 1 in flight"
+    ]
     if claim.processes:
         parts.append(f"{_count(claim.processes, n)} process(es)")
     if claim.threads:

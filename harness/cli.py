@@ -18,7 +18,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from harness import export, gobuild, report
-from harness.catalog import CLIENTS, CLIENTS_BY_NAME, SERVERS, SERVERS_BY_NAME, ClientSpec, ServerSpec
+from harness.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
 from harness.errors import HarnessError, ServerError, UsageError
 from harness.metadata import environment
 from harness.paths import CACHE_DIR, DEFAULT_OUT, GO_DIR
@@ -45,7 +45,9 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `python -m harness {self.prog.split()[-1]} --help`)")
 
 
-def _names(value: str, known: dict[str, object], what: str, flag: str) -> list[str]:
+def _names(value: str | None, known: dict[str, object], default: list[str], what: str, flag: str) -> list[str]:
+    if value is None:
+        return default
     if value.strip() == "all":
         return list(known)
     names = [v.strip() for v in value.split(",") if v.strip()]
@@ -74,16 +76,22 @@ def _writable(out: Path) -> Path:
     return out
 
 
-def make_plan(args: argparse.Namespace) -> Plan:
+def load_catalog(args: argparse.Namespace) -> Catalog:
+    return CATALOG.with_file(Path(args.catalog)) if args.catalog else CATALOG
+
+
+def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
     if not 1 <= args.clients <= MAX_CLIENTS:
         raise UsageError(f"--clients must be between 1 and {MAX_CLIENTS}, got {args.clients}")
     if args.repeats < 1:
         raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
-    servers = _names(args.servers, SERVERS_BY_NAME, "server", "--servers")  # type: ignore[arg-type]
-    clients = _names(args.client_impls, CLIENTS_BY_NAME, "client", "--client-impls")  # type: ignore[arg-type]
+    by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
+    default = [s.name for s in catalog.servers if s.default]
+    servers = _names(args.servers, by_server, default, "server", "--servers")  # type: ignore[arg-type]
+    clients = _names(args.client_impls, by_client, list(by_client), "client", "--client-impls")  # type: ignore[arg-type]
     return Plan(
-        servers=tuple(SERVERS_BY_NAME[s] for s in servers),
-        clients=tuple(CLIENTS_BY_NAME[c] for c in clients),
+        servers=tuple(by_server[s] for s in servers),
+        clients=tuple(by_client[c] for c in clients),
         delay_s=_delay(args.delay),
         n_clients=args.clients,
         repeats=args.repeats,
@@ -101,7 +109,8 @@ def build_go(specs: list[ServerSpec | ClientSpec]) -> gobuild.GoBuild | None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    plan = make_plan(args)
+    catalog = load_catalog(args)
+    plan = make_plan(args, catalog)
     go = build_go([*plan.servers, *plan.clients])
     for old in (plan.out_dir / "logs").glob("*.log"):
         old.unlink()
@@ -114,7 +123,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "servers": [s.name for s in plan.servers],
         "client_impls": [c.name for c in plan.clients],
     }
-    results = RunResults(plan.out_dir, settings, environment(go_version=go.version if go else None))
+    results = RunResults(plan.out_dir, settings, environment(go_version=go.version if go else None), catalog)
     start = time.perf_counter()
 
     def checkpoint() -> None:
@@ -148,11 +157,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if args.name not in SERVERS_BY_NAME:
-        raise UsageError(f"unknown server {args.name!r}; valid: {', '.join(SERVERS_BY_NAME)}")
+    servers = load_catalog(args).servers_by_name
+    if args.name not in servers:
+        raise UsageError(f"unknown server {args.name!r}; valid: {', '.join(servers)}")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
-    spec = SERVERS_BY_NAME[args.name]
+    spec = servers[args.name]
     go = build_go([spec])
     logs = Path(tempfile.mkdtemp(prefix="harness-serve-"))
     with running_server(spec, delay_s=_delay(args.delay), logs_dir=logs, go=go, port=args.port) as running:
@@ -168,12 +178,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    print("servers:")
-    for s in SERVERS:
+    catalog = load_catalog(args)
+    print("servers (* = in a run that does not name its servers):")
+    for s in catalog.servers:
         capacity = "no limit" if s.capacity is None else s.capacity
-        print(f"  {s.name:<24} {s.claim or '':<4} capacity {capacity!s:<9} {s.summary}")
+        mark = "*" if s.default else " "
+        print(f"{mark} {s.name:<24} {s.claim or '':<4} capacity {capacity!s:<9} {s.summary}")
     print("clients:")
-    for c in CLIENTS:
+    for c in catalog.clients:
         print(f"  {c.name:<24} {c.summary}")
     return 0
 
@@ -186,18 +198,21 @@ def parser() -> Parser:
     compare.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
     compare.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="N, requests per batch (1..1000)")
     compare.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="R, counted batches per pairing")
-    compare.add_argument("--servers", default="all", help="comma-separated server names, or all")
-    compare.add_argument("--client-impls", default="all", help="comma-separated client names, or all")
+    compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
+    compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
     compare.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
+    compare.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
     compare.set_defaults(run=cmd_compare)
 
     serve = sub.add_parser("serve", help="run one catalog server in the foreground")
     serve.add_argument("name", help="server name (see `list`)")
     serve.add_argument("--port", type=int, default=SERVE_PORT, help="port on 127.0.0.1 (0: any free one)")
     serve.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
+    serve.add_argument("--catalog", help="TOML file with more [[server]] entries")
     serve.set_defaults(run=cmd_serve)
 
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
+    listing.add_argument("--catalog", help="TOML file with more entries")
     listing.set_defaults(run=cmd_list)
     return top
 

@@ -16,8 +16,7 @@ from typing import Any
 from harness import __version__
 from harness.paths import REPO
 
-PACKAGES = ("fastapi", "starlette", "anyio", "uvicorn", "django", "gunicorn", "httpx", "pandas",
-            "tabulate", "psutil")  # fmt: skip
+PACKAGES = ("fastapi", "starlette", "anyio", "uvicorn", "django", "gunicorn", "httpx", "pandas", "tabulate", "psutil")
 
 
 def _cpu_model() -> str:
@@ -40,8 +39,9 @@ def _version(package: str) -> str:
 
 def _git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                             text=True, timeout=5, check=False)  # fmt: skip
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() or "unknown"

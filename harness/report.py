@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from harness import claims as claims_mod
-from harness.catalog import CLIENTS_BY_NAME, SERVERS_BY_NAME
+from harness.catalog import Catalog, ServerSpec
 from harness.results import RunResults
 from harness.stats import batch_frame, pairing_frame, request_frame
 
@@ -27,6 +27,7 @@ class Report:
     batches: pd.DataFrame
     requests: pd.DataFrame
     claims: tuple[claims_mod.ClaimResult, ...]
+    catalog: Catalog
 
     @property
     def servers(self) -> list[str]:
@@ -49,10 +50,11 @@ def build(results: RunResults) -> Report:
     settings = results.settings
     pairings = list(results.pairings.values())
     batches = batch_frame(pairings)
-    summary = pairing_frame(pairings, batches, delay_s=settings["delay_s"], clients=settings["clients"],
-                            work=settings.get("work", "wait"))  # fmt: skip
-    summary["client_concurrent"] = [CLIENTS_BY_NAME[c].concurrent if c in CLIENTS_BY_NAME else True
-                                    for c in summary["client"]]  # fmt: skip
+    summary = pairing_frame(
+        pairings, batches, delay_s=settings["delay_s"], clients=settings["clients"], work=settings.get("work", "wait")
+    )
+    clients = results.catalog.clients_by_name
+    summary["client_concurrent"] = [clients[c].concurrent for c in summary["client"]]
     verdicts = claims_mod.check(summary, handlers_by_server(results), settings["clients"])
     notes = []
     if results.interrupted:
@@ -73,18 +75,12 @@ def build(results: RunResults) -> Report:
         batches=batches,
         requests=request_frame(pairings),
         claims=tuple(verdicts),
+        catalog=results.catalog,
     )
 
 
-def server_summary(name: str) -> str:
-    spec = SERVERS_BY_NAME.get(name)
-    if spec is None:
-        return name
+def server_summary(spec: ServerSpec) -> str:
     capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
+    reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
     claim = f" Article claim {spec.claim}." if spec.claim else ""
-    return f"{spec.summary}. Capacity: {capacity} ({spec.capacity_reason}).{claim}"
-
-
-def client_summary(name: str) -> str:
-    spec = CLIENTS_BY_NAME.get(name)
-    return spec.summary if spec else name
+    return f"{spec.summary}. Capacity: {capacity}{reason}.{claim}"

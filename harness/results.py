@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.catalog import CATALOG, Catalog
 from harness.model import BatchRecord, Pairing, Status
 
 
@@ -21,6 +22,7 @@ class RunResults:
     out_dir: Path
     settings: dict[str, Any]
     environment: dict[str, Any]
+    catalog: Catalog = CATALOG
     pairings: dict[tuple[str, str], Pairing] = field(default_factory=dict)
     complete: bool = False
     interrupted: str = ""

@@ -147,6 +147,13 @@ def request_timeout_s(delay_s: float, n_clients: int) -> float:
     return 2 * n_clients * delay_s + 30
 
 
+def batch_timeout_s(spec: ClientSpec, delay_s: float, n_clients: int) -> float:
+    """How long to wait for one batch line before calling the client hung."""
+    if spec.timeout_s is not None:
+        return spec.timeout_s
+    return request_timeout_s(delay_s, n_clients) + 30
+
+
 def run_client(
     spec: ClientSpec,
     server: RunningServer,
@@ -158,6 +165,7 @@ def run_client(
     """Run the warm-up and R counted batches of one client against one server."""
     batches = 1 + plan.repeats
     timeout = request_timeout_s(plan.delay_s, plan.n_clients)
+    wait_s = batch_timeout_s(spec, plan.delay_s, plan.n_clients)
     values = base_values(go) | {
         "url": server.url,
         "clients": plan.n_clients,
@@ -177,12 +185,13 @@ def run_client(
         last = proc.started_at
         for repeat in range(batches):
             try:
-                item = proc.next_line(timeout + 30)
+                item = proc.next_line(wait_s)
                 while item is not None and not is_batch_line(item[1]):
-                    item = proc.next_line(timeout + 30)
+                    item = proc.next_line(wait_s)
             except TimeoutError:
                 raise ClientError(
-                    f"{spec.name} hung: no batch within {timeout + 30:.0f} s (batch {repeat} of {batches})"
+                    f"{spec.name} hung: no batch within its timeout of {wait_s:g} s "
+                    f"(batch {repeat + 1} of {batches}); it was stopped"
                 ) from None
             if item is None:
                 code = proc.wait(10)

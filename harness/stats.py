@@ -16,15 +16,42 @@ from harness.evidence import evidence
 from harness.model import Pairing
 
 BATCH_COLUMNS = [
-    "server", "client", "repeat", "warmup", "clients", "delay_s", "work", "wall_s", "outside_s",
-    "ratio", "max_in_flight", "processes", "threads", "failed", "latency_median_s",
-]  # fmt: skip
+    "server",
+    "client",
+    "repeat",
+    "warmup",
+    "clients",
+    "delay_s",
+    "work",
+    "wall_s",
+    "outside_s",
+    "ratio",
+    "max_in_flight",
+    "processes",
+    "threads",
+    "failed",
+    "latency_median_s",
+]
 
 PAIRING_COLUMNS = [
-    "server", "client", "work", "delay_s", "clients", "repeats", "status", "reason",
-    "ratio_median", "ratio_min", "ratio_max", "max_in_flight", "processes", "threads",
-    "failed_requests", "latency_median_s", "outside_ratio_median",
-]  # fmt: skip
+    "server",
+    "client",
+    "work",
+    "delay_s",
+    "clients",
+    "repeats",
+    "status",
+    "reason",
+    "ratio_median",
+    "ratio_min",
+    "ratio_max",
+    "max_in_flight",
+    "processes",
+    "threads",
+    "failed_requests",
+    "latency_median_s",
+    "outside_ratio_median",
+]
 
 
 def _median_low(values: pd.Series) -> int:
@@ -38,41 +65,62 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
         for b in pairing.batches:
             ev = evidence(b.requests)
             latencies = [r.latency_s for r in b.requests if r.ok]
-            rows.append({
-                "server": b.server, "client": b.client, "repeat": b.repeat, "warmup": b.warmup,
-                "clients": b.clients, "delay_s": b.delay_s, "work": b.work, "wall_s": b.wall_s,
-                "outside_s": b.outside_s, "ratio": b.ratio, "max_in_flight": ev.max_in_flight,
-                "processes": ev.processes, "threads": ev.threads, "failed": len(b.failed),
-                "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "server": b.server,
+                    "client": b.client,
+                    "repeat": b.repeat,
+                    "warmup": b.warmup,
+                    "clients": b.clients,
+                    "delay_s": b.delay_s,
+                    "work": b.work,
+                    "wall_s": b.wall_s,
+                    "outside_s": b.outside_s,
+                    "ratio": b.ratio,
+                    "max_in_flight": ev.max_in_flight,
+                    "processes": ev.processes,
+                    "threads": ev.threads,
+                    "failed": len(b.failed),
+                    "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
+                }
+            )
     return pd.DataFrame(rows, columns=BATCH_COLUMNS)
 
 
-def pairing_frame(pairings: Iterable[Pairing], batches: pd.DataFrame, *, delay_s: float,
-                  clients: int, work: str) -> pd.DataFrame:  # fmt: skip
+def pairing_frame(
+    pairings: Iterable[Pairing], batches: pd.DataFrame, *, delay_s: float, clients: int, work: str
+) -> pd.DataFrame:
     """One row per pairing; unmeasured numbers are NaN (never invented)."""
     counted = batches[~batches["warmup"]] if len(batches) else batches
     groups = dict(iter(counted.groupby(["server", "client"]))) if len(counted) else {}
     rows = []
     for p in pairings:
         row: dict[str, object] = {
-            "server": p.server, "client": p.client, "work": work, "delay_s": delay_s,
-            "clients": clients, "repeats": 0, "status": p.status, "reason": p.reason,
-        }  # fmt: skip
+            "server": p.server,
+            "client": p.client,
+            "work": work,
+            "delay_s": delay_s,
+            "clients": clients,
+            "repeats": 0,
+            "status": p.status,
+            "reason": p.reason,
+        }
         g = groups.get((p.server, p.client))
         if g is not None and len(g):
-            row.update({
-                "repeats": len(g),
-                "ratio_median": g["ratio"].median(),
-                "ratio_min": g["ratio"].min(),
-                "ratio_max": g["ratio"].max(),
-                "max_in_flight": _median_low(g["max_in_flight"]),
-                "processes": _median_low(g["processes"]),
-                "threads": _median_low(g["threads"]),
-                "failed_requests": int(g["failed"].sum()),
-                "latency_median_s": g["latency_median_s"].median(),
-                "outside_ratio_median": (g["outside_s"] / g["delay_s"]).median(),
-            })  # fmt: skip
+            row.update(
+                {
+                    "repeats": len(g),
+                    "ratio_median": g["ratio"].median(),
+                    "ratio_min": g["ratio"].min(),
+                    "ratio_max": g["ratio"].max(),
+                    "max_in_flight": _median_low(g["max_in_flight"]),
+                    "processes": _median_low(g["processes"]),
+                    "threads": _median_low(g["threads"]),
+                    "failed_requests": int(g["failed"].sum()),
+                    "latency_median_s": g["latency_median_s"].median(),
+                    "outside_ratio_median": (g["outside_s"] / g["delay_s"]).median(),
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows, columns=PAIRING_COLUMNS)
 
@@ -83,13 +131,26 @@ def request_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
     for pairing in pairings:
         for b in pairing.batches:
             for r in b.requests:
-                rows.append({
-                    "server": b.server, "client": b.client, "work": b.work, "repeat": b.repeat,
-                    "warmup": b.warmup, "name": r.name, "status": r.status, "error": r.error or "",
-                    "pid": r.pid, "thread": r.thread, "handler": r.handler,
-                    "enter_ns": r.enter_ns, "exit_ns": r.exit_ns, "sent_ns": r.sent_ns,
-                    "recv_ns": r.recv_ns, "latency_s": r.latency_s,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "server": b.server,
+                        "client": b.client,
+                        "work": b.work,
+                        "repeat": b.repeat,
+                        "warmup": b.warmup,
+                        "name": r.name,
+                        "status": r.status,
+                        "error": r.error or "",
+                        "pid": r.pid,
+                        "thread": r.thread,
+                        "handler": r.handler,
+                        "enter_ns": r.enter_ns,
+                        "exit_ns": r.exit_ns,
+                        "sent_ns": r.sent_ns,
+                        "recv_ns": r.recv_ns,
+                        "latency_s": r.latency_s,
+                    }
+                )
     frame = pd.DataFrame(rows)
     for col in ("pid", "enter_ns", "exit_ns"):
         if col in frame:

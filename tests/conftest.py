@@ -24,8 +24,16 @@ def harness_env(run_id: str) -> dict[str, str]:
 
 
 def harness(*args: str, run_id: str = "unit", timeout: float = 60, **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=harness_env(run_id),
-                          capture_output=True, text=True, timeout=timeout, check=False, **kw)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        env=harness_env(run_id),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kw,
+    )
 
 
 def processes_of_run(run_id: str) -> list[psutil.Process]:
@@ -63,7 +71,8 @@ def compare_run(tmp_path_factory: pytest.TempPathFactory) -> CompareRun:
     """The whole default matrix, for real, with a short D and one counted batch."""
     out = tmp_path_factory.mktemp("compare")
     run_id = f"test-{uuid.uuid4().hex[:8]}"
-    proc = harness("compare", "--delay", str(TEST_DELAY_S), "--repeats", "1", "--out", str(out),
-                   run_id=run_id, timeout=900)  # fmt: skip
+    proc = harness(
+        "compare", "--delay", str(TEST_DELAY_S), "--repeats", "1", "--out", str(out), run_id=run_id, timeout=900
+    )
     assert (out / "report.json").exists(), proc.stderr
     return CompareRun(proc, out, json.loads((out / "report.json").read_text()), run_id)

@@ -2,8 +2,17 @@ import string
 
 from harness.catalog import CLIENTS, SERVERS
 
-ISSUED_SERVERS = ["go-nethttp", "fastapi-async", "fastapi-def", "fastapi-async-blocking", "django-runserver",
-                  "django-nothreading", "gunicorn-default", "gunicorn-threads5", "gunicorn-workers5"]  # fmt: skip
+ISSUED_SERVERS = [
+    "go-nethttp",
+    "fastapi-async",
+    "fastapi-def",
+    "fastapi-async-blocking",
+    "django-runserver",
+    "django-nothreading",
+    "gunicorn-default",
+    "gunicorn-threads5",
+    "gunicorn-workers5",
+]
 ISSUED_CLIENTS = ["go-goroutines", "httpx-async", "httpx-threads", "httpx-sequential"]
 SERVER_FIELDS = {"python", "go_server", "go_client", "go_article", "host", "port", "fd", "delay"}
 CLIENT_FIELDS = SERVER_FIELDS | {"url", "clients", "batches", "timeout"}

@@ -1,22 +1,38 @@
 import pandas as pd
 import pytest
 
+from harness.catalog import CATALOG, CLIENTS
 from harness.claims import CLAIMS, check
-from harness.catalog import CLIENTS, SERVERS_BY_NAME
 
-CONCURRENT = {"go-nethttp": (1, 5), "fastapi-async": (1, 1), "fastapi-def": (1, 5), "django-runserver": (1, 5),
-              "gunicorn-threads5": (1, 5), "gunicorn-workers5": (5, 5)}  # fmt: skip
+CONCURRENT = {
+    "go-nethttp": (1, 5),
+    "fastapi-async": (1, 1),
+    "fastapi-def": (1, 5),
+    "django-runserver": (1, 5),
+    "gunicorn-threads5": (1, 5),
+    "gunicorn-workers5": (5, 5),
+}
 SERIAL = ("fastapi-async-blocking", "django-nothreading", "gunicorn-default")
-HANDLERS = {s: {"views.process_request"} for s in
-            ("django-runserver", "django-nothreading", "gunicorn-default", "gunicorn-threads5", "gunicorn-workers5")}  # fmt: skip
+HANDLERS = {
+    s: {"views.process_request"}
+    for s in ("django-runserver", "django-nothreading", "gunicorn-default", "gunicorn-threads5", "gunicorn-workers5")
+}
 
 
-def row(server: str, client: str, ratio: float, in_flight: int, processes: int = 1, threads: int = 1,
-        status: str = "ok") -> dict:  # fmt: skip
+def row(
+    server: str, client: str, ratio: float, in_flight: int, processes: int = 1, threads: int = 1, status: str = "ok"
+) -> dict:
     concurrent = client != "httpx-sequential"
-    return {"server": server, "client": client, "status": status, "ratio_median": ratio,
-            "max_in_flight": in_flight, "processes": processes, "threads": threads,
-            "client_concurrent": concurrent}  # fmt: skip
+    return {
+        "server": server,
+        "client": client,
+        "status": status,
+        "ratio_median": ratio,
+        "max_in_flight": in_flight,
+        "processes": processes,
+        "threads": threads,
+        "client_concurrent": concurrent,
+    }
 
 
 def article_frame(**overrides: tuple) -> pd.DataFrame:
@@ -25,9 +41,10 @@ def article_frame(**overrides: tuple) -> pd.DataFrame:
     for client in (c.name for c in CLIENTS):
         for server, (procs, threads) in CONCURRENT.items():
             rows[(server, client)] = (
-                row(server, client, 1.02, 5, procs, threads) if client != "httpx-sequential"
+                row(server, client, 1.02, 5, procs, threads)
+                if client != "httpx-sequential"
                 else row(server, client, 5.05, 1)
-            )  # fmt: skip
+            )
         for server in SERIAL:
             rows[(server, client)] = row(server, client, 5.05, 1)
     for key, value in overrides.items():
@@ -43,7 +60,7 @@ def verdicts(frame: pd.DataFrame, n: int = 5, handlers: dict = HANDLERS) -> dict
 def test_claims_name_catalog_servers() -> None:
     assert [c.id for c in CLAIMS] == [f"C{i}" for i in range(1, 12)]
     for claim in CLAIMS:
-        assert all(s in SERVERS_BY_NAME for s in claim.servers)
+        assert all(s in CATALOG.servers_by_name for s in claim.servers)
 
 
 def test_article_behaviour_confirms_every_claim() -> None:

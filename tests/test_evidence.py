@@ -29,8 +29,10 @@ def test_failed_requests_are_not_evidence() -> None:
 
 def test_threads_are_counted_per_process() -> None:
     # the same thread id in two processes is two workers
-    records = [request("A", enter_ms=0, exit_ms=1, pid=1, thread="t1"),
-               request("B", enter_ms=0, exit_ms=1, pid=2, thread="t1")]  # fmt: skip
+    records = [
+        request("A", enter_ms=0, exit_ms=1, pid=1, thread="t1"),
+        request("B", enter_ms=0, exit_ms=1, pid=2, thread="t1"),
+    ]
     ev = evidence(records)
     assert (ev.processes, ev.threads) == (2, 2)
 

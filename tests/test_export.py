@@ -39,8 +39,20 @@ def test_write_all_formats(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["schema"] == "concurrency-compare/report/1"
     first = data["pairings"][0]
-    assert {"server", "client", "delay_s", "clients", "repeats", "ratio_median", "ratio_min", "ratio_max",
-            "max_in_flight", "processes", "threads", "status"} <= set(first)  # fmt: skip
+    assert {
+        "server",
+        "client",
+        "delay_s",
+        "clients",
+        "repeats",
+        "ratio_median",
+        "ratio_min",
+        "ratio_max",
+        "max_in_flight",
+        "processes",
+        "threads",
+        "status",
+    } <= set(first)
     assert (first["ratio_median"], first["ratio_min"], first["ratio_max"], first["repeats"]) == (1.02, 1.01, 1.03, 2)
     failed = next(p for p in data["pairings"] if p["status"] == "failed")
     assert failed["ratio_median"] is None  # never invented
@@ -61,5 +73,8 @@ def test_partial_run_is_marked(tmp_path: Path) -> None:
     rep = report.build(results)
     assert rep.status == "partial"
     md = export.MarkdownExporter().render(rep)
-    assert "> **Partial report.** The run was interrupted (Ctrl-C). Not measured: gunicorn-default x httpx-sequential." in md
+    assert (
+        "> **Partial report.** The run was interrupted (Ctrl-C). Not measured: gunicorn-default x httpx-sequential."
+        in md
+    )
     assert "not measured" in matrix(rep)

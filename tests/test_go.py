@@ -11,8 +11,14 @@ ARTICLE = GO_DIR / "article" / "main.go"
 
 
 def vet(*packages: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([gobuild.find_go(), "vet", *packages], cwd=GO_DIR, env=gobuild.go_env(),
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    return subprocess.run(
+        [gobuild.find_go(), "vet", *packages],
+        cwd=GO_DIR,
+        env=gobuild.go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_article_copy_is_verbatim() -> None:

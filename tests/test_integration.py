@@ -60,9 +60,15 @@ def test_workers5_uses_five_processes(compare_run: CompareRun, client: str) -> N
     assert compare_run.pairing("gunicorn-workers5", client)["processes"] == N
 
 
-@pytest.mark.parametrize(("server", "processes", "threads"), [
-    ("go-nethttp", 1, N), ("fastapi-async", 1, 1), ("fastapi-def", 1, N), ("gunicorn-threads5", 1, N),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("server", "processes", "threads"),
+    [
+        ("go-nethttp", 1, N),
+        ("fastapi-async", 1, 1),
+        ("fastapi-def", 1, N),
+        ("gunicorn-threads5", 1, N),
+    ],
+)
 def test_workers_behind_concurrency(compare_run: CompareRun, server: str, processes: int, threads: int) -> None:
     p = compare_run.pairing(server, "httpx-async")
     assert (p["processes"], p["threads"]) == (processes, threads)

@@ -33,13 +33,15 @@ def test_bad_bodies(status: int, body: object, why: str) -> None:
 
 def test_parse_keeps_errors_per_request() -> None:
     parsed = parse_batch_line(
-        line([
-            {"name": "A", "sent_ns": 1, "recv_ns": 2, "status": 200, "body": GOOD},
-            {"name": "B", "sent_ns": 1, "recv_ns": 2, "status": 0, "error": "ConnectError: refused"},
-        ]),
+        line(
+            [
+                {"name": "A", "sent_ns": 1, "recv_ns": 2, "status": 200, "body": GOOD},
+                {"name": "B", "sent_ns": 1, "recv_ns": 2, "status": 0, "error": "ConnectError: refused"},
+            ]
+        ),
         client="c",
         expected_names=["A", "B"],
-    )  # fmt: skip
+    )
     assert [r.ok for r in parsed.requests] == [True, False]
     assert parsed.requests[0].pid == 1
     assert parsed.requests[1].error == "ConnectError: refused"

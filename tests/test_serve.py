@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 def test_serve_answers_and_stops_on_ctrl_c(server: str) -> None:
     run_id = f"serve-{uuid.uuid4().hex[:8]}"
     argv = [sys.executable, "-m", "harness", "serve", server, "--port", "0", "--delay", "0.05"]
-    with subprocess.Popen(argv, cwd=REPO, env=harness_env(run_id), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:  # fmt: skip
+    with subprocess.Popen(
+        argv, cwd=REPO, env=harness_env(run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
         try:
             assert proc.stdout is not None and proc.stderr is not None
             line = proc.stdout.readline()

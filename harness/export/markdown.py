@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.claims import CONCURRENT_MAX_RATIO, SERIAL_SLACK, behaviour
-from harness.report import client_summary, server_summary
+from harness.report import server_summary
 
 if TYPE_CHECKING:
     from harness.report import Report
@@ -51,15 +51,17 @@ def matrix(report: Report) -> str:
 def evidence(report: Report, server: str) -> str:
     n = report.settings["clients"]
     rows = report.pairings[report.pairings["server"] == server]
-    frame = pd.DataFrame({
-        "client": rows["client"],
-        "wall / D": [ratio_cell(r) for _, r in rows.iterrows()],
-        "seen as": [behaviour(r, n) for _, r in rows.iterrows()],
-        "max in flight": rows["max_in_flight"].map(_int),
-        "processes": rows["processes"].map(_int),
-        "threads": rows["threads"].map(_int),
-        "median latency": rows["latency_median_s"].map(lambda v: f"{v:.3f} s" if _isnum(v) else "-"),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "client": rows["client"],
+            "wall / D": [ratio_cell(r) for _, r in rows.iterrows()],
+            "seen as": [behaviour(r, n) for _, r in rows.iterrows()],
+            "max in flight": rows["max_in_flight"].map(_int),
+            "processes": rows["processes"].map(_int),
+            "threads": rows["threads"].map(_int),
+            "median latency": rows["latency_median_s"].map(lambda v: f"{v:.3f} s" if _isnum(v) else "-"),
+        }
+    )
     return table(frame)
 
 
@@ -122,7 +124,7 @@ class MarkdownExporter:
             out += [f"- `{r['server']}` x `{r['client']}`: {r['reason'].splitlines()[0]}" for _, r in failed.iterrows()]
             out += [""]
         out += ["Clients:", ""]
-        out += [f"- `{c}`: {client_summary(c)}" for c in report.clients]
+        out += [f"- `{c}`: {report.catalog.clients_by_name[c].summary}" for c in report.clients]
         out += [
             "",
             "## What the servers saw",
@@ -134,7 +136,8 @@ class MarkdownExporter:
             "",
         ]
         for server in report.servers:
-            out += [f"### {server}", "", server_summary(server), "", evidence(report, server), ""]
+            spec = report.catalog.servers_by_name[server]
+            out += [f"### {server}", "", server_summary(spec), "", evidence(report, server), ""]
         out += [
             "## The article's claims",
             "",
