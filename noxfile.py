@@ -60,6 +60,13 @@ def serve(session: nox.Session) -> None:
     harness(session, "serve")
 
 
+@nox.session(default=False)
+def article(session: nox.Session) -> None:
+    """The article literally: the Go server on :8000 and the article's verbatim client."""
+    install(session)
+    harness(session, "article")
+
+
 @nox.session(name="list", default=False)
 def list_catalog(session: nox.Session) -> None:
     """Print the catalog of servers and clients."""

@@ -7,7 +7,8 @@ the harness branches on a name; adding a setup is adding an entry here.
 Command templates may use: ``{python}`` (this interpreter), ``{go_server}``,
 ``{go_client}``, ``{go_article}`` (built binaries), ``{host}``, ``{port}``, ``{fd}``,
 ``{delay}`` (seconds), and for clients ``{url}``, ``{clients}``, ``{batches}``,
-``{timeout}`` (seconds).
+``{timeout}`` (seconds). Entries from a ``--catalog`` TOML file may also use
+``{catalog_dir}``, the file's folder.
 """
 
 from __future__ import annotations
@@ -250,7 +251,9 @@ def _entry(kind: type[Any], raw: Mapping[str, Any], path: Path) -> Any:
     if unknown := set(raw) - known:
         raise UsageError(f"--catalog {str(path)!r}: {raw.get('name', '?')!r} has unknown keys {sorted(unknown)}")
     values = dict(raw)
-    values["command"] = tuple(values.get("command", ()))
+    # {catalog_dir}: the TOML file's folder, so a catalog can ship its own scripts
+    values["command"] = tuple(str(part).replace("{catalog_dir}", str(path.resolve().parent))
+                              for part in values.get("command", ()))  # fmt: skip
     values["env"] = tuple(sorted(dict(values.get("env", {})).items()))
     values.setdefault("summary", values.get("name", ""))
     try:

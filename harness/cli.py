@@ -22,10 +22,11 @@ from harness.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
 from harness.errors import HarnessError, ServerError, UsageError
 from harness.metadata import environment
 from harness.paths import CACHE_DIR, DEFAULT_OUT, GO_DIR
-from harness.process import Terminated, install_signal_handlers
+from harness.process import ManagedProcess, Terminated, describe_exit, install_signal_handlers
 from harness.progress import ConsoleProgress
+from harness.protocol import is_batch_line
 from harness.results import RunResults
-from harness.runner import Plan, run_plan, running_server
+from harness.runner import Plan, check_port_free, request_timeout_s, run_plan, running_server
 
 DEFAULT_DELAY_S = 0.5
 DEFAULT_CLIENTS = 5
@@ -34,6 +35,8 @@ MAX_CLIENTS = 1000
 MAX_DELAY_S = 25.0
 """gunicorn kills a sync worker busy for 30 s (its --timeout); D must stay below."""
 SERVE_PORT = 8000
+ARTICLE_PORT = 8000
+"""The article's port: its client is hard-wired to http://localhost:8000/."""
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -123,7 +126,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "servers": [s.name for s in plan.servers],
         "client_impls": [c.name for c in plan.clients],
     }
-    results = RunResults(plan.out_dir, settings, environment(go_version=go.version if go else None), catalog)
+    env = environment(go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log")
+    results = RunResults(plan.out_dir, settings, env, catalog)
     start = time.perf_counter()
 
     def checkpoint() -> None:
@@ -139,11 +143,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         with ConsoleProgress(total_batches=total, n_clients=plan.n_clients, console=console) as progress:
             run_plan(plan, results, go=go, progress=progress, checkpoint=checkpoint)
         results.complete = True
-    except KeyboardInterrupt:
-        results.interrupted = "Ctrl-C"
-        raise
-    except Terminated:
-        results.interrupted = "SIGTERM"
+    except BaseException as exc:
+        results.interrupted = _why_stopped(exc)
         raise
     finally:
         checkpoint()
@@ -156,6 +157,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _why_stopped(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "Ctrl-C"
+    if isinstance(exc, Terminated):
+        return "SIGTERM"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def cmd_article(args: argparse.Namespace) -> int:
+    """The article, literally: the Go server and the verbatim client on port 8000."""
+    check_port_free(args.port)
+    spec = CATALOG.servers_by_name["go-nethttp"]
+    go = build_go([spec])
+    assert go is not None
+    logs = Path(tempfile.mkdtemp(prefix="harness-article-"))
+    with running_server(spec, delay_s=_delay(args.delay), logs_dir=logs, go=go, port=args.port) as running:
+        port = int(running.url.rsplit(":", 1)[1].strip("/"))
+        if port == ARTICLE_PORT:
+            argv = [str(go.binaries["article"])]
+            print(f"go/server on {running.url} (D = {args.delay:g} s); the article's client, verbatim:", flush=True)
+        else:
+            url = f"http://localhost:{port}/"
+            argv = [str(go.binaries["client"]), "-url", url, "-clients", "5"]
+            print(f"go/server on {running.url} (D = {args.delay:g} s); the verbatim client only knows port "
+                  f"{ARTICLE_PORT}, so go/client -url {url} stands in:", flush=True)  # fmt: skip
+        client = ManagedProcess(argv, name="article-client", log_path=logs / "client.log", env=go.env(),
+                                capture_stdout=True, merge_stderr=True)  # fmt: skip
+        with client:
+            while (item := client.next_line(request_timeout_s(args.delay, 5))) is not None:
+                if not is_batch_line(item[1]):
+                    print(item[1], end="", flush=True)
+            code = client.wait(10)
+    print(flush=True)
+    if code != 0:
+        raise ServerError(f"the client exited ({describe_exit(code)}); server log: {running.proc.log_path}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     servers = load_catalog(args).servers_by_name
     if args.name not in servers:
@@ -163,6 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     spec = servers[args.name]
+    check_port_free(args.port)
     go = build_go([spec])
     logs = Path(tempfile.mkdtemp(prefix="harness-serve-"))
     with running_server(spec, delay_s=_delay(args.delay), logs_dir=logs, go=go, port=args.port) as running:
@@ -210,6 +250,11 @@ def parser() -> Parser:
     serve.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
     serve.add_argument("--catalog", help="TOML file with more [[server]] entries")
     serve.set_defaults(run=cmd_serve)
+
+    article = sub.add_parser("article", help="the article literally: Go server on :8000, its verbatim client")
+    article.add_argument("--port", type=int, default=ARTICLE_PORT, help="port on 127.0.0.1 (default 8000)")
+    article.add_argument("--delay", type=float, default=1.0, help="D, seconds the server holds each request")
+    article.set_defaults(run=cmd_article)
 
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")

@@ -13,12 +13,12 @@ import contextlib
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ToolchainError
+from harness.process import describe_exit, run_command
 
 GO_ENV = {"GOTOOLCHAIN": "local", "GOPROXY": "off", "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
 PROGRAMS = ("server", "client", "article")
@@ -29,6 +29,10 @@ class GoBuild:
     version: str
     binaries: dict[str, Path]
     cached: bool
+
+    @staticmethod
+    def env() -> dict[str, str]:
+        return go_env()
 
 
 def go_env() -> dict[str, str]:
@@ -45,11 +49,14 @@ def find_go() -> str:
     return go
 
 
-def _run(argv: list[str], cwd: Path) -> str:
-    proc = subprocess.run(argv, cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise ToolchainError(f"`{' '.join(argv)}` failed in {cwd}:\n{(proc.stderr or proc.stdout).strip()}")
-    return proc.stdout.strip()
+def _run(argv: list[str], cwd: Path, log_path: Path) -> str:
+    try:
+        code, output = run_command(argv, name="go", log_path=log_path, env=go_env(), cwd=cwd)
+    except TimeoutError:
+        raise ToolchainError(f"`{' '.join(argv)}` did not finish within 10 minutes") from None
+    if code != 0:
+        raise ToolchainError(f"`{' '.join(argv)}` failed ({describe_exit(code)}) in {cwd}:\n{output.strip()}")
+    return output.strip()
 
 
 def source_hash(go_dir: Path, version: str) -> str:
@@ -64,7 +71,8 @@ def source_hash(go_dir: Path, version: str) -> str:
 def build(go_dir: Path, cache_dir: Path) -> GoBuild:
     """Return the binaries for the current sources, building them if needed."""
     go = find_go()
-    version = _run([go, "env", "GOVERSION"], go_dir)
+    log = cache_dir / "go.log"
+    version = _run([go, "env", "GOVERSION"], go_dir, log)
     target = cache_dir / source_hash(go_dir, version)
     binaries = {name: target / name for name in PROGRAMS}
     if all(p.is_file() for p in binaries.values()):
@@ -72,7 +80,7 @@ def build(go_dir: Path, cache_dir: Path) -> GoBuild:
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="build-", dir=cache_dir))
     try:
-        _run([go, "build", "-o", str(tmp) + os.sep, *(f"./{name}" for name in PROGRAMS)], go_dir)
+        _run([go, "build", "-o", str(tmp) + os.sep, *(f"./{name}" for name in PROGRAMS)], go_dir, log)
         with contextlib.suppress(OSError):  # a concurrent build won the race: same binaries
             tmp.rename(target)
     finally:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-import subprocess
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.errors import HarnessError
 from harness.paths import REPO
+from harness.process import run_command
 
 PACKAGES = ("fastapi", "starlette", "anyio", "uvicorn", "django", "gunicorn", "httpx", "pandas", "tabulate", "psutil")
 
@@ -37,17 +39,16 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _git_commit() -> str:
+def _git_commit(log_path: Path) -> str:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
+        code, out = run_command(["git", "rev-parse", "--short", "HEAD"], name="git", log_path=log_path,
+                                env=os.environ, cwd=REPO, timeout_s=10)  # fmt: skip
+    except (HarnessError, TimeoutError):
         return "unknown"
-    return out.stdout.strip() or "unknown"
+    return out.strip() if code == 0 and out.strip() else "unknown"
 
 
-def environment(*, go_version: str | None) -> dict[str, Any]:
+def environment(*, go_version: str | None, log_path: Path) -> dict[str, Any]:
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "os": platform.platform(),
@@ -58,5 +59,5 @@ def environment(*, go_version: str | None) -> dict[str, Any]:
         "go": go_version or "not used",
         "packages": {p: _version(p) for p in PACKAGES},
         "harness": __version__,
-        "commit": _git_commit(),
+        "commit": _git_commit(log_path),
     }

@@ -47,6 +47,7 @@ class ManagedProcess:
         cwd: Path | None = None,
         pass_fds: Sequence[int] = (),
         capture_stdout: bool = False,
+        merge_stderr: bool = False,
         grace_s: float = DEFAULT_GRACE_S,
     ) -> None:
         self.argv = [str(a) for a in argv]
@@ -56,6 +57,7 @@ class ManagedProcess:
         self.cwd = cwd
         self.pass_fds = tuple(pass_fds)
         self.capture_stdout = capture_stdout
+        self.merge_stderr = merge_stderr and capture_stdout
         self.grace_s = grace_s
         self.started_at = 0.0
         self._popen: subprocess.Popen[bytes] | None = None
@@ -76,7 +78,7 @@ class ManagedProcess:
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE if self.capture_stdout else self._log,
-                stderr=self._log,
+                stderr=subprocess.STDOUT if self.merge_stderr else self._log,
                 pass_fds=self.pass_fds,
                 start_new_session=True,
             )
@@ -180,6 +182,42 @@ class ManagedProcess:
         with _LIVE_LOCK:
             _LIVE.discard(self)
         return popen.returncode
+
+
+def describe_exit(code: int | None) -> str:
+    """'status 3', or 'killed by SIGKILL' for a signal (Popen's negative codes)."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"status {code}"
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    name: str,
+    log_path: Path,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    timeout_s: float = 600.0,
+) -> tuple[int, str]:
+    """Run a short command to its end (a build, a version query); return (status, output).
+
+    It goes through ``ManagedProcess`` like everything else, so Ctrl-C or SIGTERM
+    during a Go build stops the compiler's whole process group too.
+    """
+    lines: list[str] = []
+    with ManagedProcess(argv, name=name, log_path=log_path, env=env, cwd=cwd, capture_stdout=True,
+                        merge_stderr=True) as proc:  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while (item := proc.next_line(deadline - time.monotonic())) is not None:
+            lines.append(item[1])
+        code = proc.wait(timeout_s)
+    return code, "".join(lines)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

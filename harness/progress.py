@@ -5,11 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.claims import behaviour
 from harness.evidence import evidence
 from harness.model import BatchRecord, Pairing
+from harness.report import one_line
 from harness.runner import Progress as ProgressHooks
 
 
@@ -47,7 +49,7 @@ class ConsoleProgress(ProgressHooks):
         self.print(f"[bold]{server}[/] ready in {seconds:.2f} s")
 
     def server_failed(self, server: str, reason: str) -> None:
-        self.print(f"[red]{server} failed:[/] {reason}")
+        self.print(f"[red]{server} failed:[/] {escape(reason)}")
 
     def pairing_started(self, server: str, client: str) -> None:
         self.bar.update(self.task, description=f"{server} x {client}")
@@ -58,7 +60,7 @@ class ConsoleProgress(ProgressHooks):
     def pairing_done(self, pairing: Pairing) -> None:
         counted = pairing.counted
         if pairing.status == "failed":
-            self.print(f"  [red]{pairing.client}: failed[/]: {pairing.reason.splitlines()[0]}")
+            self.print(f"  [red]{pairing.client}: failed[/]: {escape(one_line(pairing.reason))}")
             return
         ratios = " ".join(f"{b.ratio:.2f}x" for b in counted)
         ev = evidence([r for b in counted for r in b.requests])

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from harness.errors import ServerError
-from harness.process import ManagedProcess
+from harness.process import ManagedProcess, describe_exit
 
 PROBE_TIMEOUT_S = 1.0
 BACKOFF_START_S = 0.05
@@ -23,7 +23,7 @@ BACKOFF_MAX_S = 0.5
 
 def _exited(proc: ManagedProcess, code: int) -> ServerError:
     return ServerError(
-        f"{proc.name} exited with status {code} before it was ready; last lines of its log "
+        f"{proc.name} exited ({describe_exit(code)}) before it was ready; last lines of its log "
         f"({proc.log_path}):\n{proc.log_tail()}"
     )
 

@@ -59,7 +59,11 @@ def build(results: RunResults) -> Report:
     notes = []
     if results.interrupted:
         notes.append(f"The run was interrupted ({results.interrupted}).")
-    not_measured = [f"{p.server} x {p.client}" for p in pairings if p.status == "not measured"]
+    not_measured = [
+        f"{p.server} x {p.client}" + (f" ({p.reason})" if p.reason else "")
+        for p in pairings
+        if p.status == "not measured"
+    ]
     if not_measured:
         notes.append(f"Not measured: {', '.join(not_measured)}.")
     failed = [p for p in pairings if p.status == "failed"]
@@ -84,3 +88,13 @@ def server_summary(spec: ServerSpec) -> str:
     reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
     claim = f" Article claim {spec.claim}." if spec.claim else ""
     return f"{spec.summary}. Capacity: {capacity}{reason}.{claim}"
+
+
+def one_line(reason: str) -> str:
+    """A reason on one line: its first line, and the last line of a quoted log tail."""
+    lines = [line.strip() for line in reason.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no reason recorded"
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0]} `{lines[-1].replace('`', chr(39))}`"

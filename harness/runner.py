@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from harness.catalog import ClientSpec, ServerSpec
 from harness.errors import ClientError, PairingError, ServerError, UsageError
 from harness.gobuild import GO_ENV, GoBuild
 from harness.model import BatchRecord
 from harness.paths import PYTHON_DIR
-from harness.process import ManagedProcess
+from harness.process import ManagedProcess, describe_exit
 from harness.protocol import is_batch_line, parse_batch_line
 from harness.readiness import port_from_log, wait_until_ready
 from harness.results import RunResults
@@ -97,7 +99,27 @@ def _listen(port: int) -> socket.socket:
     try:
         return socket.create_server((HOST, port))
     except OSError as exc:
-        raise UsageError(f"cannot listen on {HOST}:{port} ({exc.strerror}): pick another port with --port") from exc
+        raise UsageError(
+            f"port {port} on {HOST} is taken{_holder(port)} ({os.strerror(exc.errno or 0)}): stop what holds it, "
+            "or pick another port with --port (0 picks a free one)"
+        ) from exc
+
+
+def _holder(port: int) -> str:
+    """' by pid 123 (uvicorn)' when the listener can be seen, else ''."""
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return f" by pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+    except psutil.Error:
+        pass
+    return ""
+
+
+def check_port_free(port: int) -> None:
+    """Raise a one-line ``UsageError`` when ``port`` is taken (0 is always free)."""
+    if port:
+        _listen(port).close()
 
 
 @contextmanager
@@ -116,8 +138,8 @@ def running_server(
     if spec.listen == "fd":
         sock = _listen(port)
         values.update(fd=sock.fileno(), port=sock.getsockname()[1])
-    elif port:
-        _listen(port).close()  # fail early, in one line, when the port is taken
+    else:
+        check_port_free(port)  # fail early, in one line, when the port is taken
     proc = ManagedProcess(
         fill(spec.command, values),
         name=spec.name,
@@ -196,7 +218,7 @@ def run_client(
             if item is None:
                 code = proc.wait(10)
                 raise ClientError(
-                    f"{spec.name} exited with status {code} after {repeat} of {batches} batches; "
+                    f"{spec.name} exited ({describe_exit(code)}) after {repeat} of {batches} batches; "
                     f"last lines of its log ({proc.log_path}):\n{proc.log_tail()}"
                 )
             arrived, line = item
@@ -217,7 +239,7 @@ def run_client(
             last = arrived
             if (code := server.proc.poll()) is not None:
                 raise ServerError(
-                    f"{server.spec.name} died during a batch (status {code}); last lines of its log "
+                    f"{server.spec.name} died during a batch ({describe_exit(code)}); last lines of its log "
                     f"({server.proc.log_path}):\n{server.proc.log_tail()}"
                 )
 
@@ -291,6 +313,10 @@ def _run_pairing(
         raise
     except PairingError as exc:
         results.finish(*key, "failed", str(exc))
+    except BaseException:  # Ctrl-C or SIGTERM: keep what this pairing measured, say so
+        done = len(results.pairings[key].batches)
+        results.finish(*key, "not measured", f"interrupted after {done} of {plan.repeats + 1} batches")
+        raise
     else:
         pairing = results.pairings[key]
         bad = [b for b in pairing.batches if b.failed]

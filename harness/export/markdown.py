@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.claims import CONCURRENT_MAX_RATIO, SERIAL_SLACK, behaviour
-from harness.report import server_summary
+from harness.report import one_line, server_summary
 
 if TYPE_CHECKING:
     from harness.report import Report
@@ -23,15 +23,16 @@ def _isnum(value: Any) -> bool:
 
 
 def ratio_cell(row: pd.Series) -> str:
-    if row["status"] == "not measured":
-        return "not measured"
+    """'1.01x (1.00-1.02)', with 'failed' or 'interrupted' where that applies."""
     if not _isnum(row["ratio_median"]):
-        return "failed"
+        return "failed" if row["status"] == "failed" else "not measured"
     cell = f"{row['ratio_median']:.2f}x"
     if row["repeats"] > 1:
         cell += f" ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
     if row["status"] == "failed":
         cell += " failed"
+    elif row["status"] == "not measured":
+        cell += " interrupted"
     return cell
 
 
@@ -121,7 +122,7 @@ class MarkdownExporter:
         failed = report.pairings[report.pairings["status"] == "failed"]
         if len(failed):
             out += ["Failed pairings:", ""]
-            out += [f"- `{r['server']}` x `{r['client']}`: {r['reason'].splitlines()[0]}" for _, r in failed.iterrows()]
+            out += [f"- `{r['server']}` x `{r['client']}`: {one_line(r['reason'])}" for _, r in failed.iterrows()]
             out += [""]
         out += ["Clients:", ""]
         out += [f"- `{c}`: {report.catalog.clients_by_name[c].summary}" for c in report.clients]
