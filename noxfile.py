@@ -36,7 +36,9 @@ def install(session: nox.Session, *groups: str) -> None:
 
 
 def harness(session: nox.Session, command: str) -> None:
-    session.run("python", "-m", "harness", command, *session.posargs)
+    # On Ctrl-C nox waits 0.3 s, then SIGTERMs and 0.2 s later SIGKILLs its
+    # command; the harness needs a few seconds to stop every server it started.
+    session.run("python", "-m", "harness", command, *session.posargs, interrupt_timeout=20, terminate_timeout=30)
 
 
 @nox.session

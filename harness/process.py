@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
 import queue
 import signal
@@ -240,24 +241,36 @@ class Terminated(SystemExit):
     """Raised in the main thread when the harness gets SIGTERM or SIGHUP."""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1
+
+
 def install_signal_handlers() -> None:
     """Make SIGTERM/SIGHUP unwind like Ctrl-C, so every ``finally`` runs.
 
     Without this, SIGTERM kills Python without running cleanup and orphans the
-    servers. A second signal during cleanup is ignored (a handler, not SIG_IGN, so
-    children started later do not inherit an ignored SIGTERM).
+    servers. Only the first stop signal counts: a second Ctrl-C (or nox's SIGTERM
+    that follows its SIGINT) must not break the cleanup it started. The later ones
+    go to a handler that does nothing, not SIG_IGN, which children would inherit.
+    On Linux the harness also asks for SIGTERM when its parent dies (nox killed,
+    terminal gone), so it never keeps servers running unattended.
     """
 
     def quiet(signum: int, frame: FrameType | None) -> None:
         return None
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, quiet)
-        signal.signal(signal.SIGHUP, quiet)
+    def first(signum: int, frame: FrameType | None) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, quiet)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Terminated(128 + signum)
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGHUP, handler)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, first)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 if sys.platform == "win32":  # pragma: no cover

@@ -170,6 +170,24 @@ def test_interrupted_compare_stops_everything_and_keeps_results(
     assert len(raw) >= 8  # go-nethttp's two pairings, 4 batches each, flushed as they finished
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_harness_cleans_up_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """nox killed with SIGKILL: the harness gets SIGTERM from the kernel and stops its servers."""
+    run_id = f"orphan-{uuid.uuid4().hex[:8]}"
+    harness_argv = [sys.executable, "-m", "harness", "compare", "--servers", "gunicorn-workers5", "--client-impls",
+                    "httpx-async", "--delay", "1", "--repeats", "20", "--out", str(tmp_path)]  # fmt: skip
+    parent = f"import subprocess; subprocess.run({harness_argv!r})"
+    with subprocess.Popen([sys.executable, "-c", parent], cwd=REPO, env=harness_env(run_id)) as wrapper:
+        raw, deadline = tmp_path / "batches.jsonl", time.monotonic() + 60
+        while time.monotonic() < deadline and not (raw.exists() and raw.read_text().strip()):
+            time.sleep(0.2)  # until the first batch is in
+        assert any("-m gunicorn" in " ".join(p.cmdline()) for p in processes_of_run(run_id))
+        wrapper.kill()
+    assert_none_left(run_id, wait_s=20)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "partial" and "The run was interrupted (SIGTERM)." in report["notes"]
+
+
 @pytest.mark.parametrize("command", [["article"], ["serve", "go-nethttp"]])
 def test_taken_port_is_one_line_and_starts_nothing(command: list[str]) -> None:
     run_id = f"port-{uuid.uuid4().hex[:8]}"
