@@ -6,9 +6,9 @@ the harness branches on a name; adding a setup is adding an entry here.
 
 Command templates may use: ``{python}`` (this interpreter), ``{go_server}``,
 ``{go_client}``, ``{go_article}`` (built binaries), ``{host}``, ``{port}``, ``{fd}``,
-``{delay}`` (seconds), and for clients ``{url}``, ``{clients}``, ``{batches}``,
-``{timeout}`` (seconds). Entries from a ``--catalog`` TOML file may also use
-``{catalog_dir}``, the file's folder.
+``{delay}`` (seconds), ``{work}`` (wait or cpu), ``{go_cpu_iterations}``, and for
+clients ``{url}``, ``{clients}``, ``{batches}``, ``{timeout}`` (seconds). Entries from
+a ``--catalog`` TOML file may also use ``{catalog_dir}``, the file's folder.
 """
 
 from __future__ import annotations
@@ -62,6 +62,10 @@ class ClientSpec:
     """Longest wait for one batch; ``None``: derived from N and D (``runner``)."""
 
 
+GO_SERVER = ("{go_server}", "-fd", "{fd}", "-delay", "{delay}s", "-work", "{work}",
+             "-cpu-iterations", "{go_cpu_iterations}")  # fmt: skip
+GO_BOUND = 2
+"""The semaphore size of ``go-bounded``: small enough that N = 5 shows it (3 x D)."""
 DJANGO_WSGI = "servers.django_project.wsgi:application"
 GUNICORN = ("{python}", "-m", "gunicorn", "-b", "fd://{fd}")
 UVICORN = ("{python}", "-m", "uvicorn", "--host", "{host}", "--port", "{port}")
@@ -76,7 +80,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(
         name="go-nethttp",
         summary="Go net/http: http.HandleFunc + Serve, one goroutine per connection",
-        command=("{go_server}", "-fd", "{fd}", "-delay", "{delay}s"),
+        command=GO_SERVER,
         claim="C1",
         capacity=None,
         capacity_reason="one goroutine per connection",
@@ -155,6 +159,45 @@ SERVERS: tuple[ServerSpec, ...] = (
         claim="C10",
         capacity=5,
         capacity_reason="5 processes x 1 thread",
+    ),
+    # Beyond the article: setups people deploy. Not in a run that does not name its
+    # servers (the article's matrix); `--servers all` takes them.
+    ServerSpec(
+        name="uvicorn-workers5",
+        summary="uvicorn `--workers 5`, the FastAPI `async def` app (5 processes, an event loop each)",
+        command=(*UVICORN, "--workers", "5", "servers.fastapi_app:app_async"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=None,
+        capacity_reason="5 event loops, each unbounded for awaiting handlers",
+        default=False,
+    ),
+    ServerSpec(
+        name="gunicorn-uvicorn5",
+        summary="gunicorn `-k uvicorn_worker.UvicornWorker -w 5`, the FastAPI `async def` app",
+        command=(*GUNICORN, "-k", "uvicorn_worker.UvicornWorker", "-w", "5", "servers.fastapi_app:app_async"),
+        capacity=None,
+        capacity_reason="5 event loops, each unbounded for awaiting handlers",
+        default=False,
+    ),
+    ServerSpec(
+        name="django-asgi-async",
+        summary="uvicorn (ASGI), Django `async def` view that awaits asyncio.sleep(D)",
+        command=(*UVICORN, "servers.django_project.asgi:application"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=None,
+        capacity_reason="awaiting views share one event loop",
+        default=False,
+    ),
+    ServerSpec(
+        name="go-bounded",
+        summary=f"the Go server with handlers bounded by a semaphore (buffered channel) of {GO_BOUND}",
+        command=(*GO_SERVER, "-max-inflight", str(GO_BOUND)),
+        capacity=GO_BOUND,
+        capacity_reason=f"a buffered channel of {GO_BOUND} as a semaphore",
+        needs_go=True,
+        default=False,
     ),
 )
 

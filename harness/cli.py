@@ -8,6 +8,7 @@ The only place that turns errors into exit statuses and one-line messages:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 import tempfile
@@ -17,8 +18,10 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from harness import export, gobuild, report
+from harness import calibration, export, gobuild, report
+from harness.calibration import WORK_KINDS
 from harness.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
+from harness.claims import Context
 from harness.errors import HarnessError, ServerError, UsageError
 from harness.metadata import environment
 from harness.paths import CACHE_DIR, DEFAULT_OUT, GO_DIR
@@ -99,6 +102,7 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
         n_clients=args.clients,
         repeats=args.repeats,
         out_dir=_writable(Path(args.out)),
+        work=args.work,
     )
 
 
@@ -117,12 +121,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     go = build_go([*plan.servers, *plan.clients])
     for old in (plan.out_dir / "logs").glob("*.log"):
         old.unlink()
+    if plan.work == "cpu":
+        with console.status("calibrating the CPU work"):
+            cal = calibration.calibrate(plan.delay_s, go=go, log_dir=plan.out_dir / "logs")
+        plan = dataclasses.replace(plan, calibration=cal)
+        go_text = f", Go {cal.go_iterations:,} rounds = {cal.go_call_s:.3f} s" if cal.go_iterations else ""
+        console.print(f"CPU work: Python {cal.python_iterations:,} rounds = {cal.python_call_s:.3f} s{go_text}")
     settings = {
         "command": "python -m harness compare " + shlex.join(args.argv),
         "delay_s": plan.delay_s,
         "clients": plan.n_clients,
         "repeats": plan.repeats,
         "work": plan.work,
+        "calibration": plan.calibration.to_dict() if plan.calibration else None,
         "servers": [s.name for s in plan.servers],
         "client_impls": [c.name for c in plan.clients],
     }
@@ -135,12 +146,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         export.write(report.build(results), plan.out_dir)
 
     total = len(plan.servers) * len(plan.clients) * (plan.repeats + 1)
+    context = Context(plan.n_clients, env["cores"], plan.work, catalog)
     console.print(
         f"{len(plan.servers)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
-        f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up): {total} batches"
+        f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} cores: "
+        f"{total} batches"
     )
     try:
-        with ConsoleProgress(total_batches=total, n_clients=plan.n_clients, console=console) as progress:
+        with ConsoleProgress(total_batches=total, context=context, console=console) as progress:
             run_plan(plan, results, go=go, progress=progress, checkpoint=checkpoint)
         results.complete = True
     except BaseException as exc:
@@ -241,6 +254,8 @@ def parser() -> Parser:
     compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
     compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
     compare.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
+    compare.add_argument("--work", choices=WORK_KINDS, default="wait",
+                         help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
     compare.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
     compare.set_defaults(run=cmd_compare)
 

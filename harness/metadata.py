@@ -39,6 +39,14 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity), which is what parallelism gets."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        return os.cpu_count() or 1
+
+
 def _git_commit(log_path: Path) -> str:
     try:
         code, out = run_command(["git", "rev-parse", "--short", "HEAD"], name="git", log_path=log_path,
@@ -53,6 +61,7 @@ def environment(*, go_version: str | None, log_path: Path) -> dict[str, Any]:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "os": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "cores": usable_cores(),
         "cpu_model": _cpu_model(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": f"{platform.python_implementation()} {platform.python_version()}",

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.claims import behaviour
+from harness.claims import Context, behaviour
 from harness.evidence import evidence
 from harness.model import BatchRecord, Pairing
 from harness.report import one_line
@@ -18,9 +18,9 @@ from harness.runner import Progress as ProgressHooks
 class ConsoleProgress(ProgressHooks):
     """A bar over all batches of the run, and a line per server and pairing."""
 
-    def __init__(self, *, total_batches: int, n_clients: int, console: Console | None = None) -> None:
+    def __init__(self, *, total_batches: int, context: Context, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True, highlight=False)
-        self.n = n_clients
+        self.context = context
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -66,5 +66,6 @@ class ConsoleProgress(ProgressHooks):
         ev = evidence([r for b in counted for r in b.requests])
         ratio = sorted(b.ratio for b in counted)[len(counted) // 2] if counted else float("nan")
         worst = max((evidence(b.requests).max_in_flight for b in counted), default=0)
-        seen = behaviour({"status": "ok", "ratio_median": ratio, "max_in_flight": worst}, self.n)
+        row = {"server": pairing.server, "status": "ok", "ratio_median": ratio, "max_in_flight": worst}
+        seen = behaviour(row, self.context)
         self.print(f"  {pairing.client:<17} {ratios:<24} {seen:<10} in flight {worst}, {ev.processes} process(es)")

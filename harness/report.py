@@ -28,6 +28,9 @@ class Report:
     requests: pd.DataFrame
     claims: tuple[claims_mod.ClaimResult, ...]
     catalog: Catalog
+    context: claims_mod.Context
+    unchecked: tuple[str, ...]
+    """Ids of claims this run could not check (another kind of work, servers not run)."""
 
     @property
     def servers(self) -> list[str]:
@@ -55,7 +58,9 @@ def build(results: RunResults) -> Report:
     )
     clients = results.catalog.clients_by_name
     summary["client_concurrent"] = [clients[c].concurrent for c in summary["client"]]
-    verdicts = claims_mod.check(summary, handlers_by_server(results), settings["clients"])
+    work = settings.get("work", "wait")
+    ctx = claims_mod.Context(settings["clients"], results.environment["cores"], work, results.catalog)
+    verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
     notes = []
     if results.interrupted:
         notes.append(f"The run was interrupted ({results.interrupted}).")
@@ -80,6 +85,8 @@ def build(results: RunResults) -> Report:
         requests=request_frame(pairings),
         claims=tuple(verdicts),
         catalog=results.catalog,
+        context=ctx,
+        unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]))),
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from harness.calibration import Calibration
 from harness.catalog import ClientSpec, ServerSpec
 from harness.errors import ClientError, PairingError, ServerError, UsageError
 from harness.gobuild import GO_ENV, GoBuild
@@ -48,6 +49,8 @@ class Plan:
     repeats: int
     out_dir: Path
     work: str = "wait"
+    calibration: Calibration | None = None
+    """Set for ``work == "cpu"``: the rounds of CPU work per language."""
 
     def pairings(self) -> Iterator[tuple[ServerSpec, ClientSpec]]:
         for server in self.servers:
@@ -63,7 +66,13 @@ class RunningServer:
     ready_s: float
 
 
-def child_env(*, delay_s: float, work: str = "wait", extra: Mapping[str, str] = ()) -> dict[str, str]:
+def child_env(
+    *,
+    delay_s: float,
+    work: str = "wait",
+    calibration: Calibration | None = None,
+    extra: Mapping[str, str] = (),
+) -> dict[str, str]:
     """The environment of every process the harness starts."""
     env = {
         k: v
@@ -77,6 +86,7 @@ def child_env(*, delay_s: float, work: str = "wait", extra: Mapping[str, str] = 
         PYTHONDONTWRITEBYTECODE="1",
         HARNESS_DELAY_S=repr(delay_s),
         HARNESS_WORK=work,
+        HARNESS_CPU_ITERATIONS=str(calibration.python_iterations if calibration else 0),
         HARNESS_RUN_ID=RUN_ID,
         DJANGO_RUNSERVER_HIDE_WARNING="true",
     )
@@ -88,8 +98,13 @@ def fill(template: tuple[str, ...], values: Mapping[str, object]) -> list[str]:
     return [part.format(**values) for part in template]
 
 
-def base_values(go: GoBuild | None) -> dict[str, object]:
-    values: dict[str, object] = {"python": sys.executable, "host": HOST}
+def base_values(go: GoBuild | None, *, work: str = "wait", calibration: Calibration | None = None) -> dict[str, object]:
+    values: dict[str, object] = {
+        "python": sys.executable,
+        "host": HOST,
+        "work": work,
+        "go_cpu_iterations": calibration.go_iterations if calibration else 0,
+    }
     if go is not None:
         values.update({f"go_{name}": path for name, path in go.binaries.items()})
     return values
@@ -131,9 +146,10 @@ def running_server(
     go: GoBuild | None,
     port: int = 0,
     work: str = "wait",
+    calibration: Calibration | None = None,
 ) -> Iterator[RunningServer]:
     """Start ``spec`` on 127.0.0.1, wait until it answers, and stop it on exit."""
-    values = base_values(go) | {"delay": repr(delay_s), "port": port, "fd": -1}
+    values = base_values(go, work=work, calibration=calibration) | {"delay": repr(delay_s), "port": port, "fd": -1}
     sock = None
     if spec.listen == "fd":
         sock = _listen(port)
@@ -144,7 +160,7 @@ def running_server(
         fill(spec.command, values),
         name=spec.name,
         log_path=logs_dir / f"{spec.name}.log",
-        env=child_env(delay_s=delay_s, work=work, extra=dict(spec.env)),
+        env=child_env(delay_s=delay_s, work=work, calibration=calibration, extra=dict(spec.env)),
         cwd=PYTHON_DIR,
         pass_fds=(sock.fileno(),) if sock else (),
     )
@@ -275,7 +291,12 @@ def run_plan(
         progress.server_starting(server.name)
         try:
             with running_server(
-                server, delay_s=plan.delay_s, logs_dir=plan.out_dir / "logs", go=go, work=plan.work
+                server,
+                delay_s=plan.delay_s,
+                logs_dir=plan.out_dir / "logs",
+                go=go,
+                work=plan.work,
+                calibration=plan.calibration,
             ) as running:
                 progress.server_ready(server.name, running.ready_s)
                 for client in plan.clients:

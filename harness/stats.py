@@ -31,6 +31,7 @@ BATCH_COLUMNS = [
     "threads",
     "failed",
     "latency_median_s",
+    "held_median_s",
 ]
 
 PAIRING_COLUMNS = [
@@ -50,6 +51,7 @@ PAIRING_COLUMNS = [
     "threads",
     "failed_requests",
     "latency_median_s",
+    "held_ratio_median",
     "outside_ratio_median",
 ]
 
@@ -65,6 +67,7 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
         for b in pairing.batches:
             ev = evidence(b.requests)
             latencies = [r.latency_s for r in b.requests if r.ok]
+            held = [(r.exit_ns - r.enter_ns) / 1e9 for r in b.requests if r.ok and r.enter_ns and r.exit_ns]
             rows.append(
                 {
                     "server": b.server,
@@ -82,6 +85,7 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "threads": ev.threads,
                     "failed": len(b.failed),
                     "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
+                    "held_median_s": pd.Series(held).median() if held else float("nan"),
                 }
             )
     return pd.DataFrame(rows, columns=BATCH_COLUMNS)
@@ -118,6 +122,7 @@ def pairing_frame(
                     "threads": _median_low(g["threads"]),
                     "failed_requests": int(g["failed"].sum()),
                     "latency_median_s": g["latency_median_s"].median(),
+                    "held_ratio_median": (g["held_median_s"] / g["delay_s"]).median(),
                     "outside_ratio_median": (g["outside_s"] / g["delay_s"]).median(),
                 }
             )

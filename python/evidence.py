@@ -28,10 +28,6 @@ else:  # pragma: no cover - the Go side falls back to the same clock
         return time.time_ns()
 
 
-DELAY_S = float(os.environ.get("HARNESS_DELAY_S", "1"))
-"""D: how long every handler holds a request; the harness sets it per run."""
-
-
 def client_names(n: int) -> list[str]:
     """A..Z, AA, AB, ...: the first five are the article's A..E."""
     names = []
@@ -55,6 +51,7 @@ def reply(client: str, enter_ns: int, handler: str) -> dict[str, object]:
         "exit_ns": now_ns(),
         "clock": CLOCK_NAME,
         "handler": handler,
+        "work": os.environ.get("HARNESS_WORK", "wait"),
     }
 
 

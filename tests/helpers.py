@@ -76,6 +76,7 @@ def fixed_results(out: Path) -> RunResults:
         "date": "2026-01-01T00:00:00+00:00",
         "os": "Linux",
         "cpu_count": 2,
+        "cores": 2,
         "cpu_model": "Test CPU",
         "load_average": [0.1, 0.1, 0.1],
         "python": "CPython 3.11.7",

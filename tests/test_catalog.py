@@ -1,6 +1,7 @@
 import string
 
-from harness.catalog import CLIENTS, SERVERS
+from harness.catalog import CATALOG, CLIENTS, SERVERS
+from harness.claims import DJANGO_WSGI
 
 ISSUED_SERVERS = [
     "go-nethttp",
@@ -14,7 +15,8 @@ ISSUED_SERVERS = [
     "gunicorn-workers5",
 ]
 ISSUED_CLIENTS = ["go-goroutines", "httpx-async", "httpx-threads", "httpx-sequential"]
-SERVER_FIELDS = {"python", "go_server", "go_client", "go_article", "host", "port", "fd", "delay"}
+SERVER_FIELDS = {"python", "go_server", "go_client", "go_article", "host", "port", "fd", "delay", "work"}
+SERVER_FIELDS |= {"go_cpu_iterations"}
 CLIENT_FIELDS = SERVER_FIELDS | {"url", "clients", "batches", "timeout"}
 
 
@@ -47,8 +49,7 @@ def test_every_server_binds_loopback_only() -> None:
 
 
 def test_django_setups_share_one_app() -> None:
-    django = [s for s in SERVERS if "django" in s.name or "gunicorn" in s.name]
-    assert len(django) >= 5
-    for server in django:
-        joined = " ".join(server.command)
+    # C11: the article's five Django setups serve the same WSGI project
+    for name in DJANGO_WSGI:
+        joined = " ".join(CATALOG.servers_by_name[name].command)
         assert "manage.py" in joined or "servers.django_project.wsgi:application" in joined

@@ -29,6 +29,8 @@ type reply struct {
 	ExitNS  int64  `json:"exit_ns"`
 	Clock   string `json:"clock"`
 	Handler string `json:"handler"`
+	Work    string `json:"work"`
+	Result  int64  `json:"result,omitempty"`
 }
 
 var (
@@ -36,6 +38,9 @@ var (
 	fd       = flag.Int("fd", -1, "serve on this inherited, already listening socket instead of -addr")
 	delay    = flag.Duration("delay", time.Second, "how long processRequest holds each request (D)")
 	inflight = flag.Int("max-inflight", 0, "hold at most this many requests at once, the rest wait (0: no limit, as net/http)")
+	work     = flag.String("work", "wait", "how a request is held: wait (sleep -delay) or cpu (compute -cpu-iterations)")
+	rounds   = flag.Int64("cpu-iterations", 0, "rounds of the CPU work per request (see -calibrate)")
+	calib    = flag.Duration("calibrate", 0, "print the rounds of CPU work that take this long on one core, as JSON, and exit")
 )
 
 // slots bounds concurrent handlers when -max-inflight > 0: a buffered channel
@@ -48,7 +53,12 @@ func processRequest(w http.ResponseWriter, r *http.Request) {
 		defer func() { <-slots }()
 	}
 	enter := evidence.Now()
-	time.Sleep(*delay)
+	var result int64
+	if *work == "cpu" {
+		result = evidence.Spin(*rounds)
+	} else {
+		time.Sleep(*delay)
+	}
 	exit := evidence.Now()
 
 	w.Header().Set("Content-Type", "application/json")
@@ -61,6 +71,8 @@ func processRequest(w http.ResponseWriter, r *http.Request) {
 		ExitNS:  exit,
 		Clock:   evidence.ClockName,
 		Handler: "go/server.processRequest",
+		Work:    *work,
+		Result:  result,
 	})
 }
 
@@ -78,8 +90,15 @@ func listen() (net.Listener, error) {
 
 func main() {
 	flag.Parse()
+	if *calib > 0 {
+		json.NewEncoder(os.Stdout).Encode(evidence.Calibrate(*calib))
+		return
+	}
 	if *delay < 0 {
 		log.Fatalf("-delay must not be negative, got %v", *delay)
+	}
+	if *work != "wait" && *work != "cpu" {
+		log.Fatalf("-work must be wait or cpu, got %q", *work)
 	}
 	if *inflight > 0 {
 		slots = make(chan struct{}, *inflight)
@@ -91,7 +110,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("listening on http://%s (delay %v, max-inflight %d)\n", ln.Addr(), *delay, *inflight)
+	fmt.Printf("listening on http://%s (work %s, delay %v, cpu-iterations %d, max-inflight %d)\n",
+		ln.Addr(), *work, *delay, *rounds, *inflight)
 	if err := http.Serve(ln, nil); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}

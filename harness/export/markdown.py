@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from harness.claims import CONCURRENT_MAX_RATIO, SERIAL_SLACK, behaviour
+from harness.claims import CLAIMS, behaviour
 from harness.report import one_line, server_summary
 
 if TYPE_CHECKING:
@@ -50,28 +50,55 @@ def matrix(report: Report) -> str:
 
 
 def evidence(report: Report, server: str) -> str:
-    n = report.settings["clients"]
     rows = report.pairings[report.pairings["server"] == server]
     frame = pd.DataFrame(
         {
             "client": rows["client"],
             "wall / D": [ratio_cell(r) for _, r in rows.iterrows()],
-            "seen as": [behaviour(r, n) for _, r in rows.iterrows()],
+            "seen as": [behaviour(r, report.context) for _, r in rows.iterrows()],
             "max in flight": rows["max_in_flight"].map(_int),
             "processes": rows["processes"].map(_int),
             "threads": rows["threads"].map(_int),
+            "handler time / D": rows["held_ratio_median"].map(lambda v: f"{v:.2f}" if _isnum(v) else "-"),
             "median latency": rows["latency_median_s"].map(lambda v: f"{v:.3f} s" if _isnum(v) else "-"),
         }
     )
     return table(frame)
 
 
-def claims(report: Report) -> str:
+def claims(report: Report, *, article: bool) -> str:
     frame = pd.DataFrame(
-        [(c.id, c.text, c.expected, c.measured, c.verdict) for c in report.claims],
+        [(c.id, c.text, c.expected, c.measured, c.verdict) for c in report.claims if c.article == article],
         columns=["id", "claim", "expected", "measured", "verdict"],
     )
     return table(frame)
+
+
+def bands_text(report: Report) -> str:
+    """The thresholds of this run, in words."""
+    ctx = report.context
+    found = ctx.bands_for("")
+    parts = [f"*{b.name}*: median {b.low:.3g}x to {'any' if b.high == float('inf') else format(b.high, '.3g') + 'x'} "
+             f"with {b.in_flight} in flight" for b in found.values()]  # fmt: skip
+    return (
+        f"Thresholds for N = {ctx.n} on {ctx.cores} cores, {ctx.work} work: {'; '.join(parts)}; a server with a "
+        "declared capacity k may be *bounded*: ceil(N / k) x D +- 0.5 with k in flight. A claim is confirmed "
+        "when every pairing it names (its servers against every client that sends at once, unless it names a "
+        "client) is in the expected band, with the evidence stated; refuted when one is in another band; "
+        "inconclusive when one failed, was not measured or fell between bands."
+    )
+
+
+def unchecked_text(report: Report) -> str:
+    """Which claims need another run, and which options make it."""
+    hints = []
+    for claim in CLAIMS:
+        if claim.id in report.unchecked:
+            how = (
+                f"--work {claim.work}" if claim.work != report.context.work else f"--servers {','.join(claim.servers)}"
+            )
+            hints.append(f"{claim.id} (`{how}`)")
+    return f"Not checked in this run: {', '.join(hints)}." if hints else ""
 
 
 def environment(report: Report) -> str:
@@ -87,13 +114,33 @@ def environment(report: Report) -> str:
         ("D (hold per request)", f"{s['delay_s']:g} s"),
         ("N (clients per batch)", str(s["clients"])),
         ("R (counted batches per pairing)", f"{s['repeats']} (after 1 warm-up batch)"),
-        ("work", s.get("work", "wait")),
+        ("cores (usable)", str(env.get("cores", env["cpu_count"]))),
+        ("work", work_text(s)),
         ("command", f"`{s['command']}`"),
         ("harness", f"{env['harness']} (commit {env['commit']})"),
     ]
     if "duration_s" in s:
         rows.append(("run wall time", f"{s['duration_s']:.0f} s"))
     return table(pd.DataFrame(rows, columns=["", "value"]))
+
+
+def cpu_floor(report: Report) -> str:
+    ctx = report.context
+    if ctx.work != "cpu":
+        return ""
+    best = ctx.n / min(ctx.n, ctx.cores)
+    return f" With CPU work on {ctx.cores} cores, {ctx.n} handlers in parallel take about {best:.2f}x at best."
+
+
+def work_text(settings: dict[str, Any]) -> str:
+    cal = settings.get("calibration")
+    if settings.get("work", "wait") != "cpu" or not cal:
+        return "waiting, as in the article"
+    go = f", Go {cal['go_iterations']:,} rounds ({cal['go_call_s']:.3f} s)" if cal.get("go_iterations") else ""
+    return (
+        f"computing: the same loop in every handler, calibrated at start to one call = D on one core: "
+        f"Python {cal['python_iterations']:,} rounds ({cal['python_call_s']:.3f} s){go}"
+    )
 
 
 class MarkdownExporter:
@@ -106,15 +153,17 @@ class MarkdownExporter:
         if report.status != "complete":
             out += [f"> **Partial report.** {' '.join(report.notes)}", ""]
         out += [
-            f"Every number here was measured in one run on {report.environment['date'][:10]}: each server "
-            f"holds every request for D = {s['delay_s']:g} s, each batch sends N = {n} requests at once "
+            f"Every number here was measured in one run on {report.environment['date'][:10]}, on "
+            f"{report.context.cores} cores: each server holds every request for D = {s['delay_s']:g} s "
+            f"({work_text(s)}), each batch sends N = {n} requests at once "
             f"(except the sequential client), and each pairing ran {s['repeats']} counted batches after one "
             "warm-up batch. Regenerated by every run; do not edit by hand.",
             "",
             "## Batch wall time as a multiple of D",
             "",
             f"1.00x = all {n} requests served at once; {n}.00x = one after another. Median over the counted "
-            "batches (min-max in brackets), timed inside each client like the article's `!! main took`.",
+            "batches (min-max in brackets), timed inside each client like the article's `!! main took`."
+            + cpu_floor(report),
             "",
             matrix(report),
             "",
@@ -139,18 +188,14 @@ class MarkdownExporter:
         for server in report.servers:
             spec = report.catalog.servers_by_name[server]
             out += [f"### {server}", "", server_summary(spec), "", evidence(report, server), ""]
+        out += ["## Claims", "", bands_text(report), ""]
+        if any(c.article for c in report.claims):
+            out += ["### The article's claims", "", claims(report, article=True), ""]
+        if any(not c.article for c in report.claims):
+            out += ["### Beyond the article", "", claims(report, article=False), ""]
+        if text := unchecked_text(report):
+            out += [text, ""]
         out += [
-            "## The article's claims",
-            "",
-            f"A pairing counts as *concurrent* when its median is at most {CONCURRENT_MAX_RATIO}x and the "
-            f"server held all {n} requests at once, as *serial* when its median is at least "
-            f"{n - SERIAL_SLACK:g}x and the server never held more than one. A claim is confirmed when "
-            "every pairing it names (its server against every client that sends at once, unless it names a "
-            "client) behaves as expected, with the evidence the article gives; refuted when one behaves "
-            "the other way; inconclusive otherwise.",
-            "",
-            claims(report),
-            "",
             "## Environment",
             "",
             environment(report),

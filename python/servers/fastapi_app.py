@@ -1,18 +1,17 @@
 """FastAPI apps for the three FastAPI rows of the article (C3, C4, C5).
 
-Each app has one path operation on ``/`` and differs only in how it waits, which is
-the whole point: ``async def`` + ``await asyncio.sleep`` yields the event loop,
-plain ``def`` runs in the threadpool, ``async def`` + ``time.sleep`` blocks the loop.
+Each app has one path operation on ``/`` and differs only in how it holds the
+request, which is the whole point: ``async def`` that awaits yields the event loop,
+plain ``def`` runs in the threadpool, ``async def`` that blocks (``time.sleep``, or
+any computation) holds the loop. ``work.hold*`` decides between waiting and CPU work.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from fastapi import FastAPI
 
-from evidence import DELAY_S, HEALTH, now_ns, reply
+import work
+from evidence import HEALTH, now_ns, reply
 
 
 def _app() -> FastAPI:
@@ -33,19 +32,19 @@ app_async_blocking = _app()
 @app_async.get("/")
 async def process_request_async(client: str = "") -> dict[str, object]:
     enter = now_ns()
-    await asyncio.sleep(DELAY_S)
+    await work.hold_async()
     return reply(client, enter, f"{__name__}.process_request_async")
 
 
 @app_def.get("/")
 def process_request_def(client: str = "") -> dict[str, object]:
     enter = now_ns()
-    time.sleep(DELAY_S)
+    work.hold()
     return reply(client, enter, f"{__name__}.process_request_def")
 
 
 @app_async_blocking.get("/")
 async def process_request_async_blocking(client: str = "") -> dict[str, object]:
     enter = now_ns()
-    time.sleep(DELAY_S)  # blocks the event loop on purpose: the article's C5
+    work.hold()  # time.sleep (or computing) blocks the event loop on purpose: the article's C5
     return reply(client, enter, f"{__name__}.process_request_async_blocking")
