@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 
@@ -21,59 +23,68 @@ BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 0.5
 
 
-def _exited(proc: ManagedProcess, code: int) -> ServerError:
-    return ServerError(
-        f"{proc.name} exited ({describe_exit(code)}) before it was ready; last lines of its log "
-        f"({proc.log_path}):\n{proc.log_tail()}"
-    )
+T = TypeVar("T")
 
 
-def _backoff(delay: float) -> float:
-    time.sleep(delay)
-    return min(delay * 2, BACKOFF_MAX_S)
+def wait_for(
+    proc: ManagedProcess,
+    timeout_s: float,
+    check: Callable[[], T | None],
+    waiting_for: str,
+    detail: Callable[[], str] = lambda: "",
+) -> T:
+    """Call ``check`` with backoff until it returns a value; fail early if ``proc`` exits.
+
+    Both failures quote the tail of the process's log; a timeout says what was
+    awaited (``waiting_for``) and, through ``detail``, the last thing seen.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = BACKOFF_START_S
+    while True:
+        if (found := check()) is not None:
+            return found
+        if (code := proc.poll()) is not None:
+            raise ServerError(
+                f"{proc.name} exited ({describe_exit(code)}) before it was ready; last lines of its log "
+                f"({proc.log_path}):\n{proc.log_tail()}"
+            )
+        if time.monotonic() > deadline:
+            raise ServerError(
+                f"{proc.name} {waiting_for} within {timeout_s:.0f} s{detail()}; last lines of its log "
+                f"({proc.log_path}):\n{proc.log_tail()}"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, BACKOFF_MAX_S)
 
 
 def port_from_log(proc: ManagedProcess, pattern: re.Pattern[str], timeout_s: float) -> int:
     """Wait until the server logs the port it bound, and return it."""
-    deadline = time.monotonic() + timeout_s
-    delay = BACKOFF_START_S
-    while True:
+
+    def check() -> int | None:
         try:
             match = pattern.search(proc.log_path.read_text(errors="replace"))
         except OSError:
-            match = None
-        if match:
-            return int(match.group(1))
-        if (code := proc.poll()) is not None:
-            raise _exited(proc, code)
-        if time.monotonic() > deadline:
-            raise ServerError(
-                f"{proc.name} did not print its port within {timeout_s:.0f} s; last lines of its log "
-                f"({proc.log_path}):\n{proc.log_tail()}"
-            )
-        delay = _backoff(delay)
+            return None
+        return int(match.group(1)) if match else None
+
+    return wait_for(proc, timeout_s, check, "did not print its port")
 
 
 def wait_until_ready(proc: ManagedProcess, base_url: str, timeout_s: float) -> float:
     """Poll ``GET /health`` until it answers 200; return the seconds it took."""
     start = time.monotonic()
-    deadline = start + timeout_s
-    delay = BACKOFF_START_S
-    last = "no answer yet"
+    last = ["no answer yet"]
+
+    def check() -> float | None:
+        try:
+            status = client.get(base_url + "health").status_code
+        except httpx.HTTPError as exc:
+            last[0] = type(exc).__name__
+            return None
+        if status == 200:
+            return time.monotonic() - start
+        last[0] = f"GET /health answered {status}"
+        return None
+
     with httpx.Client(timeout=PROBE_TIMEOUT_S, trust_env=False) as client:
-        while True:
-            try:
-                status = client.get(base_url + "health").status_code
-                if status == 200:
-                    return time.monotonic() - start
-                last = f"GET /health answered {status}"
-            except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}"
-            if (code := proc.poll()) is not None:
-                raise _exited(proc, code)
-            if time.monotonic() > deadline:
-                raise ServerError(
-                    f"{proc.name} was not ready within {timeout_s:.0f} s ({last}); last lines of its log "
-                    f"({proc.log_path}):\n{proc.log_tail()}"
-                )
-            delay = _backoff(delay)
+        return wait_for(proc, timeout_s, check, "was not ready", lambda: f" ({last[0]})")
