@@ -29,6 +29,7 @@ def test_write_all_formats(tmp_path: Path) -> None:
     rep = build(tmp_path)
     paths = export.write(rep, tmp_path)
     assert sorted(p.name for p in paths) == ["report.json", "report.md", "requests.csv"]
+    assert all(p.stat().st_mode & 0o044 == 0o044 for p in paths)  # readable by others, as open() makes them
 
     md = (tmp_path / "report.md").read_text()
     assert "> **Partial report.**" not in md  # failed pairings are shown, but the run completed

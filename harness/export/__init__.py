@@ -23,14 +23,23 @@ class Exporter(Protocol):
     def render(self, report: Report) -> str: ...
 
 
+UMASK = _umask()
+
 EXPORTERS: tuple[Exporter, ...] = (MarkdownExporter(), JsonExporter(), CsvExporter())
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` atomically."""
+    """Replace ``path`` atomically, with the mode a plain ``open`` would give it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp's 0600 would hide reports from other users
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
