@@ -23,8 +23,6 @@ class Exporter(Protocol):
     def render(self, report: Report) -> str: ...
 
 
-UMASK = _umask()
-
 EXPORTERS: tuple[Exporter, ...] = (MarkdownExporter(), JsonExporter(), CsvExporter())
 
 
@@ -32,6 +30,9 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+UMASK = _umask()
 
 
 def write_text(path: Path, text: str) -> None:
