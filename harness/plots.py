@@ -1,0 +1,353 @@
+"""Pictures of a run, drawn headless (matplotlib's Agg and SVG canvases, no pyplot).
+
+Every picture is drawn from the same frames as the tables of its report, in the
+same run, and written as PNG (for the README and GitHub) and SVG. Each request bar
+and each measured point is an artist of its own with a ``gid``, so the SVG carries
+``id="request-..."`` / ``id="point-..."`` once per bar or point and a test can
+count them.
+
+- ``compare_timelines``: per server, one panel per client with the last counted
+  batch: one bar per request from handler enter to exit, one lane per worker
+  (process, thread or goroutine), x in units of D from the batch's first send.
+- ``sweep_pictures``: per group of servers with the same kind of declared capacity,
+  wall / D against N (log-log) with the predicted ceil(N / k) line, and peak RSS and
+  threads against N; plus one timeline per server at a telling N.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS, capacity_group
+
+if TYPE_CHECKING:
+    from harness.report import Report
+    from harness.sweep_report import SweepReport
+
+DPI = 110
+BAR_COLOR = "#4878a8"
+LABEL_MAX_LANES = 12
+"""Lanes are labelled with their pid and thread up to this many; beyond, only counted."""
+NAME_MAX_BARS = 12
+"""Bars carry their client's name up to this many per panel."""
+TIMELINE_MIN_N = 10
+"""A sweep timeline shows the smallest N at or above max(k + 1, this)."""
+SVG_RC = {"svg.hashsalt": "concurrency-compare", "svg.fonttype": "none"}
+"""Stable ids (no random salt) and text kept as text: small, diffable SVG files."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture, written as PNG and SVG; paths are relative to the report."""
+
+    kind: str
+    """``sweep``, ``resources`` or ``timeline``."""
+    key: str
+    """The server group or server it shows."""
+    title: str
+    png: str
+    svg: str
+    marks: int
+    """How many request bars (timelines) or measured points (charts) it draws."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[str, str]:
+    """Write ``stem``.png and .svg atomically; return their paths relative to the report."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with mpl.rc_context(SVG_RC):
+        for fmt, extra in (("png", {"dpi": DPI}), ("svg", {"metadata": {"Date": None}})):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, bbox_inches="tight", **extra)
+            path = out_dir / f"{stem}.{fmt}"
+            _write_bytes(path, buf.getvalue())
+            paths.append(path.relative_to(report_dir).as_posix())
+    return paths[0], paths[1]
+
+
+# -- timelines -------------------------------------------------------------------
+def lanes(requests: pd.DataFrame) -> dict[tuple[object, object], int]:
+    """One lane per distinct (pid, thread), in the order they first entered a handler."""
+    found: dict[tuple[object, object], int] = {}
+    served = requests[requests["enter_ns"].notna()].sort_values("enter_ns")
+    for pid, thread in zip(served["pid"], served["thread"], strict=True):
+        found.setdefault((pid, thread), len(found))
+    return found
+
+
+def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str) -> tuple[int, float]:
+    """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D)."""
+    start = int(requests["sent_ns"].min())
+    d_ns = delay_s * 1e9
+    lane_of = lanes(requests)
+    served = requests[requests["enter_ns"].notna()]
+    bars = 0
+    right = 1.0
+    for _, r in served.iterrows():
+        y = lane_of[(r["pid"], r["thread"])]
+        enter, leave = ((r[c] - start) / d_ns for c in ("enter_ns", "exit_ns"))
+        bar = Rectangle(
+            (enter, y - 0.35),
+            leave - enter,
+            0.7,
+            facecolor=BAR_COLOR,
+            edgecolor="white",
+            linewidth=0.6,
+            gid=f"request-{gid}-{r['name']}",
+        )
+        ax.add_patch(bar)
+        if len(served) <= NAME_MAX_BARS:
+            ax.text((enter + leave) / 2, y, r["name"], ha="center", va="center", fontsize=7, color="white")
+        bars += 1
+        right = max(right, leave, (r["recv_ns"] - start) / d_ns)
+    failed = requests[requests["enter_ns"].isna()]
+    for _, r in failed.iterrows():
+        x = (r["recv_ns"] - start) / d_ns
+        ax.plot([x], [-0.8], marker="x", color="#c03030", gid=f"failed-{gid}-{r['name']}")
+        right = max(right, x)
+    n_lanes = max(len(lane_of), 1)
+    ax.set_ylim(n_lanes - 0.4, -1.2 if len(failed) else -0.6)
+    if len(lane_of) <= LABEL_MAX_LANES:
+        ax.set_yticks(range(len(lane_of)), [f"pid {p} {t}" for p, t in lane_of], fontsize=7)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(lane_of)} workers", fontsize=8)
+    for x in range(1, math.ceil(right) + 1):
+        ax.axvline(x, color="#dddddd", linewidth=0.6, zorder=0)
+    return bars, right
+
+
+def _lane_height(requests: pd.DataFrame) -> float:
+    n = max(len(lanes(requests)), 1)
+    return 0.5 + (0.22 if n <= LABEL_MAX_LANES else 0.09) * n
+
+
+def timeline_figure(
+    panels: Sequence[tuple[str, str, pd.DataFrame]], *, delay_s: float, title: str
+) -> tuple[Figure, int]:
+    """One figure with a panel per (title, gid, requests of one batch); returns (figure, bars)."""
+    heights = [_lane_height(reqs) for _, _, reqs in panels]
+    fig = Figure(figsize=(8, sum(heights) + 0.6 * len(panels) + 0.6), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True, height_ratios=heights)[:, 0]
+    bars = 0
+    right = 1.0
+    for ax, (panel_title, gid, reqs) in zip(axes, panels, strict=True):
+        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid)
+        bars, right = bars + drawn, max(right, end)
+        ax.set_title(panel_title, fontsize=9, loc="left")
+    axes[-1].set_xlim(0, right * 1.04)  # one scale for every panel: 1x and 5x side by side
+    axes[-1].set_xlabel("time since the batch's first request was sent, in units of D (bars: handler enter to exit)")
+    fig.suptitle(title, fontsize=10)
+    return fig, bars
+
+
+def compare_timelines(
+    requests: pd.DataFrame, batches: pd.DataFrame, *, out_dir: Path, report_dir: Path
+) -> list[Picture]:
+    """A compare run's timelines: per server, the last counted batch of every client."""
+    pictures = []
+    counted = requests[~requests["warmup"].astype(bool)]
+    rows = batches[~batches["warmup"].astype(bool)]
+    for server in dict.fromkeys(counted["server"]):
+        panels = []
+        delay_s = float(rows[rows["server"] == server]["delay_s"].iloc[0])
+        for client in dict.fromkeys(counted[counted["server"] == server]["client"]):
+            mine = rows[(rows["server"] == server) & (rows["client"] == client)]
+            last = mine.loc[mine["repeat"].idxmax()]
+            reqs = counted[
+                (counted["server"] == server) & (counted["client"] == client) & (counted["repeat"] == last["repeat"])
+            ]
+            label = (
+                f"{client}: {last['ratio']:.2f}x, {last['max_in_flight']} in flight, "
+                f"{last['processes']} process(es), {last['threads']} thread(s)"
+            )
+            panels.append((label, _slug(client), reqs))
+        n = int(rows[rows["server"] == server]["clients"].iloc[0])
+        title = f"{server}: the last counted batch of each client (N = {n}, D = {delay_s:g} s)"
+        fig, bars = timeline_figure(panels, delay_s=delay_s, title=title)
+        png, svg = save(fig, out_dir, f"timeline-{_slug(server)}", report_dir=report_dir)
+        pictures.append(Picture("timeline", server, title, png, svg, bars))
+    return pictures
+
+
+def timelines(report: Report, out_dir: Path) -> list[Picture]:
+    """The ``compare`` step: its timelines under ``out_dir/pictures``, linked from report.md."""
+    if report.batches.empty or report.requests.empty:
+        return []
+    return compare_timelines(report.requests, report.batches, out_dir=out_dir / "pictures", report_dir=out_dir)
+
+
+# -- the sweep ---------------------------------------------------------------------
+def timeline_n(k: int | None, measured_ns: Sequence[int]) -> int | None:
+    """The N a server's sweep timeline shows: the smallest measured N >= max(k + 1, 10)."""
+    if not measured_ns:
+        return None
+    target = max(TIMELINE_MIN_N, (k or 0) + 1)
+    above = [n for n in sorted(measured_ns) if n >= target]
+    return above[0] if above else max(measured_ns)
+
+
+NICE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+"""Tick values of the log axes, printed as plain numbers."""
+
+
+def _log_axis(axis: Axis, ticks: Sequence[float]) -> None:
+    axis.set_major_locator(FixedLocator(list(ticks)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
+
+
+def _colors(names: Sequence[str]) -> dict[str, object]:
+    cmap = mpl.colormaps["tab10"]
+    return {name: cmap(i % 10) for i, name in enumerate(names)}
+
+
+def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
+    """wall / D against N (log-log): measured points and each server's predicted line."""
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.subplots()
+    colors = _colors(servers)
+    marks = 0
+    pts = report.points
+    top = int(pts["clients"].max())
+    ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
+    for server in servers:
+        mine = pts[(pts["server"] == server) & pts["ratio"].notna()].sort_values("clients")
+        k = report.declared(server)
+        grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
+        ax.plot(
+            grid,
+            [math.ceil(n / k) if k else 1 for n in grid],
+            linestyle="--",
+            linewidth=1.2,
+            color=colors[server],
+            alpha=0.7,
+        )
+        ax.plot(mine["clients"], mine["ratio"], color=colors[server], linewidth=0.8, alpha=0.6)
+        for _, p in mine.iterrows():
+            over = p["status"] == "over budget"
+            ax.plot(
+                [p["clients"]],
+                [p["ratio"]],
+                marker="^" if over else "o",
+                markersize=6,
+                color=colors[server],
+                markerfacecolor="none" if over else colors[server],
+                gid=f"point-{_slug(server)}-{p['clients']}",
+            )
+            marks += 1
+        ax.plot([], [], marker="o", color=colors[server], label=f"{server} (k = {k or 'unbounded'})")
+    ax.plot([], [], linestyle="--", color="grey", label="predicted: ceil(N / k)")
+    ax.plot([], [], marker="^", linestyle="none", markerfacecolor="none", color="grey", label="over budget (at least)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _log_axis(ax.xaxis, [v for v in NICE if v <= top])
+    _log_axis(ax.yaxis, [v for v in NICE if v <= max(2.0, float(pts["ratio"].max(skipna=True) or 1) * 1.5)])
+    ax.set_xlabel("N, requests sent at once")
+    ax.set_ylabel("batch wall time / D")
+    ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"{title}: wall / D against N (green band: served at once, <= {AT_ONCE_MAX_RATIO}x)", fontsize=10)
+    return fig, marks
+
+
+def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
+    """Peak RSS (summed over the server's processes) and peak OS threads against N."""
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    rss_ax, thr_ax = fig.subplots(1, 2)
+    colors = _colors(servers)
+    marks = 0
+    pts = report.points
+    for server in servers:
+        mine = pts[(pts["server"] == server) & pts["peak_rss_bytes"].notna()].sort_values("clients")
+        c = colors[server]
+        rss_ax.plot(mine["clients"], mine["peak_rss_bytes"] / 2**20, color=c, linewidth=0.8, label=server)
+        thr_ax.plot(mine["clients"], mine["peak_threads"], color=c, linewidth=0.8, label=server)
+        for _, p in mine.iterrows():
+            slug = f"{_slug(server)}-{p['clients']}"
+            rss_ax.plot([p["clients"]], [p["peak_rss_bytes"] / 2**20], "o", color=c, markersize=4, gid=f"point-{slug}")
+            thr_ax.plot([p["clients"]], [p["peak_threads"]], "o", color=c, markersize=4, gid=f"threads-{slug}")
+            marks += 1
+    ladder = [v for v in NICE if v <= int(pts["clients"].max())]
+    top_threads = float(pts["peak_threads"].max(skipna=True) or 1)
+    rss_ax.set_ylim(bottom=0)
+    thr_ax.set_yscale("log")
+    _log_axis(thr_ax.yaxis, [v for v in NICE if v <= max(10.0, top_threads * 1.5)])
+    for ax, label in ((rss_ax, "peak RSS, MiB (sum over the server's processes)"), (thr_ax, "peak OS threads (log)")):
+        ax.set_xscale("log")
+        _log_axis(ax.xaxis, ladder)
+        ax.set_xlabel("N, requests sent at once")
+        ax.set_ylabel(label)
+        ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
+    thr_ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"{title}: the server's resources at their peak during each batch", fontsize=10)
+    return fig, marks
+
+
+def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> list[Picture]:
+    """Both charts per group of servers, then one timeline per server."""
+    pictures: list[Picture] = []
+    groups: dict[str, list[str]] = {}
+    for server in report.servers:
+        groups.setdefault(capacity_group(report.declared(server)), []).append(server)
+    for group, title in GROUPS.items():
+        servers = groups.get(group)
+        if not servers:
+            continue
+        for kind, draw in (("sweep", sweep_chart), ("resources", resources_chart)):
+            fig, marks = draw(report, servers, title)
+            png, svg = save(
+                fig, out_dir, f"sweep-{'ratio' if kind == 'sweep' else kind}-{group}", report_dir=report_dir
+            )
+            pictures.append(Picture(kind, group, f"{title}: {', '.join(servers)}", png, svg, marks))
+    requests = report.requests[~report.requests["warmup"].astype(bool)]
+    for server in report.servers:
+        mine = report.points[(report.points["server"] == server) & report.points["ratio"].notna()]
+        ok = mine[mine["status"] == "ok"]
+        n = timeline_n(report.declared(server), [int(v) for v in (ok if len(ok) else mine)["clients"]])
+        if n is None:
+            continue
+        point = mine[mine["clients"] == n].iloc[0]
+        reqs = requests[(requests["server"] == server) & (requests["clients"] == n)]
+        label = (
+            f"{point['client']}: {point['ratio']:.2f}x (predicted {point['predicted_ratio']:g}x), "
+            f"{point['max_in_flight']} in flight, {point['processes']} process(es), {point['threads']} thread(s)"
+        )
+        k = report.declared(server)
+        title = f"{server} (k = {k or 'unbounded'}): N = {n} at once, D = {point['delay_s']:g} s"
+        fig, bars = timeline_figure([(label, _slug(server), reqs)], delay_s=float(point["delay_s"]), title=title)
+        png, svg = save(fig, out_dir, f"sweep-timeline-{_slug(server)}", report_dir=report_dir)
+        pictures.append(Picture("timeline", server, title, png, svg, bars))
+    return pictures
