@@ -6,7 +6,7 @@ Exporters (``harness.export``) only format a ``Report``; they compute nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -14,6 +14,9 @@ from harness import claims as claims_mod
 from harness.catalog import Catalog, ServerSpec
 from harness.results import RunResults
 from harness.stats import batch_frame, pairing_frame, request_frame
+
+if TYPE_CHECKING:
+    from harness.plots import Picture
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Report:
     requests: pd.DataFrame
     claims: tuple[claims_mod.ClaimResult, ...]
     catalog: Catalog
+    pictures: tuple[Picture, ...] = ()
+    """Drawn from these records at the end of a run (``plots.timelines``)."""
 
     @property
     def servers(self) -> list[str]:
@@ -46,7 +51,7 @@ def handlers_by_server(results: RunResults) -> dict[str, set[str]]:
     return found
 
 
-def build(results: RunResults) -> Report:
+def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     settings = results.settings
     pairings = list(results.pairings.values())
     batches = batch_frame(pairings)
@@ -76,6 +81,7 @@ def build(results: RunResults) -> Report:
         requests=request_frame(pairings),
         claims=tuple(verdicts),
         catalog=results.catalog,
+        pictures=pictures,
     )
 
 
