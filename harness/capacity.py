@@ -29,10 +29,10 @@ from harness.claims import CONCURRENT_MAX_RATIO
 
 AT_ONCE_MAX_RATIO = CONCURRENT_MAX_RATIO
 """At most this x D counts as "about 1 x D" (the compare report's threshold)."""
-LATE_NOTE_D = 0.5
+LATE_NOTE_D = 0.25
 """A request that reached its handler this many D after the batch started waited somewhere."""
-HOLD_NOTE_D = 1.2
-"""A handler that held its request this many D was slowed down (CPU)."""
+HOLD_NOTE_D = 1.1
+"""A handler that held its request this many D was not resumed on time."""
 
 Verdict = Literal["consistent", "disagrees", "inconclusive"]
 
@@ -107,12 +107,20 @@ def explain(row: Mapping[str, Any]) -> str:
         parts.append("over budget")
     if (failed := _num(row.get("failed"))) and failed > 0:
         parts.append(f"{int(failed)} of {n} failed ({row.get('first_error') or 'no detail'})")
-    if (in_flight := _num(row.get("max_in_flight"))) is not None and in_flight < n:
+    in_flight = _num(row.get("max_in_flight"))
+    if in_flight is not None and in_flight < n:
         parts.append(f"at most {int(in_flight)} in flight")
+    late_or_slow = False
     if (late := _num(row.get("late_max_d"))) is not None and late >= LATE_NOTE_D:
         parts.append(f"the last request reached its handler {late:.2f} x D after the batch started")
+        late_or_slow = True
     if (hold := _num(row.get("hold_max_d"))) is not None and hold >= HOLD_NOTE_D:
-        parts.append(f"a handler held its request {hold:.2f} x D (the CPU was short)")
+        parts.append(f"a handler held its request {hold:.2f} x D (not resumed on time)")
+        late_or_slow = True
+    cpu = _num(row.get("server_cpu_s"))
+    busy = _num(row.get("machine_busy"))
+    if late_or_slow and in_flight == n and cpu is not None and busy is not None:
+        parts.append(f"the server's processes used {cpu:.2f} s of CPU, the machine's cores were {busy:.0%} busy")
     overflows = _num(row.get("listen_overflows")) or 0
     retrans = _num(row.get("syn_retrans")) or 0
     if overflows or retrans:

@@ -90,7 +90,7 @@ def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[st
     with mpl.rc_context(SVG_RC):
         for fmt, extra in (("png", {"dpi": DPI}), ("svg", {"metadata": {"Date": None}})):
             buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, bbox_inches="tight", **extra)
+            fig.savefig(buf, format=fmt, **extra)  # constrained layout already fits: no "tight" redraw
             path = out_dir / f"{stem}.{fmt}"
             _write_bytes(path, buf.getvalue())
             paths.append(path.relative_to(report_dir).as_posix())
@@ -229,16 +229,24 @@ def _log_axis(axis: Axis, ticks: Sequence[float]) -> None:
     axis.set_minor_locator(NullLocator())
 
 
+MARKERS = ("o", "s", "D", "v", "P", "X")
+"""One shape per server of a chart, so servers that measure the same stay visible."""
+
+
 def _colors(names: Sequence[str]) -> dict[str, object]:
     cmap = mpl.colormaps["tab10"]
     return {name: cmap(i % 10) for i, name in enumerate(names)}
+
+
+def _markers(names: Sequence[str]) -> dict[str, str]:
+    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
 
 
 def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
     """wall / D against N (log-log): measured points and each server's predicted line."""
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
-    colors = _colors(servers)
+    colors, shapes = _colors(servers), _markers(servers)
     marks = 0
     pts = report.points
     top = int(pts["clients"].max())
@@ -261,14 +269,15 @@ def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tupl
             ax.plot(
                 [p["clients"]],
                 [p["ratio"]],
-                marker="^" if over else "o",
-                markersize=6,
+                marker="^" if over else shapes[server],
+                markersize=8 if over else 6,
+                alpha=0.85,
                 color=colors[server],
                 markerfacecolor="none" if over else colors[server],
                 gid=f"point-{_slug(server)}-{p['clients']}",
             )
             marks += 1
-        ax.plot([], [], marker="o", color=colors[server], label=f"{server} (k = {k or 'unbounded'})")
+        ax.plot([], [], marker=shapes[server], color=colors[server], label=f"{server} (k = {k or 'unbounded'})")
     ax.plot([], [], linestyle="--", color="grey", label="predicted: ceil(N / k)")
     ax.plot([], [], marker="^", linestyle="none", markerfacecolor="none", color="grey", label="over budget (at least)")
     ax.set_xscale("log")
@@ -287,7 +296,7 @@ def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> 
     """Peak RSS (summed over the server's processes) and peak OS threads against N."""
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     rss_ax, thr_ax = fig.subplots(1, 2)
-    colors = _colors(servers)
+    colors, shapes = _colors(servers), _markers(servers)
     marks = 0
     pts = report.points
     for server in servers:
@@ -297,8 +306,9 @@ def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> 
         thr_ax.plot(mine["clients"], mine["peak_threads"], color=c, linewidth=0.8, label=server)
         for _, p in mine.iterrows():
             slug = f"{_slug(server)}-{p['clients']}"
-            rss_ax.plot([p["clients"]], [p["peak_rss_bytes"] / 2**20], "o", color=c, markersize=4, gid=f"point-{slug}")
-            thr_ax.plot([p["clients"]], [p["peak_threads"]], "o", color=c, markersize=4, gid=f"threads-{slug}")
+            style = {"marker": shapes[server], "color": c, "markersize": 5, "alpha": 0.85}
+            rss_ax.plot([p["clients"]], [p["peak_rss_bytes"] / 2**20], gid=f"point-{slug}", **style)
+            thr_ax.plot([p["clients"]], [p["peak_threads"]], gid=f"threads-{slug}", **style)
             marks += 1
     ladder = [v for v in NICE if v <= int(pts["clients"].max())]
     top_threads = float(pts["peak_threads"].max(skipna=True) or 1)

@@ -74,6 +74,12 @@ class Resources:
     peak_threads: int
     peak_processes: int
     samples: int
+    window_s: float = 0.0
+    """How long the sampler ran: from just before the client started until it stopped."""
+    cpu_s: float = 0.0
+    """CPU time (user + system) the server's processes used in that window."""
+    machine_busy: float = 0.0
+    """Share of all the machine's cores that were busy in that window (0..1), anyone's work."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,10 @@ class ResourceSampler:
         self._thread: threading.Thread | None = None
         self._idle: tuple[int, int, int] = (0, 0, 0)
         self._peak_rss = self._peak_threads = self._peak_procs = self._samples = 0
+        self._cpu_first: dict[int, float] = {}
+        self._cpu_last: dict[int, float] = {}
+        self._started = self._stopped = 0.0
+        self._machine: tuple[float, float] = (0.0, 0.0)
 
     def sample(self) -> tuple[int, int, int]:
         """(RSS bytes, threads, processes) of the group now."""
@@ -201,7 +211,11 @@ class ResourceSampler:
                 with p.oneshot():
                     rss += p.memory_info().rss
                     threads += p.num_threads()
+                    cpu = p.cpu_times()
                 procs += 1
+                # A process first seen mid-batch counts from its start (it was born in the window).
+                self._cpu_first.setdefault(p.pid, cpu.user + cpu.system if self._started == 0.0 else 0.0)
+                self._cpu_last[p.pid] = cpu.user + cpu.system
             except psutil.Error:
                 continue
         return rss, threads, procs
@@ -218,9 +232,20 @@ class ResourceSampler:
         self._peak_procs = max(self._peak_procs, procs)
         self._samples += 1
 
+    @staticmethod
+    def _machine_times() -> tuple[float, float]:
+        """(busy, total) CPU seconds of the whole machine so far."""
+        t = psutil.cpu_times()
+        fields = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")  # guest is in user
+        total = sum(getattr(t, f, 0.0) for f in fields)
+        idle = t.idle + getattr(t, "iowait", 0.0)
+        return total - idle, total
+
     def __enter__(self) -> ResourceSampler:
         self._idle = self.sample()
         self._record(self._idle)
+        self._started = time.monotonic()
+        self._machine = self._machine_times()
         self._thread = threading.Thread(target=self._run, name="resource-sampler", daemon=True)
         self._thread.start()
         return self
@@ -230,6 +255,9 @@ class ResourceSampler:
         if self._thread is not None:
             self._thread.join()
         self._record(self.sample())
+        self._stopped = time.monotonic()
+        busy, total = self._machine_times()
+        self._machine = (busy - self._machine[0], total - self._machine[1])
 
     def result(self) -> Resources:
         return Resources(
@@ -239,6 +267,9 @@ class ResourceSampler:
             peak_threads=self._peak_threads,
             peak_processes=self._peak_procs,
             samples=self._samples,
+            window_s=max(self._stopped - self._started, 0.0),
+            cpu_s=sum(last - self._cpu_first.get(pid, 0.0) for pid, last in self._cpu_last.items()),
+            machine_busy=self._machine[0] / self._machine[1] if self._machine[1] > 0 else 0.0,
         )
 
 

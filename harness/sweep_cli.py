@@ -103,11 +103,17 @@ class ConsoleSweepProgress(SweepProgress):
 
     def point_done(self, point: SweepPoint) -> None:
         if point.batch is None:
-            self.console.print(f"  N={point.clients:<5} {point.status}: {point.reason}")
+            said = point.reason if point.reason.startswith(point.status) else f"{point.status}: {point.reason}"
+            self.console.print(f"  N={point.clients:<5} {said}")
             return
         ev = evidence(point.batch.requests)
         r = point.resources
-        res = f"RSS {r.peak_rss_bytes / 2**20:.0f} MiB, threads {r.idle_threads}->{r.peak_threads}" if r else ""
+        res = (
+            f"RSS {r.peak_rss_bytes / 2**20:.0f} MiB, threads {r.idle_threads}->{r.peak_threads}, "
+            f"CPU {r.cpu_s:.2f} s (machine {r.machine_busy:.0%} busy)"
+            if r
+            else ""
+        )
         failed = f", [red]{len(point.batch.failed)} failed[/]" if point.batch.failed else ""
         self.console.print(
             f"  N={point.clients:<5} {point.batch.ratio:6.2f}x  in flight {ev.max_in_flight:<5} "

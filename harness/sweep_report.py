@@ -52,6 +52,8 @@ POINT_COLUMNS = [
     "peak_threads",
     "peak_processes",
     "samples",
+    "server_cpu_s",
+    "machine_busy",
     "listen_overflows",
     "syn_retrans",
 ]
@@ -126,6 +128,8 @@ def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
                 peak_threads=r.peak_threads,
                 peak_processes=r.peak_processes,
                 samples=r.samples,
+                server_cpu_s=r.cpu_s if r.window_s > 0 else None,
+                machine_busy=r.machine_busy if r.window_s > 0 else None,
             )
         if p.tcp:
             row.update(listen_overflows=p.tcp.get("ListenOverflows"), syn_retrans=p.tcp.get("TCPSynRetrans"))

@@ -68,6 +68,8 @@ def points_table(report: SweepReport, server: str) -> str:
                 f"{_fmt(i, 'd')} → {_fmt(p, 'd')}"
                 for i, p in zip(rows["idle_threads"], rows["peak_threads"], strict=True)
             ],
+            "server CPU": rows["server_cpu_s"].map(lambda v: _fmt(v, ".2f", " s")),
+            "machine busy": rows["machine_busy"].map(lambda v: _fmt(v * 100 if _isnum(v) else v, ".0f", "%")),
             "failed": rows["failed"].map(lambda v: _fmt(v, "d")),
             "last enter / D": rows["late_max_d"].map(lambda v: _fmt(v, ".2f")),
             "SYN resends": rows["syn_retrans"].map(lambda v: _fmt(v, "d")),
@@ -157,10 +159,13 @@ class SweepMarkdownExporter:
             "",
             "Per server: N; wall / D measured and predicted; effective concurrency N x D / wall; the most "
             "requests in flight at once and the distinct processes / threads that ran them (from the "
-            "handlers' records); the server's peak RSS and OS threads; failed requests; how late the last "
-            "request reached its handler (x D after the first was sent); SYN resends the kernel counted "
-            "during the point (machine-wide). The timeline below each table is one batch of that server: "
-            "a bar per request from handler enter to exit, a lane per worker.",
+            "handlers' records); the server's peak RSS and OS threads; the CPU time its processes used "
+            "while the batch ran (one thread gives at most 1 s per second), and how busy the whole "
+            "machine's cores were (anyone's work: "
+            "the client runs on the same two cores); failed requests; how late the last request reached "
+            "its handler (x D after the first was sent); SYN resends the kernel counted during the point "
+            "(machine-wide). The timeline below each table is one batch of that server: a bar per "
+            "request from handler enter to exit, a lane per worker.",
             "",
         ]
         for server in report.servers:
