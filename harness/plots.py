@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS, capacity_group
+from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS, at_once, capacity_group
 
 if TYPE_CHECKING:
     from harness.report import Report
@@ -48,7 +48,9 @@ LABEL_MAX_LANES = 12
 NAME_MAX_BARS = 12
 """Bars carry their client's name up to this many per panel."""
 TIMELINE_MIN_N = 10
-"""A sweep timeline shows the smallest N at or above max(k + 1, this)."""
+"""A sweep timeline shows the smallest N at or above max(k + 1, this)..."""
+TIMELINE_MAX_N = 50
+"""...or, for an unbounded server, its first N not served at once, up to this many bars."""
 SVG_RC = {"svg.hashsalt": "concurrency-compare", "svg.fonttype": "none"}
 """Stable ids (no random salt) and text kept as text: small, diffable SVG files."""
 
@@ -98,25 +100,62 @@ def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[st
 
 
 # -- timelines -------------------------------------------------------------------
-def lanes(requests: pd.DataFrame) -> dict[tuple[object, object], int]:
-    """One lane per distinct (pid, thread), in the order they first entered a handler."""
-    found: dict[tuple[object, object], int] = {}
-    served = requests[requests["enter_ns"].notna()].sort_values("enter_ns")
-    for pid, thread in zip(served["pid"], served["thread"], strict=True):
-        found.setdefault((pid, thread), len(found))
-    return found
+@dataclass(frozen=True)
+class Lanes:
+    """Where each request of a batch is drawn.
+
+    One lane per worker, a distinct (pid, thread) in the order they first entered a
+    handler. Requests that overlap in time inside one worker (an event loop's
+    awaiting handlers) are stacked on rows of their own within its lane, so "five
+    at once on one thread" is seen, not hidden under one bar.
+    """
+
+    row_of: dict[str, int]
+    """Request name -> row (0 at the top)."""
+    workers: list[tuple[str, int, int]]
+    """(label, first row, number of rows) per worker."""
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, _, n in self.workers)
+
+
+def lanes(requests: pd.DataFrame) -> Lanes:
+    served = requests[requests["enter_ns"].notna()].sort_values(["enter_ns", "name"])
+    by_worker: dict[tuple[object, object], list[tuple[int, int, str]]] = {}
+    for pid, thread, enter, leave, name in zip(
+        served["pid"], served["thread"], served["enter_ns"], served["exit_ns"], served["name"], strict=True
+    ):
+        by_worker.setdefault((pid, thread), []).append((int(enter), int(leave), str(name)))
+    row_of: dict[str, int] = {}
+    workers = []
+    first = 0
+    for (pid, thread), reqs in by_worker.items():
+        ends: list[int] = []  # the end of the last bar on each row of this worker
+        for enter, leave, name in reqs:
+            row = next((i for i, end in enumerate(ends) if end <= enter), len(ends))
+            if row == len(ends):
+                ends.append(leave)
+            ends[row] = leave
+            row_of[name] = first + row
+        workers.append((f"pid {pid} {thread}", first, len(ends)))
+        first += len(ends)
+    return Lanes(row_of, workers)
 
 
 def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str) -> tuple[int, float]:
     """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D)."""
     start = int(requests["sent_ns"].min())
     d_ns = delay_s * 1e9
-    lane_of = lanes(requests)
+    layout = lanes(requests)
     served = requests[requests["enter_ns"].notna()]
     bars = 0
     right = 1.0
+    for i, (_, first, n) in enumerate(layout.workers):
+        if i % 2 == 0:  # one shaded band per other worker: its rows belong together
+            ax.axhspan(first - 0.5, first + n - 0.5, color="#f0f0f0", zorder=0, linewidth=0)
     for _, r in served.iterrows():
-        y = lane_of[(r["pid"], r["thread"])]
+        y = layout.row_of[str(r["name"])]
         enter, leave = ((r[c] - start) / d_ns for c in ("enter_ns", "exit_ns"))
         bar = Rectangle(
             (enter, y - 0.35),
@@ -137,21 +176,21 @@ def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str
         x = (r["recv_ns"] - start) / d_ns
         ax.plot([x], [-0.8], marker="x", color="#c03030", gid=f"failed-{gid}-{r['name']}")
         right = max(right, x)
-    n_lanes = max(len(lane_of), 1)
-    ax.set_ylim(n_lanes - 0.4, -1.2 if len(failed) else -0.6)
-    if len(lane_of) <= LABEL_MAX_LANES:
-        ax.set_yticks(range(len(lane_of)), [f"pid {p} {t}" for p, t in lane_of], fontsize=7)
+    ax.set_ylim(max(layout.rows, 1) - 0.5, -1.2 if len(failed) else -0.5)
+    if len(layout.workers) <= LABEL_MAX_LANES:
+        ax.set_yticks([first + (n - 1) / 2 for _, first, n in layout.workers], [w[0] for w in layout.workers])
+        ax.tick_params(axis="y", labelsize=7, length=0)
     else:
         ax.set_yticks([])
-        ax.set_ylabel(f"{len(lane_of)} workers", fontsize=8)
+        ax.set_ylabel(f"{len(layout.workers)} workers", fontsize=8)
     for x in range(1, math.ceil(right) + 1):
         ax.axvline(x, color="#dddddd", linewidth=0.6, zorder=0)
     return bars, right
 
 
 def _lane_height(requests: pd.DataFrame) -> float:
-    n = max(len(lanes(requests)), 1)
-    return 0.5 + (0.22 if n <= LABEL_MAX_LANES else 0.09) * n
+    rows = max(lanes(requests).rows, 1)
+    return 0.5 + (0.22 if rows <= LABEL_MAX_LANES else 0.09) * rows
 
 
 def timeline_figure(
@@ -210,13 +249,23 @@ def timelines(report: Report, out_dir: Path) -> list[Picture]:
 
 
 # -- the sweep ---------------------------------------------------------------------
-def timeline_n(k: int | None, measured_ns: Sequence[int]) -> int | None:
-    """The N a server's sweep timeline shows: the smallest measured N >= max(k + 1, 10)."""
-    if not measured_ns:
+def timeline_n(k: int | None, measured: Sequence[tuple[int, bool]]) -> int | None:
+    """The N a server's sweep timeline shows, from its measured (N, served at once) points.
+
+    Bounded: the smallest N >= max(k + 1, 10), where waiting for a free slot shows.
+    Unbounded: the first N not served at once when it is small enough to draw
+    (``TIMELINE_MAX_N``), otherwise the smallest N >= 10.
+    """
+    if not measured:
         return None
+    ns = sorted(n for n, _ in measured)
+    if k is None:
+        missed = sorted(n for n, at_once in measured if not at_once)
+        if missed and missed[0] <= TIMELINE_MAX_N:
+            return missed[0]
     target = max(TIMELINE_MIN_N, (k or 0) + 1)
-    above = [n for n in sorted(measured_ns) if n >= target]
-    return above[0] if above else max(measured_ns)
+    above = [n for n in ns if n >= target]
+    return above[0] if above else ns[-1]
 
 
 NICE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -346,7 +395,8 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
     for server in report.servers:
         mine = report.points[(report.points["server"] == server) & report.points["ratio"].notna()]
         ok = mine[mine["status"] == "ok"]
-        n = timeline_n(report.declared(server), [int(v) for v in (ok if len(ok) else mine)["clients"]])
+        candidates = [(int(row["clients"]), at_once(row)) for _, row in (ok if len(ok) else mine).iterrows()]
+        n = timeline_n(report.declared(server), candidates)
         if n is None:
             continue
         point = mine[mine["clients"] == n].iloc[0]

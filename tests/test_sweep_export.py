@@ -103,11 +103,28 @@ def test_sweep_pictures_count_their_marks(drawn: tuple[sweep_report.SweepReport,
 
 
 def test_sweep_timeline_n() -> None:
-    assert plots.timeline_n(5, [1, 2, 5, 6, 10, 20]) == 10
-    assert plots.timeline_n(40, [1, 10, 40, 41, 50]) == 41
-    assert plots.timeline_n(None, [1, 2, 5, 10, 20]) == 10
-    assert plots.timeline_n(1, [1, 2, 5]) == 5
+    def seen(ns: list[int], first_miss: int = 10**9) -> list[tuple[int, bool]]:
+        return [(n, n < first_miss) for n in ns]
+
+    assert plots.timeline_n(5, seen([1, 2, 5, 6, 10, 20], first_miss=6)) == 10
+    assert plots.timeline_n(40, seen([1, 10, 40, 41, 50], first_miss=41)) == 41
+    assert plots.timeline_n(None, seen([1, 2, 5, 10, 20])) == 10
+    assert plots.timeline_n(None, seen([1, 2, 5, 10, 20, 50], first_miss=20)) == 20  # where it stalls
+    assert plots.timeline_n(None, seen([1, 10, 100, 1000], first_miss=1000)) == 10  # too many bars to draw
+    assert plots.timeline_n(1, seen([1, 2, 5], first_miss=2)) == 5
     assert plots.timeline_n(1, []) is None
+
+
+def test_overlapping_requests_of_one_worker_get_rows_of_their_own() -> None:
+    from tests.sweep_helpers import waves
+
+    reqs = pd.DataFrame([r.__dict__ for r in waves(7, 3)])  # 3 threads: 3, then 3, then 1
+    layout = plots.lanes(reqs)
+    assert layout.rows == 3 and [n for _, _, n in layout.workers] == [1, 1, 1]
+    loop = reqs.assign(thread="t0")  # the same requests on one event loop thread
+    layout = plots.lanes(loop)
+    assert [n for _, _, n in layout.workers] == [3]  # at most 3 at once: 3 rows, reused by the next waves
+    assert sorted(layout.row_of.values()) == [0, 0, 0, 1, 1, 2, 2]
 
 
 def test_compare_timelines_one_bar_per_request(tmp_path: Path) -> None:
