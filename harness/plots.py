@@ -282,6 +282,12 @@ MARKERS = ("o", "s", "D", "v", "P", "X")
 """One shape per server of a chart, so servers that measure the same stay visible."""
 
 
+def _top(values: pd.Series) -> float:
+    """The largest measured value, or 1 when nothing was measured."""
+    top = pd.to_numeric(values, errors="coerce").max()
+    return 1.0 if pd.isna(top) else float(top)
+
+
 def _colors(names: Sequence[str]) -> dict[str, object]:
     cmap = mpl.colormaps["tab10"]
     return {name: cmap(i % 10) for i, name in enumerate(names)}
@@ -332,7 +338,7 @@ def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tupl
     ax.set_xscale("log")
     ax.set_yscale("log")
     _log_axis(ax.xaxis, [v for v in NICE if v <= top])
-    _log_axis(ax.yaxis, [v for v in NICE if v <= max(2.0, float(pts["ratio"].max(skipna=True) or 1) * 1.5)])
+    _log_axis(ax.yaxis, [v for v in NICE if v <= max(2.0, _top(pts["ratio"]) * 1.5)])
     ax.set_xlabel("N, requests sent at once")
     ax.set_ylabel("batch wall time / D")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
@@ -360,7 +366,7 @@ def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> 
             thr_ax.plot([p["clients"]], [p["peak_threads"]], gid=f"threads-{slug}", **style)
             marks += 1
     ladder = [v for v in NICE if v <= int(pts["clients"].max())]
-    top_threads = float(pts["peak_threads"].max(skipna=True) or 1)
+    top_threads = _top(pts["peak_threads"])
     rss_ax.set_ylim(bottom=0)
     thr_ax.set_yscale("log")
     _log_axis(thr_ax.yaxis, [v for v in NICE if v <= max(10.0, top_threads * 1.5)])
@@ -383,7 +389,7 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
         groups.setdefault(capacity_group(report.declared(server)), []).append(server)
     for group, title in GROUPS.items():
         servers = groups.get(group)
-        if not servers:
+        if not servers or report.points[report.points["server"].isin(servers)]["ratio"].isna().all():
             continue
         for kind, draw in (("sweep", sweep_chart), ("resources", resources_chart)):
             fig, marks = draw(report, servers, title)

@@ -18,7 +18,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -432,7 +432,13 @@ def sweep_server(
     try:
         with running_server(spec, delay_s=plan.delay_s, logs_dir=plan.out_dir / "logs" / "sweep", go=go) as running:
             progress.server_ready(spec.name, running.ready_s)
-            results.add(run_point(plan.client, running, WARMUP_CLIENTS, plan=plan, go=go, warmup=True))
+            try:
+                results.add(run_point(plan.client, running, WARMUP_CLIENTS, plan=plan, go=go, warmup=True))
+            except ServerError:
+                raise
+            except PairingError as exc:  # recorded; the ladder's points then fail or pass on their own
+                warm = _point(spec, plan, WARMUP_CLIENTS, "failed", str(exc).splitlines()[0])
+                results.add(replace(warm, warmup=True))
             for n in ladder:
                 if skip:
                     add(_point(spec, plan, n, "not run", skip))

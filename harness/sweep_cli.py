@@ -1,8 +1,9 @@
 """``python -m harness sweep``: its options, its progress lines, and the run itself.
 
 Registered by ``cli.parser``; errors still reach the user through ``cli.main``
-(one line, exit 2 for bad input). Exit status: 0 every server swept (over-budget
-points are results, not failures), 1 a server failed to start or died.
+(one line, exit 2 for bad input). Exit status: 0 every point measured or skipped by
+the budget rule (over-budget points are results, not failures), 1 a server failed to
+start or died, or a client failed at some point.
 """
 
 from __future__ import annotations
@@ -176,7 +177,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 settings["pictures_s"] = time.perf_counter() - drawn
             sweep_export.write(sweep_report.build(results, tuple(pictures)), plan.out_dir)
         console.print(f"report: {plan.out_dir / 'sweep.md'} ({time.perf_counter() - start:.0f} s)")
-    return 1 if results.failures else 0
+    failed = [p for p in results.points if p.status == "failed"]
+    if results.failures or failed:
+        console.print(f"[red]{len(failed)} point(s) failed[/]; see the report")
+        return 1
+    return 0
 
 
 def add_parser(sub: Any) -> None:

@@ -1,6 +1,9 @@
-"""``harness sweep`` with bad input: one clear line, exit status 2, nothing started."""
+"""``harness sweep`` with bad input (one clear line, exit status 2) and with a broken client."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +32,17 @@ def test_bad_input_is_one_line_and_status_2(args: list[str], message: str) -> No
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert message in lines[0]
+
+
+@pytest.mark.integration  # starts a real server
+def test_a_client_that_cannot_start_fails_its_points_not_the_sweep(tmp_path: Path) -> None:
+    catalog = tmp_path / "broken.toml"
+    catalog.write_text('[[client]]\nname = "broken"\ncommand = ["/nonexistent/client"]\nconcurrent = true\n')
+    out = tmp_path / "out"
+    args = ["--servers", "fastapi-async", "--client-impl", "broken", "--ladder", "1,2", "--catalog", str(catalog)]
+    proc = harness("sweep", *args, "--out", str(out))
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads((out / "sweep.json").read_text())
+    assert [(p["clients"], p["status"]) for p in data["points"]] == [(1, "failed"), (2, "failed")]
+    assert data["capacity"][0]["verdict"] == "inconclusive"
+    assert "Traceback" not in proc.stderr
