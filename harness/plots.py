@@ -269,6 +269,8 @@ def timeline_n(k: int | None, measured: Sequence[tuple[int, bool]]) -> int | Non
 
 
 NICE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+FINE = (1, 2, 3, 4, 6, 8, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 600, 800, 1000, 2000, 5000)
+"""Denser ticks for the threads axis, whose values sit between the ladder's."""
 """Tick values of the log axes, printed as plain numbers."""
 
 
@@ -280,12 +282,6 @@ def _log_axis(axis: Axis, ticks: Sequence[float]) -> None:
 
 MARKERS = ("o", "s", "D", "v", "P", "X")
 """One shape per server of a chart, so servers that measure the same stay visible."""
-
-
-def _top(values: pd.Series) -> float:
-    """The largest measured value, or 1 when nothing was measured."""
-    top = pd.to_numeric(values, errors="coerce").max()
-    return 1.0 if pd.isna(top) else float(top)
 
 
 def _colors(names: Sequence[str]) -> dict[str, object]:
@@ -338,7 +334,8 @@ def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tupl
     ax.set_xscale("log")
     ax.set_yscale("log")
     _log_axis(ax.xaxis, [v for v in NICE if v <= top])
-    _log_axis(ax.yaxis, [v for v in NICE if v <= max(2.0, _top(pts["ratio"]) * 1.5)])
+    low, high = ax.get_ylim()  # the predicted lines reach past the measured points
+    _log_axis(ax.yaxis, [v for v in NICE if low <= v <= high])
     ax.set_xlabel("N, requests sent at once")
     ax.set_ylabel("batch wall time / D")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
@@ -366,10 +363,10 @@ def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> 
             thr_ax.plot([p["clients"]], [p["peak_threads"]], gid=f"threads-{slug}", **style)
             marks += 1
     ladder = [v for v in NICE if v <= int(pts["clients"].max())]
-    top_threads = _top(pts["peak_threads"])
     rss_ax.set_ylim(bottom=0)
     thr_ax.set_yscale("log")
-    _log_axis(thr_ax.yaxis, [v for v in NICE if v <= max(10.0, top_threads * 1.5)])
+    low, high = thr_ax.get_ylim()
+    _log_axis(thr_ax.yaxis, [v for v in FINE if low <= v <= high])
     for ax, label in ((rss_ax, "peak RSS, MiB (sum over the server's processes)"), (thr_ax, "peak OS threads (log)")):
         ax.set_xscale("log")
         _log_axis(ax.xaxis, ladder)
