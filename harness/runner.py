@@ -111,8 +111,13 @@ def base_values(go: GoBuild | None, *, work: str = "wait", calibration: Calibrat
 
 
 def _listen(port: int) -> socket.socket:
+    """A listening socket for the server to inherit.
+
+    The backlog is SOMAXCONN, what Go's ``net.Listen`` and the servers' own binds
+    ask for; Python's default (128) would drop SYNs once ~128 clients connect at once.
+    """
     try:
-        return socket.create_server((HOST, port))
+        return socket.create_server((HOST, port), backlog=socket.SOMAXCONN)
     except OSError as exc:
         raise UsageError(
             f"port {port} on {HOST} is taken{_holder(port)} ({os.strerror(exc.errno or 0)}): stop what holds it, "

@@ -182,12 +182,14 @@ class MarkdownExporter:
             "From the handlers' own records (pid, thread or goroutine, enter and exit on one clock shared by "
             "every process): the most requests in flight at once, and how many distinct processes and "
             "threads ran them, per batch (median over the counted batches). This is why a batch took 1x or "
-            f"{n}x.",
+            f"{n}x. Each server's timeline draws one bar per request, from handler enter to exit, in one lane "
+            "per worker (process and thread or goroutine), for the last counted batch of every client.",
             "",
         ]
         for server in report.servers:
             spec = report.catalog.servers_by_name[server]
             out += [f"### {server}", "", server_summary(spec), "", evidence(report, server), ""]
+            out += [f"![{p.title}]({p.png})\n\n[SVG]({p.svg})\n" for p in report.pictures if p.key == server]
         out += ["## Claims", "", bands_text(report), ""]
         if any(c.article for c in report.claims):
             out += ["### The article's claims", "", claims(report, article=True), ""]

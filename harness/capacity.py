@@ -1,0 +1,184 @@
+"""The capacity model: declared k (the catalog) against measured k (the sweep).
+
+A server that holds k requests at once serves N requests of D each in waves of k,
+so its batch takes ``ceil(N / k) x D``; an unbounded one takes ``1 x D`` at any N.
+
+Measured k is read off the sweep, never fitted: the largest N of the server's
+ladder such that it and every smaller N was served *at once*, i.e. with a wall time
+of at most ``AT_ONCE_MAX_RATIO`` x D, all N requests in flight on the server
+together, and no failed request. The ladder holds k and k+1 of every bounded
+server (``sweep.ladder_for``), so a k-wide server measures exactly k.
+
+Verdicts: ``consistent`` when measured k is the declared k and the next N was not
+served at once (for an unbounded server: every N of the ladder was);
+``disagrees`` when the measurements say otherwise, with the measured cause at the
+first N not served at once; ``inconclusive`` when the ladder cannot tell (it stops
+below k+1, or the points that would tell were not run).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from harness.claims import CONCURRENT_MAX_RATIO
+
+AT_ONCE_MAX_RATIO = CONCURRENT_MAX_RATIO
+"""At most this x D counts as "about 1 x D" (the compare report's threshold)."""
+LATE_NOTE_D = 0.25
+"""A request that reached its handler this many D after the batch started waited somewhere."""
+HOLD_NOTE_D = 1.1
+"""A handler that held its request this many D was not resumed on time."""
+
+Verdict = Literal["consistent", "disagrees", "inconclusive"]
+
+GROUPS = {
+    "unbounded": "declared unbounded",
+    "bounded": "declared k > 1",
+    "serial": "declared k = 1 (serial)",
+}
+"""Servers are charted together by the kind of capacity they declare."""
+
+
+def capacity_group(k: int | None) -> str:
+    if k is None:
+        return "unbounded"
+    return "serial" if k == 1 else "bounded"
+
+
+@dataclass(frozen=True)
+class CapacityResult:
+    server: str
+    declared: int | None
+    """``None``: unbounded."""
+    declared_reason: str
+    measured: int | None
+    """Largest N served at once; ``None`` when no point was measured."""
+    measured_at_least: bool
+    """The top of the ladder was served at once: the true k may be larger."""
+    verdict: Verdict
+    reason: str
+
+    @property
+    def declared_text(self) -> str:
+        return "unbounded" if self.declared is None else str(self.declared)
+
+    @property
+    def measured_text(self) -> str:
+        if self.measured is None:
+            return "not measured"
+        return f">= {self.measured}" if self.measured_at_least else str(self.measured)
+
+
+def predicted_ratio(n: int, k: int | None) -> float:
+    """Wall time / D for N requests at once on a server that holds k at a time."""
+    return 1.0 if k is None else float(math.ceil(n / k))
+
+
+def _num(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return float(value)
+
+
+def at_once(row: Mapping[str, Any]) -> bool:
+    """Whether a point was served at about 1 x D with all of its N in flight."""
+    ratio = _num(row.get("ratio"))
+    return (
+        row.get("status") == "ok"
+        and ratio is not None
+        and ratio <= AT_ONCE_MAX_RATIO
+        and _num(row.get("max_in_flight")) == row["clients"]
+        and not _num(row.get("failed"))
+    )
+
+
+def explain(row: Mapping[str, Any]) -> str:
+    """What the records say about a point that was not served at once."""
+    n = int(row["clients"])
+    if row.get("status") in ("failed", "not run") or _num(row.get("ratio")) is None:
+        return f"N={n}: {row.get('status')} ({row.get('reason') or 'no batch'})"
+    parts = [f"{row['ratio']:.2f}x (predicted {row['predicted_ratio']:g}x)"]
+    if row.get("status") == "over budget":
+        parts.append("over budget")
+    if (failed := _num(row.get("failed"))) and failed > 0:
+        parts.append(f"{int(failed)} of {n} failed ({row.get('first_error') or 'no detail'})")
+    in_flight = _num(row.get("max_in_flight"))
+    if in_flight is not None and in_flight < n:
+        parts.append(f"at most {int(in_flight)} in flight")
+    late_or_slow = False
+    if (late := _num(row.get("late_max_d"))) is not None and late >= LATE_NOTE_D:
+        parts.append(f"the last request reached its handler {late:.2f} x D after the batch started")
+        late_or_slow = True
+    if (hold := _num(row.get("hold_max_d"))) is not None and hold >= HOLD_NOTE_D:
+        parts.append(f"a handler held its request {hold:.2f} x D (not resumed on time)")
+        late_or_slow = True
+    cpu = _num(row.get("server_cpu_s"))
+    busy = _num(row.get("machine_busy"))
+    if late_or_slow and in_flight == n and cpu is not None and busy is not None:
+        parts.append(f"the server's processes used {cpu:.2f} s of CPU, the machine's cores were {busy:.0%} busy")
+    overflows = _num(row.get("listen_overflows")) or 0
+    retrans = _num(row.get("syn_retrans")) or 0
+    if overflows or retrans:
+        parts.append(
+            f"the kernel counted {int(overflows)} accept-queue overflows and {int(retrans)} SYN resends "
+            "(a dropped SYN is resent after 1 s)"
+        )
+    return f"N={n}: " + ", ".join(parts)
+
+
+def assess(server: str, declared: int | None, declared_reason: str, points: pd.DataFrame) -> CapacityResult:
+    """Measured k and the verdict for one server, from its counted points."""
+    rows = [r for _, r in points.sort_values("clients").iterrows()]
+    measured: int | None = None
+    miss: Mapping[str, Any] | None = None
+    stopped: Mapping[str, Any] | None = None
+    for row in rows:
+        if row["status"] in ("not run", "failed"):
+            stopped = row
+            break
+        if at_once(row):
+            measured = int(row["clients"])
+        else:
+            miss = row
+            break
+    top = int(max((r["clients"] for r in rows), default=0))
+    if miss is not None and measured is None:
+        measured = 0
+    at_least = miss is None and stopped is None and measured == top and measured is not None
+
+    def result(verdict: Verdict, reason: str) -> CapacityResult:
+        return CapacityResult(server, declared, declared_reason, measured, at_least, verdict, reason)
+
+    if measured is None:
+        return result("inconclusive", explain(stopped) if stopped is not None else "no point was measured")
+    if miss is not None:
+        why = explain(miss)
+        if declared is None:
+            return result("disagrees", f"declared unbounded, but not served at once from {why}")
+        if measured == declared:
+            return result("consistent", f"N={measured} at once; {why}")
+        if measured < declared:
+            return result("disagrees", f"holds only {measured} at once, not {declared}: {why}")
+        return result("disagrees", f"held {measured} at once, more than the declared {declared}; {why}")
+    # Every point measured up to here was served at once.
+    if stopped is not None:
+        return result("inconclusive", f"at once up to N={measured}; then {explain(stopped)}")
+    if declared is None:
+        return result("consistent", f"every N up to {top} at once")
+    if measured > declared:
+        return result("disagrees", f"held {measured} at once, more than the declared {declared}")
+    return result("inconclusive", f"at once up to N={measured}; the ladder stops at {top}, below k+1={declared + 1}")
+
+
+def assess_all(points: pd.DataFrame, declared: Mapping[str, tuple[int | None, str]]) -> list[CapacityResult]:
+    """One result per server, in the order the servers appear in ``points``."""
+    found = []
+    for server in dict.fromkeys(points["server"]):
+        k, why = declared[server]
+        found.append(assess(server, k, why, points[points["server"] == server]))
+    return found

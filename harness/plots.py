@@ -1,0 +1,416 @@
+"""Pictures of a run, drawn headless (matplotlib's Agg and SVG canvases, no pyplot).
+
+Every picture is drawn from the same frames as the tables of its report, in the
+same run, and written as PNG (for the README and GitHub) and SVG. Each request bar
+and each measured point is an artist of its own with a ``gid``, so the SVG carries
+``id="request-..."`` / ``id="point-..."`` once per bar or point and a test can
+count them.
+
+- ``compare_timelines``: per server, one panel per client with the last counted
+  batch: one bar per request from handler enter to exit, one lane per worker
+  (process, thread or goroutine), x in units of D from the batch's first send.
+- ``sweep_pictures``: per group of servers with the same kind of declared capacity,
+  wall / D against N (log-log) with the predicted ceil(N / k) line, and peak RSS and
+  threads against N; plus one timeline per server at a telling N.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS, at_once, capacity_group
+
+if TYPE_CHECKING:
+    from harness.report import Report
+    from harness.sweep_report import SweepReport
+
+DPI = 110
+BAR_COLOR = "#4878a8"
+LABEL_MAX_LANES = 12
+"""Lanes are labelled with their pid and thread up to this many; beyond, only counted."""
+NAME_MAX_BARS = 12
+"""Bars carry their client's name up to this many per panel."""
+TIMELINE_MIN_N = 10
+"""A sweep timeline shows the smallest N at or above max(k + 1, this)..."""
+TIMELINE_MAX_N = 50
+"""...or, for an unbounded server, its first N not served at once, up to this many bars."""
+SVG_RC = {"svg.hashsalt": "concurrency-compare", "svg.fonttype": "none"}
+"""Stable ids (no random salt) and text kept as text: small, diffable SVG files."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture, written as PNG and SVG; paths are relative to the report."""
+
+    kind: str
+    """``sweep``, ``resources`` or ``timeline``."""
+    key: str
+    """The server group or server it shows."""
+    title: str
+    png: str
+    svg: str
+    marks: int
+    """How many request bars (timelines) or measured points (charts) it draws."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[str, str]:
+    """Write ``stem``.png and .svg atomically; return their paths relative to the report."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with mpl.rc_context(SVG_RC):
+        for fmt, extra in (("png", {"dpi": DPI}), ("svg", {"metadata": {"Date": None}})):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, **extra)  # constrained layout already fits: no "tight" redraw
+            path = out_dir / f"{stem}.{fmt}"
+            _write_bytes(path, buf.getvalue())
+            paths.append(path.relative_to(report_dir).as_posix())
+    return paths[0], paths[1]
+
+
+# -- timelines -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lanes:
+    """Where each request of a batch is drawn.
+
+    One lane per worker, a distinct (pid, thread) in the order they first entered a
+    handler. Requests that overlap in time inside one worker (an event loop's
+    awaiting handlers) are stacked on rows of their own within its lane, so "five
+    at once on one thread" is seen, not hidden under one bar.
+    """
+
+    row_of: dict[str, int]
+    """Request name -> row (0 at the top)."""
+    workers: list[tuple[str, int, int]]
+    """(label, first row, number of rows) per worker."""
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, _, n in self.workers)
+
+
+def lanes(requests: pd.DataFrame) -> Lanes:
+    served = requests[requests["enter_ns"].notna()].sort_values(["enter_ns", "name"])
+    by_worker: dict[tuple[object, object], list[tuple[int, int, str]]] = {}
+    for pid, thread, enter, leave, name in zip(
+        served["pid"], served["thread"], served["enter_ns"], served["exit_ns"], served["name"], strict=True
+    ):
+        by_worker.setdefault((pid, thread), []).append((int(enter), int(leave), str(name)))
+    row_of: dict[str, int] = {}
+    workers = []
+    first = 0
+    for (pid, thread), reqs in by_worker.items():
+        ends: list[int] = []  # the end of the last bar on each row of this worker
+        for enter, leave, name in reqs:
+            row = next((i for i, end in enumerate(ends) if end <= enter), len(ends))
+            if row == len(ends):
+                ends.append(leave)
+            ends[row] = leave
+            row_of[name] = first + row
+        workers.append((f"pid {pid} {thread}", first, len(ends)))
+        first += len(ends)
+    return Lanes(row_of, workers)
+
+
+def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str) -> tuple[int, float]:
+    """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D)."""
+    start = int(requests["sent_ns"].min())
+    d_ns = delay_s * 1e9
+    layout = lanes(requests)
+    served = requests[requests["enter_ns"].notna()]
+    bars = 0
+    right = 1.0
+    for i, (_, first, n) in enumerate(layout.workers):
+        if i % 2 == 0:  # one shaded band per other worker: its rows belong together
+            ax.axhspan(first - 0.5, first + n - 0.5, color="#f0f0f0", zorder=0, linewidth=0)
+    for _, r in served.iterrows():
+        y = layout.row_of[str(r["name"])]
+        enter, leave = ((r[c] - start) / d_ns for c in ("enter_ns", "exit_ns"))
+        bar = Rectangle(
+            (enter, y - 0.35),
+            leave - enter,
+            0.7,
+            facecolor=BAR_COLOR,
+            edgecolor="white",
+            linewidth=0.6,
+            gid=f"request-{gid}-{r['name']}",
+        )
+        ax.add_patch(bar)
+        if len(served) <= NAME_MAX_BARS:
+            ax.text((enter + leave) / 2, y, r["name"], ha="center", va="center", fontsize=7, color="white")
+        bars += 1
+        right = max(right, leave, (r["recv_ns"] - start) / d_ns)
+    failed = requests[requests["enter_ns"].isna()]
+    for _, r in failed.iterrows():
+        x = (r["recv_ns"] - start) / d_ns
+        ax.plot([x], [-0.8], marker="x", color="#c03030", gid=f"failed-{gid}-{r['name']}")
+        right = max(right, x)
+    ax.set_ylim(max(layout.rows, 1) - 0.5, -1.2 if len(failed) else -0.5)
+    if len(layout.workers) <= LABEL_MAX_LANES:
+        ax.set_yticks([first + (n - 1) / 2 for _, first, n in layout.workers], [w[0] for w in layout.workers])
+        ax.tick_params(axis="y", labelsize=7, length=0)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(layout.workers)} workers", fontsize=8)
+    for x in range(1, math.ceil(right) + 1):
+        ax.axvline(x, color="#dddddd", linewidth=0.6, zorder=0)
+    return bars, right
+
+
+def _lane_height(requests: pd.DataFrame) -> float:
+    rows = max(lanes(requests).rows, 1)
+    return 0.5 + (0.22 if rows <= LABEL_MAX_LANES else 0.09) * rows
+
+
+def timeline_figure(
+    panels: Sequence[tuple[str, str, pd.DataFrame]], *, delay_s: float, title: str
+) -> tuple[Figure, int]:
+    """One figure with a panel per (title, gid, requests of one batch); returns (figure, bars)."""
+    heights = [_lane_height(reqs) for _, _, reqs in panels]
+    fig = Figure(figsize=(8, sum(heights) + 0.6 * len(panels) + 0.6), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True, height_ratios=heights)[:, 0]
+    bars = 0
+    right = 1.0
+    for ax, (panel_title, gid, reqs) in zip(axes, panels, strict=True):
+        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid)
+        bars, right = bars + drawn, max(right, end)
+        ax.set_title(panel_title, fontsize=9, loc="left")
+    axes[-1].set_xlim(0, right * 1.04)  # one scale for every panel: 1x and 5x side by side
+    axes[-1].set_xlabel("time since the batch's first request was sent, in units of D (bars: handler enter to exit)")
+    fig.suptitle(title, fontsize=10)
+    return fig, bars
+
+
+def compare_timelines(
+    requests: pd.DataFrame, batches: pd.DataFrame, *, out_dir: Path, report_dir: Path
+) -> list[Picture]:
+    """A compare run's timelines: per server, the last counted batch of every client."""
+    pictures = []
+    counted = requests[~requests["warmup"].astype(bool)]
+    rows = batches[~batches["warmup"].astype(bool)]
+    for server in dict.fromkeys(counted["server"]):
+        panels = []
+        delay_s = float(rows[rows["server"] == server]["delay_s"].iloc[0])
+        for client in dict.fromkeys(counted[counted["server"] == server]["client"]):
+            mine = rows[(rows["server"] == server) & (rows["client"] == client)]
+            last = mine.loc[mine["repeat"].idxmax()]
+            reqs = counted[
+                (counted["server"] == server) & (counted["client"] == client) & (counted["repeat"] == last["repeat"])
+            ]
+            label = (
+                f"{client}: {last['ratio']:.2f}x, {last['max_in_flight']} in flight, "
+                f"{last['processes']} process(es), {last['threads']} thread(s)"
+            )
+            panels.append((label, _slug(client), reqs))
+        n = int(rows[rows["server"] == server]["clients"].iloc[0])
+        title = f"{server}: the last counted batch of each client (N = {n}, D = {delay_s:g} s)"
+        fig, bars = timeline_figure(panels, delay_s=delay_s, title=title)
+        png, svg = save(fig, out_dir, f"timeline-{_slug(server)}", report_dir=report_dir)
+        pictures.append(Picture("timeline", server, title, png, svg, bars))
+    return pictures
+
+
+def timelines(report: Report, out_dir: Path) -> list[Picture]:
+    """The ``compare`` step: its timelines under ``out_dir/pictures``, linked from report.md."""
+    if report.batches.empty or report.requests.empty:
+        return []
+    return compare_timelines(report.requests, report.batches, out_dir=out_dir / "pictures", report_dir=out_dir)
+
+
+# -- the sweep ---------------------------------------------------------------------
+def timeline_n(k: int | None, measured: Sequence[tuple[int, bool]]) -> int | None:
+    """The N a server's sweep timeline shows, from its measured (N, served at once) points.
+
+    Bounded: the smallest N >= max(k + 1, 10), where waiting for a free slot shows.
+    Unbounded: the first N not served at once when it is small enough to draw
+    (``TIMELINE_MAX_N``), otherwise the smallest N >= 10.
+    """
+    if not measured:
+        return None
+    ns = sorted(n for n, _ in measured)
+    if k is None:
+        missed = sorted(n for n, at_once in measured if not at_once)
+        if missed and missed[0] <= TIMELINE_MAX_N:
+            return missed[0]
+    target = max(TIMELINE_MIN_N, (k or 0) + 1)
+    above = [n for n in ns if n >= target]
+    return above[0] if above else ns[-1]
+
+
+NICE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+FINE = (1, 2, 3, 4, 6, 8, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 600, 800, 1000, 2000, 5000)
+"""Denser ticks for the threads axis, whose values sit between the ladder's."""
+"""Tick values of the log axes, printed as plain numbers."""
+
+
+def _log_axis(axis: Axis, ticks: Sequence[float]) -> None:
+    axis.set_major_locator(FixedLocator(list(ticks)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
+
+
+MARKERS = ("o", "s", "D", "v", "P", "X")
+"""One shape per server of a chart, so servers that measure the same stay visible."""
+
+
+def _colors(names: Sequence[str]) -> dict[str, object]:
+    cmap = mpl.colormaps["tab10"]
+    return {name: cmap(i % 10) for i, name in enumerate(names)}
+
+
+def _markers(names: Sequence[str]) -> dict[str, str]:
+    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
+
+
+def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
+    """wall / D against N (log-log): measured points and each server's predicted line."""
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.subplots()
+    colors, shapes = _colors(servers), _markers(servers)
+    marks = 0
+    pts = report.points
+    top = int(pts["clients"].max())
+    ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
+    for server in servers:
+        mine = pts[(pts["server"] == server) & pts["ratio"].notna()].sort_values("clients")
+        k = report.declared(server)
+        grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
+        ax.plot(
+            grid,
+            [math.ceil(n / k) if k else 1 for n in grid],
+            linestyle="--",
+            linewidth=1.2,
+            color=colors[server],
+            alpha=0.7,
+        )
+        ax.plot(mine["clients"], mine["ratio"], color=colors[server], linewidth=0.8, alpha=0.6)
+        for _, p in mine.iterrows():
+            over = p["status"] == "over budget"
+            ax.plot(
+                [p["clients"]],
+                [p["ratio"]],
+                marker="^" if over else shapes[server],
+                markersize=8 if over else 6,
+                alpha=0.85,
+                color=colors[server],
+                markerfacecolor="none" if over else colors[server],
+                gid=f"point-{_slug(server)}-{p['clients']}",
+            )
+            marks += 1
+        ax.plot([], [], marker=shapes[server], color=colors[server], label=f"{server} (k = {k or 'unbounded'})")
+    ax.plot([], [], linestyle="--", color="grey", label="predicted: ceil(N / k)")
+    ax.plot([], [], marker="^", linestyle="none", markerfacecolor="none", color="grey", label="over budget (at least)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _log_axis(ax.xaxis, [v for v in NICE if v <= top])
+    low, high = ax.get_ylim()  # the predicted lines reach past the measured points
+    _log_axis(ax.yaxis, [v for v in NICE if low <= v <= high])
+    ax.set_xlabel("N, requests sent at once")
+    ax.set_ylabel("batch wall time / D")
+    ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"{title}: wall / D against N (green band: served at once, <= {AT_ONCE_MAX_RATIO}x)", fontsize=10)
+    return fig, marks
+
+
+def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
+    """Peak RSS (summed over the server's processes) and peak OS threads against N."""
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    rss_ax, thr_ax = fig.subplots(1, 2)
+    colors, shapes = _colors(servers), _markers(servers)
+    marks = 0
+    pts = report.points
+    for server in servers:
+        mine = pts[(pts["server"] == server) & pts["peak_rss_bytes"].notna()].sort_values("clients")
+        c = colors[server]
+        rss_ax.plot(mine["clients"], mine["peak_rss_bytes"] / 2**20, color=c, linewidth=0.8, label=server)
+        thr_ax.plot(mine["clients"], mine["peak_threads"], color=c, linewidth=0.8, label=server)
+        for _, p in mine.iterrows():
+            slug = f"{_slug(server)}-{p['clients']}"
+            style = {"marker": shapes[server], "color": c, "markersize": 5, "alpha": 0.85}
+            rss_ax.plot([p["clients"]], [p["peak_rss_bytes"] / 2**20], gid=f"point-{slug}", **style)
+            thr_ax.plot([p["clients"]], [p["peak_threads"]], gid=f"threads-{slug}", **style)
+            marks += 1
+    ladder = [v for v in NICE if v <= int(pts["clients"].max())]
+    rss_ax.set_ylim(bottom=0)
+    thr_ax.set_yscale("log")
+    low, high = thr_ax.get_ylim()
+    _log_axis(thr_ax.yaxis, [v for v in FINE if low <= v <= high])
+    for ax, label in ((rss_ax, "peak RSS, MiB (sum over the server's processes)"), (thr_ax, "peak OS threads (log)")):
+        ax.set_xscale("log")
+        _log_axis(ax.xaxis, ladder)
+        ax.set_xlabel("N, requests sent at once")
+        ax.set_ylabel(label)
+        ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
+    thr_ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"{title}: the server's resources at their peak during each batch", fontsize=10)
+    return fig, marks
+
+
+def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> list[Picture]:
+    """Both charts per group of servers, then one timeline per server."""
+    pictures: list[Picture] = []
+    groups: dict[str, list[str]] = {}
+    for server in report.servers:
+        groups.setdefault(capacity_group(report.declared(server)), []).append(server)
+    for group, title in GROUPS.items():
+        servers = groups.get(group)
+        if not servers or report.points[report.points["server"].isin(servers)]["ratio"].isna().all():
+            continue
+        for kind, draw in (("sweep", sweep_chart), ("resources", resources_chart)):
+            fig, marks = draw(report, servers, title)
+            png, svg = save(
+                fig, out_dir, f"sweep-{'ratio' if kind == 'sweep' else kind}-{group}", report_dir=report_dir
+            )
+            pictures.append(Picture(kind, group, f"{title}: {', '.join(servers)}", png, svg, marks))
+    requests = report.requests[~report.requests["warmup"].astype(bool)]
+    for server in report.servers:
+        mine = report.points[(report.points["server"] == server) & report.points["ratio"].notna()]
+        ok = mine[mine["status"] == "ok"]
+        candidates = [(int(row["clients"]), at_once(row)) for _, row in (ok if len(ok) else mine).iterrows()]
+        n = timeline_n(report.declared(server), candidates)
+        if n is None:
+            continue
+        point = mine[mine["clients"] == n].iloc[0]
+        reqs = requests[(requests["server"] == server) & (requests["clients"] == n)]
+        label = (
+            f"{point['client']}: {point['ratio']:.2f}x (predicted {point['predicted_ratio']:g}x), "
+            f"{point['max_in_flight']} in flight, {point['processes']} process(es), {point['threads']} thread(s)"
+        )
+        k = report.declared(server)
+        title = f"{server} (k = {k or 'unbounded'}): N = {n} at once, D = {point['delay_s']:g} s"
+        fig, bars = timeline_figure([(label, _slug(server), reqs)], delay_s=float(point["delay_s"]), title=title)
+        png, svg = save(fig, out_dir, f"sweep-timeline-{_slug(server)}", report_dir=report_dir)
+        pictures.append(Picture("timeline", server, title, png, svg, bars))
+    return pictures

@@ -1,0 +1,202 @@
+"""``python -m harness sweep``: its options, its progress lines, and the run itself.
+
+Registered by ``cli.parser``; errors still reach the user through ``cli.main``
+(one line, exit 2 for bad input). Exit status: 0 every point measured or skipped by
+the budget rule (over-budget points are results, not failures), 1 a server failed to
+start or died, or a client failed at some point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from harness import sweep_report
+from harness.catalog import Catalog
+from harness.cli import MAX_CLIENTS, _delay, _names, _writable, build_go, console, load_catalog
+from harness.errors import UsageError
+from harness.evidence import evidence
+from harness.export import sweep as sweep_export
+from harness.metadata import environment
+from harness.paths import DEFAULT_OUT
+from harness.process import Terminated
+from harness.sweep import (
+    DEFAULT_BUDGET_S,
+    DEFAULT_CLIENT,
+    DEFAULT_DELAY_S,
+    DEFAULT_LADDER,
+    SweepPlan,
+    SweepPoint,
+    SweepProgress,
+    SweepResults,
+    raise_open_files_limit,
+    run_sweep,
+)
+
+if TYPE_CHECKING:
+    from harness.plots import Picture
+
+CLIENT_REASON_DEFAULT = "the default client: it scaled best at N = 1000 against go-nethttp (README)"
+CLIENT_REASON_CHOSEN = "chosen with --client-impl"
+
+
+def parse_ladder(value: str | None, max_clients: int) -> tuple[int, ...]:
+    if not 1 <= max_clients <= MAX_CLIENTS:
+        raise UsageError(f"--max-clients must be between 1 and {MAX_CLIENTS}, got {max_clients}")
+    if value is None:
+        ladder = DEFAULT_LADDER
+    else:
+        try:
+            ladder = tuple(int(v) for v in value.split(",") if v.strip())
+        except ValueError:
+            raise UsageError(f"--ladder must be comma-separated whole numbers, e.g. 1,2,5,10; got {value!r}") from None
+        if not ladder or any(not 1 <= n <= MAX_CLIENTS for n in ladder):
+            raise UsageError(f"--ladder values must be between 1 and {MAX_CLIENTS}, got {value!r}")
+    kept = tuple(sorted({n for n in ladder if n <= max_clients}))
+    if not kept:
+        raise UsageError(f"--max-clients {max_clients} leaves nothing of the ladder {','.join(map(str, ladder))}")
+    return kept
+
+
+def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
+    ladder = parse_ladder(args.ladder, args.max_clients)
+    delay = _delay(args.delay)
+    if not args.budget > delay:
+        raise UsageError(f"--budget must be more than D ({delay:g} s), got {args.budget:g}")
+    by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
+    default = [s.name for s in catalog.servers if s.default]
+    servers = _names(args.servers, by_server, default, "server", "--servers")  # type: ignore[arg-type]
+    if args.client_impl not in by_client:
+        raise UsageError(f"unknown client {args.client_impl!r} in --client-impl; valid: {', '.join(by_client)}")
+    client = by_client[args.client_impl]
+    if not client.concurrent:
+        valid = ", ".join(c.name for c in catalog.clients if c.concurrent)
+        raise UsageError(f"--client-impl {client.name} does not send its requests at once; choose one of {valid}")
+    return SweepPlan(
+        servers=tuple(by_server[s] for s in servers),
+        client=client,
+        ladder=ladder,
+        delay_s=delay,
+        budget_s=args.budget,
+        out_dir=_writable(Path(args.out)),
+    )
+
+
+class ConsoleSweepProgress(SweepProgress):
+    """One line per server and per point."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def server_starting(self, server: str, ladder: tuple[int, ...]) -> None:
+        self.console.print(f"[bold]{server}[/]: N = {', '.join(map(str, ladder))}")
+
+    def server_ready(self, server: str, seconds: float) -> None:
+        self.console.print(f"  ready in {seconds:.2f} s")
+
+    def server_failed(self, server: str, reason: str) -> None:
+        self.console.print(f"  [red]failed:[/] {reason}")
+
+    def point_done(self, point: SweepPoint) -> None:
+        if point.batch is None:
+            said = point.reason if point.reason.startswith(point.status) else f"{point.status}: {point.reason}"
+            self.console.print(f"  N={point.clients:<5} {said}")
+            return
+        ev = evidence(point.batch.requests)
+        r = point.resources
+        res = (
+            f"RSS {r.peak_rss_bytes / 2**20:.0f} MiB, threads {r.idle_threads}->{r.peak_threads}, "
+            f"CPU {r.cpu_s:.2f} s (machine {r.machine_busy:.0%} busy)"
+            if r
+            else ""
+        )
+        failed = f", [red]{len(point.batch.failed)} failed[/]" if point.batch.failed else ""
+        self.console.print(
+            f"  N={point.clients:<5} {point.batch.ratio:6.2f}x  in flight {ev.max_in_flight:<5} "
+            f"{ev.processes} proc / {ev.threads} thr  {res}{failed}"
+            + (f"  [yellow]{point.status}[/]" if point.status != "ok" else "")
+        )
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args)
+    plan = make_plan(args, catalog)
+    go = build_go([*plan.servers, plan.client])
+    for old in [*(plan.out_dir / "logs" / "sweep").glob("*.log"), *(plan.out_dir / "pictures").glob("sweep-*")]:
+        old.unlink()
+    open_files = raise_open_files_limit()
+    settings: dict[str, Any] = {
+        "command": "python -m harness sweep " + shlex.join(args.argv),
+        "delay_s": plan.delay_s,
+        "budget_s": plan.budget_s,
+        "ladder": list(plan.ladder),
+        "ladders": {s.name: list(plan.ladder_for(s)) for s in plan.servers},
+        "client": plan.client.name,
+        "client_reason": CLIENT_REASON_DEFAULT if plan.client.name == DEFAULT_CLIENT else CLIENT_REASON_CHOSEN,
+        "servers": [s.name for s in plan.servers],
+        "open_files_limit": open_files,
+    }
+    if open_files < 2 * max(plan.ladder) + 64:
+        console.print(f"[yellow]warning:[/] the open-files limit is {open_files}; large N may fail to connect")
+    results = SweepResults(plan.out_dir, settings, environment(go_version=go.version if go else None), catalog)
+    start = time.perf_counter()
+
+    def checkpoint(pictures: tuple[Picture, ...] = ()) -> None:
+        settings["duration_s"] = time.perf_counter() - start
+        sweep_export.write(sweep_report.build(results, pictures), plan.out_dir)
+
+    points = sum(len(plan.ladder_for(s)) for s in plan.servers)
+    console.print(
+        f"sweep: {len(plan.servers)} servers, {points} points, client {plan.client.name}, "
+        f"D = {plan.delay_s:g} s, budget {plan.budget_s:g} s per point"
+    )
+    try:
+        run_sweep(plan, results, go=go, progress=ConsoleSweepProgress(console), checkpoint=checkpoint)
+        results.complete = True
+    except KeyboardInterrupt:
+        results.interrupted = "Ctrl-C"
+        raise
+    except Terminated:
+        results.interrupted = "SIGTERM"
+        raise
+    finally:
+        checkpoint()
+        results.close()
+        report = sweep_report.build(results)
+        if len(report.points) and not results.interrupted:
+            from harness import plots  # matplotlib: loaded only when there is something to draw
+
+            with console.status("drawing the pictures"):
+                drawn = time.perf_counter()
+                pictures = plots.sweep_pictures(report, out_dir=plan.out_dir / "pictures", report_dir=plan.out_dir)
+                settings["pictures_s"] = time.perf_counter() - drawn
+            sweep_export.write(sweep_report.build(results, tuple(pictures)), plan.out_dir)
+        console.print(f"report: {plan.out_dir / 'sweep.md'} ({time.perf_counter() - start:.0f} s)")
+    failed = [p for p in results.points if p.status == "failed"]
+    if results.failures or failed:
+        console.print(f"[red]{len(failed)} point(s) failed[/]; see the report")
+        return 1
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``sweep`` on the CLI's subcommands."""
+    sweep = sub.add_parser("sweep", help="N = 1 .. 1000 requests at once per server: capacity, resources, pictures")
+    sweep.add_argument("--servers", help="comma-separated server names, or all (default: every catalog server)")
+    sweep.add_argument(
+        "--client-impl", default=DEFAULT_CLIENT, help=f"the client that sends the batches (default: {DEFAULT_CLIENT})"
+    )
+    sweep.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
+    sweep.add_argument("--ladder", help="comma-separated N (default: 1,2,5,10,20,50,100,200,500,1000)")
+    sweep.add_argument("--max-clients", type=int, default=MAX_CLIENTS, help="drop ladder points above this")
+    sweep.add_argument(
+        "--budget", type=float, default=DEFAULT_BUDGET_S, help="seconds per point before its requests time out"
+    )
+    sweep.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
+    sweep.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
+    sweep.set_defaults(run=cmd_sweep)

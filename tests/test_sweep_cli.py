@@ -1,0 +1,48 @@
+"""``harness sweep`` with bad input (one clear line, exit status 2) and with a broken client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import harness
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ladder", "1,x"], "--ladder must be comma-separated whole numbers, e.g. 1,2,5,10; got '1,x'"),
+        (["--ladder", "0,5"], "--ladder values must be between 1 and 1000, got '0,5'"),
+        (["--ladder", "5,2000"], "--ladder values must be between 1 and 1000"),
+        (["--max-clients", "0"], "--max-clients must be between 1 and 1000, got 0"),
+        (["--ladder", "50,100", "--max-clients", "10"], "--max-clients 10 leaves nothing of the ladder 50,100"),
+        (["--client-impl", "curl"], "unknown client 'curl' in --client-impl; valid: go-goroutines,"),
+        (["--client-impl", "httpx-sequential"], "--client-impl httpx-sequential does not send its requests at once"),
+        (["--servers", "nginx"], "unknown server 'nginx' in --servers"),
+        (["--delay", "0"], "--delay must be a number of seconds above 0"),
+        (["--delay", "2", "--budget", "1"], "--budget must be more than D (2 s), got 1"),
+        (["--out", "/proc/no-such-dir"], "cannot write to --out '/proc/no-such-dir'"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(args: list[str], message: str) -> None:
+    proc = harness("sweep", *args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+
+
+@pytest.mark.integration  # starts a real server
+def test_a_client_that_cannot_start_fails_its_points_not_the_sweep(tmp_path: Path) -> None:
+    catalog = tmp_path / "broken.toml"
+    catalog.write_text('[[client]]\nname = "broken"\ncommand = ["/nonexistent/client"]\nconcurrent = true\n')
+    out = tmp_path / "out"
+    args = ["--servers", "fastapi-async", "--client-impl", "broken", "--ladder", "1,2", "--catalog", str(catalog)]
+    proc = harness("sweep", *args, "--out", str(out))
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads((out / "sweep.json").read_text())
+    assert [(p["clients"], p["status"]) for p in data["points"]] == [(1, "failed"), (2, "failed")]
+    assert data["capacity"][0]["verdict"] == "inconclusive"
+    assert "Traceback" not in proc.stderr
