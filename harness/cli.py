@@ -115,6 +115,15 @@ def build_go(specs: list[ServerSpec | ClientSpec]) -> gobuild.GoBuild | None:
     return go
 
 
+def calibrate_cpu(delay_s: float, *, go: gobuild.GoBuild | None, log_dir: Path) -> calibration.Calibration:
+    """Calibrate the CPU work with the machine otherwise idle, and say what it found."""
+    with console.status("calibrating the CPU work"):
+        cal = calibration.calibrate(delay_s, go=go, log_dir=log_dir)
+    go_text = f", Go {cal.go_iterations:,} rounds = {cal.go_call_s:.3f} s" if cal.go_iterations else ""
+    console.print(f"CPU work: Python {cal.python_iterations:,} rounds = {cal.python_call_s:.3f} s{go_text}")
+    return cal
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
@@ -122,11 +131,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for old in [*(plan.out_dir / "logs").glob("*.log"), *(plan.out_dir / "pictures").glob("timeline-*")]:
         old.unlink()
     if plan.work == "cpu":
-        with console.status("calibrating the CPU work"):
-            cal = calibration.calibrate(plan.delay_s, go=go, log_dir=plan.out_dir / "logs")
-        plan = dataclasses.replace(plan, calibration=cal)
-        go_text = f", Go {cal.go_iterations:,} rounds = {cal.go_call_s:.3f} s" if cal.go_iterations else ""
-        console.print(f"CPU work: Python {cal.python_iterations:,} rounds = {cal.python_call_s:.3f} s{go_text}")
+        plan = dataclasses.replace(plan, calibration=calibrate_cpu(plan.delay_s, go=go, log_dir=plan.out_dir / "logs"))
     settings = {
         "command": "python -m harness compare " + shlex.join(args.argv),
         "delay_s": plan.delay_s,

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import psutil
 
+from harness.calibration import Calibration
 from harness.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
 from harness.errors import ClientError, PairingError, ServerError
 from harness.gobuild import GoBuild
@@ -129,6 +130,9 @@ class SweepPlan:
     delay_s: float
     budget_s: float
     out_dir: Path
+    work: str = "wait"
+    calibration: Calibration | None = None
+    """Set for ``work == "cpu"``: the rounds of CPU work per language."""
 
     def ladder_for(self, spec: ServerSpec) -> tuple[int, ...]:
         return ladder_for(spec, self.ladder)
@@ -328,7 +332,7 @@ def run_point(
         fill(client.command, values),
         name=client.name,
         log_path=plan.out_dir / "logs" / "sweep" / f"{server.spec.name}--{client.name}.log",
-        env=child_env(delay_s=plan.delay_s, extra=dict(client.env)),
+        env=child_env(delay_s=plan.delay_s, work=plan.work, extra=dict(client.env)),
         cwd=PYTHON_DIR,
         capture_stdout=True,
     )
@@ -377,6 +381,7 @@ def run_point(
         wall_s=parsed.wall_s,
         outside_s=arrived - proc.started_at,
         requests=parsed.requests,
+        work=plan.work,
     )
     if (code := server.proc.poll()) is not None:
         raise ServerError(
@@ -430,7 +435,14 @@ def sweep_server(
 
     skip = ""
     try:
-        with running_server(spec, delay_s=plan.delay_s, logs_dir=plan.out_dir / "logs" / "sweep", go=go) as running:
+        with running_server(
+            spec,
+            delay_s=plan.delay_s,
+            logs_dir=plan.out_dir / "logs" / "sweep",
+            go=go,
+            work=plan.work,
+            calibration=plan.calibration,
+        ) as running:
             progress.server_ready(spec.name, running.ready_s)
             try:
                 results.add(run_point(plan.client, running, WARMUP_CLIENTS, plan=plan, go=go, warmup=True))

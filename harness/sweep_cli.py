@@ -9,6 +9,7 @@ start or died, or a client failed at some point.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import time
 from pathlib import Path
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from harness import sweep_report
+from harness.calibration import WORK_KINDS
 from harness.catalog import Catalog
-from harness.cli import MAX_CLIENTS, _delay, _names, _writable, build_go, console, load_catalog
+from harness.cli import MAX_CLIENTS, _delay, _names, _writable, build_go, calibrate_cpu, console, load_catalog
 from harness.errors import UsageError
 from harness.evidence import evidence
 from harness.export import sweep as sweep_export
@@ -84,6 +86,7 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
         delay_s=delay,
         budget_s=args.budget,
         out_dir=_writable(Path(args.out)),
+        work=args.work,
     )
 
 
@@ -130,6 +133,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for old in [*(plan.out_dir / "logs" / "sweep").glob("*.log"), *(plan.out_dir / "pictures").glob("sweep-*")]:
         old.unlink()
     open_files = raise_open_files_limit()
+    if plan.work == "cpu":
+        plan = dataclasses.replace(plan, calibration=calibrate_cpu(plan.delay_s, go=go, log_dir=plan.out_dir / "logs"))
     settings: dict[str, Any] = {
         "command": "python -m harness sweep " + shlex.join(args.argv),
         "delay_s": plan.delay_s,
@@ -140,10 +145,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         "client_reason": CLIENT_REASON_DEFAULT if plan.client.name == DEFAULT_CLIENT else CLIENT_REASON_CHOSEN,
         "servers": [s.name for s in plan.servers],
         "open_files_limit": open_files,
+        "work": plan.work,
+        "calibration": plan.calibration.to_dict() if plan.calibration else None,
     }
     if open_files < 2 * max(plan.ladder) + 64:
         console.print(f"[yellow]warning:[/] the open-files limit is {open_files}; large N may fail to connect")
-    results = SweepResults(plan.out_dir, settings, environment(go_version=go.version if go else None), catalog)
+    results = SweepResults(
+        plan.out_dir,
+        settings,
+        environment(go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log"),
+        catalog,
+    )
     start = time.perf_counter()
 
     def checkpoint(pictures: tuple[Picture, ...] = ()) -> None:
@@ -198,5 +210,7 @@ def add_parser(sub: Any) -> None:
         "--budget", type=float, default=DEFAULT_BUDGET_S, help="seconds per point before its requests time out"
     )
     sweep.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
+    sweep.add_argument("--work", choices=WORK_KINDS, default="wait",
+                       help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
     sweep.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
     sweep.set_defaults(run=cmd_sweep)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS
-from harness.export.markdown import table
+from harness.export.markdown import table, work_text
 from harness.report import server_summary
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ def environment(report: SweepReport) -> str:
         ("packages", ", ".join(f"{k} {v}" for k, v in env["packages"].items())),
         ("open files (soft limit, raised to the hard one)", str(s.get("open_files_limit", "-"))),
         ("D (hold per request)", f"{s['delay_s']:g} s"),
+        ("work", work_text(s)),
         ("budget per point", f"{s['budget_s']:g} s (every request times out after it)"),
         ("ladder", ", ".join(map(str, s["ladder"])) + " (+ k and k+1 of each bounded server)"),
         ("client", f"`{s['client']}` ({s['client_reason']})"),
@@ -113,6 +114,17 @@ def _pictures(report: SweepReport, kind: str) -> list[str]:
     return out
 
 
+def cpu_note(settings: dict[str, Any]) -> list[str]:
+    if settings.get("work") != "cpu":
+        return []
+    return [
+        "> **CPU work.** Capacity is declared for waiting handlers. Here every handler computes for about D, "
+        "so the cores (and for Python threads, the GIL) bound what runs at once: a *disagrees* below measures "
+        "that bound, not a wrong declaration.",
+        "",
+    ]
+
+
 class SweepMarkdownExporter:
     filename = "sweep.md"
 
@@ -131,6 +143,7 @@ class SweepMarkdownExporter:
             "",
             "## Capacity: declared against measured",
             "",
+            *cpu_note(s),
             "The catalog declares how many requests each server holds at once (k) and why. With k, N "
             "requests take ceil(N / k) x D (waves of k); unbounded, 1 x D at any N. **Measured k** is the "
             "largest N of the ladder such that it and every smaller N were served *at once*: wall time at most "
