@@ -63,7 +63,7 @@ def request_record(raw: dict[str, Any]) -> RequestRecord:
     )
 
 
-def parse_batch_line(line: str, *, client: str, expected_names: list[str]) -> BatchLine:
+def parse_batch_line(line: str, *, client: str, clients: int) -> BatchLine:
     """Parse one batch line; malformed output raises ``ClientError``."""
     try:
         data = json.loads(line)
@@ -71,10 +71,12 @@ def parse_batch_line(line: str, *, client: str, expected_names: list[str]) -> Ba
         batch = BatchLine(batch=int(data["batch"]), wall_s=float(data["wall_s"]), requests=requests)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ClientError(f"{client} printed a malformed batch line ({exc}): {line[:200]!r}") from exc
-    names = sorted(r.name for r in batch.requests)
-    if names != sorted(expected_names):
+    # The naming rule (A..Z, AA, ...) belongs to the clients; what the harness needs
+    # is one request per client, each name once, and every answer echoing its name.
+    names = {r.name for r in batch.requests}
+    if len(batch.requests) != clients or len(names) != clients:
         raise ClientError(
-            f"{client} reported {len(names)} requests for {len(expected_names)} clients (names {names[:5]}...)"
+            f"{client} reported {len(batch.requests)} requests ({len(names)} distinct names) for {clients} clients"
         )
     return batch
 

@@ -215,7 +215,6 @@ def run_client(
         "batches": batches,
         "timeout": f"{timeout:g}",
     }
-    names = client_names(plan.n_clients)
     proc = ManagedProcess(
         fill(spec.command, values),
         name=spec.name,
@@ -243,7 +242,7 @@ def run_client(
                     f"last lines of its log ({proc.log_path}):\n{proc.log_tail()}"
                 )
             arrived, line = item
-            parsed = parse_batch_line(line, client=spec.name, expected_names=names)
+            parsed = parse_batch_line(line, client=spec.name, clients=plan.n_clients)
             on_batch(
                 BatchRecord(
                     server=server.spec.name,
@@ -263,18 +262,6 @@ def run_client(
                     f"{server.spec.name} died during a batch ({describe_exit(code)}); last lines of its log "
                     f"({server.proc.log_path}):\n{server.proc.log_tail()}"
                 )
-
-
-def client_names(n: int) -> list[str]:
-    """A..Z, AA, AB, ...: the rule both clients use (the article's A..E for 5)."""
-    names = []
-    for i in range(1, n + 1):
-        name = ""
-        while i:
-            i, rem = divmod(i - 1, 26)
-            name = chr(ord("A") + rem) + name
-        names.append(name)
-    return names
 
 
 def run_plan(

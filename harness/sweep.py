@@ -32,7 +32,7 @@ from harness.model import BatchRecord, RequestRecord
 from harness.paths import PYTHON_DIR
 from harness.process import ManagedProcess
 from harness.protocol import is_batch_line, parse_batch_line
-from harness.runner import RunningServer, base_values, child_env, client_names, fill, running_server
+from harness.runner import RunningServer, base_values, child_env, fill, running_server
 
 DEFAULT_LADDER = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 DEFAULT_DELAY_S = 1.0
@@ -371,7 +371,7 @@ def run_point(
             f"({proc.log_path}):\n{proc.log_tail()}"
         )
     arrived, line = item
-    parsed = parse_batch_line(line, client=client.name, expected_names=client_names(n))
+    parsed = parse_batch_line(line, client=client.name, clients=n)
     batch = BatchRecord(
         server=server.spec.name,
         client=client.name,

@@ -8,6 +8,20 @@ from harness.model import BatchRecord, RequestRecord
 from harness.results import RunResults
 
 MS = 1_000_000
+ENV = {
+    "date": "2026-01-01T00:00:00+00:00",
+    "os": "Linux",
+    "cpu_count": 2,
+    "cores": 2,
+    "cpu_model": "Test CPU",
+    "load_average": [0.1, 0.1, 0.1],
+    "python": "CPython 3.11.7",
+    "go": "go1.27.3",
+    "packages": {"httpx": "0.28.1"},
+    "harness": "0.1.0",
+    "commit": "abc1234",
+}
+"""The environment of every fixed result set: no test depends on the machine."""
 
 
 def request(
@@ -72,20 +86,7 @@ def fixed_results(out: Path) -> RunResults:
         "client_impls": ["go-goroutines", "httpx-sequential"],
         "duration_s": 12.0,
     }
-    env = {
-        "date": "2026-01-01T00:00:00+00:00",
-        "os": "Linux",
-        "cpu_count": 2,
-        "cores": 2,
-        "cpu_model": "Test CPU",
-        "load_average": [0.1, 0.1, 0.1],
-        "python": "CPython 3.11.7",
-        "go": "go1.27.3",
-        "packages": {"httpx": "0.28.1"},
-        "harness": "0.1.0",
-        "commit": "abc1234",
-    }
-    results = RunResults(out, settings, env)
+    results = RunResults(out, settings, dict(ENV))
     for server, client in [
         ("go-nethttp", "go-goroutines"),
         ("go-nethttp", "httpx-sequential"),

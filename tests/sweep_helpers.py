@@ -7,8 +7,8 @@ from pathlib import Path
 
 from harness.catalog import CATALOG
 from harness.model import BatchRecord, RequestRecord
-from harness.runner import client_names
 from harness.sweep import Resources, SweepPoint, SweepResults
+from tests.helpers import ENV
 
 MS = 1_000_000
 
@@ -18,7 +18,7 @@ def waves(n: int, k: int | None, *, delay_s: float = 0.2, pid: int = 100) -> tup
     d_ns = int(delay_s * 1000) * MS
     width = n if k is None else k
     out = []
-    for i, name in enumerate(client_names(n)):
+    for i, name in enumerate(f"C{k}" for k in range(n)):
         wave, lane = divmod(i, width)
         enter = wave * d_ns + MS
         out.append(
@@ -78,20 +78,6 @@ def not_run(server: str, n: int, reason: str) -> SweepPoint:
     return SweepPoint(
         server=server, client="go-goroutines", clients=n, delay_s=0.2, budget_s=5.0, status="not run", reason=reason
     )
-
-
-ENV = {
-    "date": "2026-01-01T00:00:00+00:00",
-    "os": "Linux",
-    "cpu_count": 2,
-    "cpu_model": "Test CPU",
-    "load_average": [0.1, 0.1, 0.1],
-    "python": "CPython 3.11.7",
-    "go": "go1.27.3",
-    "packages": {"httpx": "0.28.1"},
-    "harness": "0.1.0",
-    "commit": "abc1234",
-}
 
 
 def fixed_sweep(out: Path) -> SweepResults:

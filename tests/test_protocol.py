@@ -40,7 +40,7 @@ def test_parse_keeps_errors_per_request() -> None:
             ]
         ),
         client="c",
-        expected_names=["A", "B"],
+        clients=2,
     )
     assert [r.ok for r in parsed.requests] == [True, False]
     assert parsed.requests[0].pid == 1
@@ -50,9 +50,15 @@ def test_parse_keeps_errors_per_request() -> None:
 @pytest.mark.parametrize("text", ["{not json", '{"batch": 0}', '{"batch": 0, "wall_s": 1, "requests": 3}'])
 def test_malformed_lines_raise(text: str) -> None:
     with pytest.raises(ClientError, match="malformed"):
-        parse_batch_line(text, client="c", expected_names=["A"])
+        parse_batch_line(text, client="c", clients=1)
 
 
 def test_missing_requests_raise() -> None:
-    with pytest.raises(ClientError, match="1 requests for 2 clients"):
-        parse_batch_line(line([{"name": "A", "status": 200, "body": GOOD}]), client="c", expected_names=["A", "B"])
+    with pytest.raises(ClientError, match=r"1 requests \(1 distinct names\) for 2 clients"):
+        parse_batch_line(line([{"name": "A", "status": 200, "body": GOOD}]), client="c", clients=2)
+
+
+def test_duplicate_names_raise() -> None:
+    twice = [{"name": "A", "status": 200, "body": GOOD}] * 2
+    with pytest.raises(ClientError, match=r"2 requests \(1 distinct names\) for 2 clients"):
+        parse_batch_line(line(twice), client="c", clients=2)

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from harness.export.csv import CsvExporter
 from harness.export.json import JsonExporter
 from harness.export.markdown import MarkdownExporter
 from harness.report import Report
 
+R = TypeVar("R", contravariant=True)
 
-class Exporter(Protocol):
+
+class Exporter(Protocol[R]):
+    """One output format: a file name and a renderer (compare and sweep reports alike)."""
+
     filename: str
 
-    def render(self, report: Report) -> str: ...
+    def render(self, report: R) -> str: ...
 
 
-EXPORTERS: tuple[Exporter, ...] = (MarkdownExporter(), JsonExporter(), CsvExporter())
+EXPORTERS: tuple[Exporter[Report], ...] = (MarkdownExporter(), JsonExporter(), CsvExporter())
 
 
 def _umask() -> int:
@@ -49,7 +54,8 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
-def write(report: Report, out_dir: Path, exporters: tuple[Exporter, ...] = EXPORTERS) -> list[Path]:
+def write(report: R, out_dir: Path, exporters: Sequence[Exporter[R]] = EXPORTERS) -> list[Path]:  # type: ignore[assignment]
+    """Render ``report`` with every exporter (the compare report's by default) and put each file in place."""
     paths = []
     for exporter in exporters:
         path = out_dir / exporter.filename

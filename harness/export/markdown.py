@@ -91,30 +91,37 @@ def bands_text(report: Report) -> str:
 
 def unchecked_text(report: Report) -> str:
     """Which claims need another run, and which options make it."""
-    hints = []
+    by_option: dict[str, list[str]] = {}
     for claim in CLAIMS:
         if claim.id in report.unchecked:
-            how = (
-                f"--work {claim.work}" if claim.work != report.context.work else f"--servers {','.join(claim.servers)}"
-            )
-            hints.append(f"{claim.id} (`{how}`)")
-    return f"Not checked in this run: {', '.join(hints)}." if hints else ""
+            other_work = claim.work != report.context.work
+            how = f"--work {claim.work}" if other_work else f"--servers {','.join(claim.servers)}"
+            by_option.setdefault(how, []).append(claim.id)
+    hints = [f"{', '.join(ids)} with `{how}`" for how, ids in by_option.items()]
+    return f"Not checked in this run: {'; '.join(hints)}." if hints else ""
+
+
+def environment_rows(env: dict[str, Any]) -> list[tuple[str, str]]:
+    """The machine and software a run measured on; every report starts its block with these."""
+    return [
+        ("date", env["date"]),
+        ("OS", env["os"]),
+        ("CPU", f"{env['cpu_count']} x {env['cpu_model']}"),
+        ("cores (usable)", str(env.get("cores", env["cpu_count"]))),
+        ("load average at start", " ".join(map(str, env["load_average"]))),
+        ("Python", env["python"]),
+        ("Go", env["go"]),
+        ("packages", ", ".join(f"{k} {v}" for k, v in env["packages"].items())),
+    ]
 
 
 def environment(report: Report) -> str:
     env, s = report.environment, report.settings
     rows = [
-        ("date", env["date"]),
-        ("OS", env["os"]),
-        ("CPU", f"{env['cpu_count']} x {env['cpu_model']}"),
-        ("load average at start", " ".join(map(str, env["load_average"]))),
-        ("Python", env["python"]),
-        ("Go", env["go"]),
-        ("packages", ", ".join(f"{k} {v}" for k, v in env["packages"].items())),
+        *environment_rows(env),
         ("D (hold per request)", f"{s['delay_s']:g} s"),
         ("N (clients per batch)", str(s["clients"])),
         ("R (counted batches per pairing)", f"{s['repeats']} (after 1 warm-up batch)"),
-        ("cores (usable)", str(env.get("cores", env["cpu_count"]))),
         ("work", work_text(s)),
         ("command", f"`{s['command']}`"),
         ("harness", f"{env['harness']} (commit {env['commit']})"),

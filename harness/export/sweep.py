@@ -7,22 +7,15 @@ Same shape as the compare report's (``harness.export``): each exporter renders a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
-from harness.export import write_text
+from harness.export import Exporter
+from harness.export import write as write_all
 from harness.export.sweep_csv import SweepCsvExporter, SweepRequestsCsvExporter
 from harness.export.sweep_json import SweepJsonExporter
 from harness.export.sweep_markdown import SweepMarkdownExporter
 from harness.sweep_report import SweepReport
 
-
-class SweepExporter(Protocol):
-    filename: str
-
-    def render(self, report: SweepReport) -> str: ...
-
-
-SWEEP_EXPORTERS: tuple[SweepExporter, ...] = (
+SWEEP_EXPORTERS: tuple[Exporter[SweepReport], ...] = (
     SweepMarkdownExporter(),
     SweepJsonExporter(),
     SweepCsvExporter(),
@@ -30,10 +23,5 @@ SWEEP_EXPORTERS: tuple[SweepExporter, ...] = (
 )
 
 
-def write(report: SweepReport, out_dir: Path, exporters: tuple[SweepExporter, ...] = SWEEP_EXPORTERS) -> list[Path]:
-    paths = []
-    for exporter in exporters:
-        path = out_dir / exporter.filename
-        write_text(path, exporter.render(report))
-        paths.append(path)
-    return paths
+def write(report: SweepReport, out_dir: Path) -> list[Path]:
+    return write_all(report, out_dir, SWEEP_EXPORTERS)

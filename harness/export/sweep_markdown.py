@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS
-from harness.export.markdown import table, work_text
+from harness.export.markdown import environment_rows, table, work_text
 from harness.report import server_summary
 
 if TYPE_CHECKING:
@@ -82,13 +82,7 @@ def points_table(report: SweepReport, server: str) -> str:
 def environment(report: SweepReport) -> str:
     env, s = report.environment, report.settings
     rows = [
-        ("date", env["date"]),
-        ("OS", env["os"]),
-        ("CPU", f"{env['cpu_count']} x {env['cpu_model']}"),
-        ("load average at start", " ".join(map(str, env["load_average"]))),
-        ("Python", env["python"]),
-        ("Go", env["go"]),
-        ("packages", ", ".join(f"{k} {v}" for k, v in env["packages"].items())),
+        *environment_rows(env),
         ("open files (soft limit, raised to the hard one)", str(s.get("open_files_limit", "-"))),
         ("D (hold per request)", f"{s['delay_s']:g} s"),
         ("work", work_text(s)),
