@@ -112,6 +112,7 @@ def build_go(specs: list[ServerSpec | ClientSpec]) -> gobuild.GoBuild | None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    setup_start = time.perf_counter()
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
     go = build_go([*plan.servers, *plan.clients])
@@ -128,11 +129,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     }
     env = environment(go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log")
     results = RunResults(plan.out_dir, settings, env, catalog)
-    start = time.perf_counter()
+    results.add_phase("setup", setup_start)
+    start = results.origin
 
     def checkpoint() -> None:
         settings["duration_s"] = time.perf_counter() - start
-        export.write(report.build(results), plan.out_dir)
+        with results.timed("report"):
+            export.write(report.build(results), plan.out_dir)
 
     total = len(plan.servers) * len(plan.clients) * (plan.repeats + 1)
     console.print(
@@ -148,6 +151,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise
     finally:
         checkpoint()
+        results.add_phase("run", start)
         results.close()
         console.print(f"report: {plan.out_dir / 'report.md'} ({time.perf_counter() - start:.0f} s)")
     failed = results.failed()

@@ -12,6 +12,7 @@ import pandas as pd
 
 from harness import claims as claims_mod
 from harness.catalog import Catalog, ServerSpec
+from harness.model import Phase
 from harness.results import RunResults
 from harness.stats import batch_frame, pairing_frame, request_frame
 
@@ -28,6 +29,8 @@ class Report:
     requests: pd.DataFrame
     claims: tuple[claims_mod.ClaimResult, ...]
     catalog: Catalog
+    phases: tuple[Phase, ...] = ()
+    """Where the harness's own time went, up to this rewrite (see ``model.Phase``)."""
 
     @property
     def servers(self) -> list[str]:
@@ -80,6 +83,7 @@ def build(results: RunResults) -> Report:
         requests=request_frame(pairings),
         claims=tuple(verdicts),
         catalog=results.catalog,
+        phases=tuple(results.phases),
     )
 
 

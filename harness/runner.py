@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -273,14 +274,19 @@ def run_plan(
         results.plan(server.name, client.name)
     for server in plan.servers:
         progress.server_starting(server.name)
+        started = time.perf_counter()
         try:
             with running_server(
                 server, delay_s=plan.delay_s, logs_dir=plan.out_dir / "logs", go=go, work=plan.work
             ) as running:
+                results.add_phase("server_start", started, server=server.name)
                 progress.server_ready(server.name, running.ready_s)
                 for client in plan.clients:
-                    _run_pairing(client, running, plan=plan, go=go, results=results, progress=progress)
+                    with results.timed("client", server=server.name, client=client.name):
+                        _run_pairing(client, running, plan=plan, go=go, results=results, progress=progress)
                     checkpoint()
+                started = time.perf_counter()
+            results.add_phase("server_stop", started, server=server.name)
         except ServerError as exc:
             for client in plan.clients:
                 if results.pairings[(server.name, client.name)].status != "ok":
