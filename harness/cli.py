@@ -1,4 +1,4 @@
-"""The command line: ``python -m harness compare | serve | list``.
+"""The command line: ``python -m harness compare | serve | article | list | bench``.
 
 The only place that turns errors into exit statuses and one-line messages:
 0 all measured, 1 some pairings failed, 2 bad input or setup, 130 Ctrl-C,
@@ -234,6 +234,48 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _floats(value: str, flag: str) -> tuple[float, ...]:
+    try:
+        values = tuple(_delay(float(v)) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"{flag} must be comma-separated seconds, e.g. 0.05,0.2,1, got {value!r}") from None
+    if not values:
+        raise UsageError(f"{flag} names no delay")
+    return values
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """How fast and how exact the harness is (issue 7): see ``harness.bench``."""
+    from harness import bench
+    from harness.export import bench as bench_export
+
+    parts = tuple(_names(args.parts, dict.fromkeys(bench.PARTS), list(bench.PARTS), "part", "--parts"))
+    servers = _names(args.servers, CATALOG.servers_by_name, list(bench.PRECISION_SERVERS), "server", "--servers")  # type: ignore[arg-type]
+    if args.repeats < 1 or args.scale_repeats < 1:
+        raise UsageError("--repeats and --scale-repeats must be at least 1")
+    if not 1 <= args.scale_clients <= MAX_CLIENTS:
+        raise UsageError(f"--scale-clients must be between 1 and {MAX_CLIENTS}, got {args.scale_clients}")
+    plan = bench.BenchPlan(
+        out_dir=_writable(Path(args.out)),
+        parts=parts,
+        delays=_floats(args.delays, "--delays"),
+        repeats=args.repeats,
+        precision_servers=tuple(servers),
+        scale_clients=args.scale_clients,
+        scale_delay_s=_delay(args.scale_delay),
+        scale_repeats=args.scale_repeats,
+        compare_args=tuple(shlex.split(args.compare_args)),
+    )
+    env = environment(go_version=None, log_path=plan.runs_dir / "git.log")
+    result = bench.run_bench(plan, say=console.print, environment=env)
+    paths = bench_export.write(result, plan.out_dir)
+    console.print(f"bench: {', '.join(map(str, paths))} ({result.bench_s / 60:.1f} min)")
+    for target in result.targets():
+        mark = {True: "met", False: "[red]missed[/]", None: "not measured"}[target.met]
+        console.print(f"  {target.what}: {target.measured} ({target.limit}): {mark}")
+    return 0
+
+
 def parser() -> Parser:
     top = Parser(prog="harness", description="Go vs Python concurrent HTTP comparison harness")
     sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -259,6 +301,18 @@ def parser() -> Parser:
     article.add_argument("--port", type=int, default=ARTICLE_PORT, help="port on 127.0.0.1 (default 8000)")
     article.add_argument("--delay", type=float, default=1.0, help="D, seconds the server holds each request")
     article.set_defaults(run=cmd_article)
+
+    bench = sub.add_parser("bench", help="how fast and how exact the harness is: results/bench.md and bench.json")
+    bench.add_argument("--out", default=str(DEFAULT_OUT), help="folder for bench.md and bench.json (default: results/)")
+    bench.add_argument("--parts", help="comma-separated: precision, scale, whole, efficiency (default: all)")
+    bench.add_argument("--delays", default="0.05,0.2,1", help="D values of the precision part, seconds")
+    bench.add_argument("--repeats", type=int, default=5, help="counted batches per pairing in the precision part")
+    bench.add_argument("--servers", help="concurrent servers of the precision part (default: three kinds)")
+    bench.add_argument("--scale-clients", type=int, default=1000, help="N of the scale part")
+    bench.add_argument("--scale-delay", type=float, default=1.0, help="D of the scale part, seconds")
+    bench.add_argument("--scale-repeats", type=int, default=3, help="counted batches of the scale part")
+    bench.add_argument("--compare-args", default="", help="extra arguments for the matrix runs (default: none)")
+    bench.set_defaults(run=cmd_bench)
 
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")
