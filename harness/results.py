@@ -3,7 +3,7 @@
 ``RunResults`` owns the pairings of a run. Each finished batch is appended to
 ``batches.jsonl`` and flushed at once, so an interrupted or crashed run loses at
 most the batch in progress; the report files are rewritten from the records after
-every pairing and once more at the end, marked partial until the run completes.
+every server and once more at the end, marked partial until the run completes.
 Phases of the harness's own time go to ``phases.jsonl`` the same way, so even the
 last report rewrite, which the report cannot contain, is on record.
 """

