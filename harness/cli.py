@@ -63,9 +63,9 @@ def _names(value: str | None, known: dict[str, object], default: list[str], what
     return list(dict.fromkeys(names))
 
 
-def _delay(value: float) -> float:
+def _delay(value: float, flag: str = "--delay") -> float:
     if not 0 < value <= MAX_DELAY_S:
-        raise UsageError(f"--delay must be a number of seconds above 0 and at most {MAX_DELAY_S:g}, got {value:g}")
+        raise UsageError(f"{flag} must be a number of seconds above 0 and at most {MAX_DELAY_S:g}, got {value:g}")
     return value
 
 
@@ -236,7 +236,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _floats(value: str, flag: str) -> tuple[float, ...]:
     try:
-        values = tuple(_delay(float(v)) for v in value.split(",") if v.strip())
+        values = tuple(_delay(float(v), flag) for v in value.split(",") if v.strip())
     except ValueError:
         raise UsageError(f"{flag} must be comma-separated seconds, e.g. 0.05,0.2,1, got {value!r}") from None
     if not values:
@@ -262,7 +262,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         precision_servers=tuple(servers),
         scale_clients=args.scale_clients,
-        scale_delay_s=_delay(args.scale_delay),
+        scale_delay_s=_delay(args.scale_delay, "--scale-delay"),
         scale_repeats=args.scale_repeats,
         compare_args=tuple(shlex.split(args.compare_args)),
     )
