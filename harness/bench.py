@@ -199,7 +199,7 @@ def _overhead_target(client: str, limit: float) -> Callable[[BenchResult], Targe
         )
         split = next((s for s in result.split if s["client"] == client and s["delay_s"] == TARGET_DELAY_S), None)
         why = f"per server: {per_server}" + (f"; median batch: {split_text(split)}" if split else "")
-        return Target(what, f"<= {limit:.0%}", _pct(o.inside), o.inside <= limit, why)
+        return Target(what, f"<= {limit:.0%}", f"{o.inside * 100:+.2f} %", o.inside <= limit, why)
 
     return check
 
