@@ -63,6 +63,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """How fast and how exact the harness is: results/bench.md and bench.json (~15 min)."""
+    install(session, "bench")
+    harness(session, "bench")
+
+
+@nox.session(default=False)
 def serve(session: nox.Session) -> None:
     """Run one catalog server in the foreground: nox -s serve -- NAME [--port P]."""
     install(session)

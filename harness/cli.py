@@ -1,4 +1,4 @@
-"""The command line: ``python -m harness compare | sweep | serve | list``.
+"""The command line: ``python -m harness compare | sweep | serve | article | list | bench``.
 
 The only place that turns errors into exit statuses and one-line messages:
 0 all measured, 1 some pairings failed, 2 bad input or setup, 130 Ctrl-C,
@@ -66,9 +66,9 @@ def _names(value: str | None, known: dict[str, object], default: list[str], what
     return list(dict.fromkeys(names))
 
 
-def _delay(value: float) -> float:
+def _delay(value: float, flag: str = "--delay") -> float:
     if not 0 < value <= MAX_DELAY_S:
-        raise UsageError(f"--delay must be a number of seconds above 0 and at most {MAX_DELAY_S:g}, got {value:g}")
+        raise UsageError(f"{flag} must be a number of seconds above 0 and at most {MAX_DELAY_S:g}, got {value:g}")
     return value
 
 
@@ -125,6 +125,7 @@ def calibrate_cpu(delay_s: float, *, go: gobuild.GoBuild | None, log_dir: Path) 
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    setup_start = time.perf_counter()
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
     go = build_go([*plan.servers, *plan.clients])
@@ -144,11 +145,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     }
     env = environment(go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log")
     results = RunResults(plan.out_dir, settings, env, catalog)
-    start = time.perf_counter()
+    results.add_phase("setup", setup_start)
+    start = results.origin
 
     def checkpoint() -> None:
         settings["duration_s"] = time.perf_counter() - start
-        export.write(report.build(results), plan.out_dir)
+        with results.timed("report"):
+            export.write(report.build(results), plan.out_dir)
 
     total = len(plan.servers) * len(plan.clients) * (plan.repeats + 1)
     context = Context(plan.n_clients, env["cores"], plan.work, catalog)
@@ -166,6 +169,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise
     finally:
         checkpoint()
+        results.add_phase("run", start)
         results.close()
         if not results.interrupted:
             from harness import plots  # matplotlib: loaded only when there is something to draw
@@ -253,6 +257,48 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _floats(value: str, flag: str) -> tuple[float, ...]:
+    try:
+        values = tuple(_delay(float(v), flag) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"{flag} must be comma-separated seconds, e.g. 0.05,0.2,1, got {value!r}") from None
+    if not values:
+        raise UsageError(f"{flag} names no delay")
+    return values
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """How fast and how exact the harness is (issue 7): see ``harness.bench``."""
+    from harness import bench
+    from harness.export import bench as bench_export
+
+    parts = tuple(_names(args.parts, dict.fromkeys(bench.PARTS), list(bench.PARTS), "part", "--parts"))
+    servers = _names(args.servers, CATALOG.servers_by_name, list(bench.PRECISION_SERVERS), "server", "--servers")  # type: ignore[arg-type]
+    if args.repeats < 1 or args.scale_repeats < 1:
+        raise UsageError("--repeats and --scale-repeats must be at least 1")
+    if not 1 <= args.scale_clients <= MAX_CLIENTS:
+        raise UsageError(f"--scale-clients must be between 1 and {MAX_CLIENTS}, got {args.scale_clients}")
+    plan = bench.BenchPlan(
+        out_dir=_writable(Path(args.out)),
+        parts=parts,
+        delays=_floats(args.delays, "--delays"),
+        repeats=args.repeats,
+        precision_servers=tuple(servers),
+        scale_clients=args.scale_clients,
+        scale_delay_s=_delay(args.scale_delay, "--scale-delay"),
+        scale_repeats=args.scale_repeats,
+        compare_args=tuple(shlex.split(args.compare_args)),
+    )
+    env = environment(go_version=None, log_path=plan.runs_dir / "git.log")
+    result = bench.run_bench(plan, say=console.print, environment=env)
+    paths = bench_export.write(result, plan.out_dir)
+    console.print(f"bench: {', '.join(map(str, paths))} ({result.bench_s / 60:.1f} min)")
+    for target in result.targets():
+        mark = {True: "met", False: "[red]missed[/]", None: "not measured"}[target.met]
+        console.print(f"  {target.what}: {target.measured} ({target.limit}): {mark}")
+    return 0
+
+
 def parser() -> Parser:
     top = Parser(prog="harness", description="Go vs Python concurrent HTTP comparison harness")
     sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -280,6 +326,18 @@ def parser() -> Parser:
     article.add_argument("--port", type=int, default=ARTICLE_PORT, help="port on 127.0.0.1 (default 8000)")
     article.add_argument("--delay", type=float, default=1.0, help="D, seconds the server holds each request")
     article.set_defaults(run=cmd_article)
+
+    bench = sub.add_parser("bench", help="how fast and how exact the harness is: results/bench.md and bench.json")
+    bench.add_argument("--out", default=str(DEFAULT_OUT), help="folder for bench.md and bench.json (default: results/)")
+    bench.add_argument("--parts", help="comma-separated: precision, scale, whole, efficiency (default: all)")
+    bench.add_argument("--delays", default="0.05,0.2,1", help="D values of the precision part, seconds")
+    bench.add_argument("--repeats", type=int, default=5, help="counted batches per pairing in the precision part")
+    bench.add_argument("--servers", help="concurrent servers of the precision part (default: three kinds)")
+    bench.add_argument("--scale-clients", type=int, default=1000, help="N of the scale part")
+    bench.add_argument("--scale-delay", type=float, default=1.0, help="D of the scale part, seconds")
+    bench.add_argument("--scale-repeats", type=int, default=3, help="counted batches of the scale part")
+    bench.add_argument("--compare-args", default="", help="extra arguments for the matrix runs (default: none)")
+    bench.set_defaults(run=cmd_bench)
 
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")

@@ -3,7 +3,9 @@
 A ``RequestRecord`` is one request as both sides saw it; a ``BatchRecord`` is one
 batch of N requests from one client process (repeat 0 is the warm-up, kept but
 never counted). ``Pairing`` names a server x client cell and carries its outcome
-when it did not produce batches (failed or never measured).
+when it did not produce batches (failed or never measured). A ``Phase`` is a
+stretch of the harness's own wall time (a server starting, a client process, a
+report being written), so where a run's time went is measured, not guessed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any, Literal
 SCHEMA = "concurrency-compare/report/1"
 
 Status = Literal["ok", "failed", "not measured"]
+
+PhaseKind = Literal["setup", "server_start", "server_stop", "client", "report", "run"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,25 @@ class Pairing:
     @property
     def counted(self) -> list[BatchRecord]:
         return [b for b in self.batches if not b.warmup]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of the run's wall time, on the harness's clock (``perf_counter``).
+
+    ``setup``: before the measurement (Go build, environment); ``server_start``:
+    start until ``/health`` answers; ``server_stop``: after its last client until
+    the group is gone; ``client``: one client process, start to stop; ``report``:
+    one rewrite of the report files; ``run``: the whole measurement, reports
+    included. Times are seconds since the measurement began (``setup`` is < 0).
+    """
+
+    kind: PhaseKind
+    start_s: float
+    end_s: float
+    server: str = ""
+    client: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s

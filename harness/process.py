@@ -61,6 +61,8 @@ class ManagedProcess:
         self.merge_stderr = merge_stderr and capture_stdout
         self.grace_s = grace_s
         self.started_at = 0.0
+        self.log_start = 0
+        """Where this start's output begins in the log (the file is appended to)."""
         self._popen: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[tuple[float, str] | None] = queue.Queue()
         self._log = None
@@ -69,6 +71,7 @@ class ManagedProcess:
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.log_start = self._log.tell()
         self._log.write(f"$ {' '.join(self.argv)}\n".encode())
         self._log.flush()
         self.started_at = time.perf_counter()
@@ -127,6 +130,15 @@ class ManagedProcess:
     def wait(self, timeout: float) -> int:
         assert self._popen is not None
         return self._popen.wait(timeout)
+
+    def log_since_start(self) -> str:
+        """The log as written since this process started, not by earlier runs."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_start)
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def log_tail(self, lines: int = 8) -> str:
         """The last lines of the log, for error messages."""

@@ -12,6 +12,7 @@ import pandas as pd
 
 from harness import claims as claims_mod
 from harness.catalog import Catalog, ServerSpec
+from harness.model import Phase
 from harness.results import RunResults
 from harness.stats import batch_frame, pairing_frame, request_frame
 
@@ -36,6 +37,8 @@ class Report:
     """Ids of claims this run could not check (another kind of work, servers not run)."""
     pictures: tuple[Picture, ...] = ()
     """Drawn from these records at the end of a run (``plots.timelines``)."""
+    phases: tuple[Phase, ...] = ()
+    """Where the harness's own time went, up to this rewrite (see ``model.Phase``)."""
 
     @property
     def servers(self) -> list[str]:
@@ -93,6 +96,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         context=ctx,
         unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]))),
         pictures=pictures,
+        phases=tuple(results.phases),
     )
 
 

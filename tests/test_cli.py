@@ -20,6 +20,10 @@ from tests.conftest import harness
         (["compare", "--repeats", "0"], "--repeats must be at least 1, got 0"),
         (["compare", "--out", "/proc/no-such-dir"], "cannot write to --out '/proc/no-such-dir'"),
         (["serve", "nginx"], "unknown server 'nginx'; valid: go-nethttp,"),
+        (["bench", "--parts", "speed"], "unknown part 'speed' in --parts; valid: precision, scale, whole, efficiency"),
+        (["bench", "--delays", "fast"], "--delays must be comma-separated seconds, e.g. 0.05,0.2,1, got 'fast'"),
+        (["bench", "--delays", "0.2,30"], "--delays must be a number of seconds above 0 and at most 25, got 30"),
+        (["bench", "--scale-clients", "5000"], "--scale-clients must be between 1 and 1000, got 5000"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

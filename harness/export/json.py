@@ -43,6 +43,7 @@ class JsonExporter:
             "pairings": records(report.pairings, drop=("client_concurrent",)),
             "claims": [asdict(c) for c in report.claims],
             "batches": records(report.batches),
+            "phases": [asdict(p) for p in report.phases],
             "environment": report.environment,
         }
         return json.dumps(data, indent=2) + "\n"

@@ -9,22 +9,31 @@ httpx is imported once and the client is reused across batches, so batch timings
 measure requests, not interpreter start-up; the first batch is the harness's
 warm-up. The pool allows one connection per client, and the timeout is the
 harness's (httpx's 5 s default would cut a serial batch short).
+
+Start-up is kept short because every pairing starts one client process: each mode
+imports only what it uses, and two things httpx does at start that this client
+never needs are skipped (see ``_options`` and the ``httpx._main`` line below).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import ssl
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
+# httpx imports its command-line client when it is imported (click, rich and
+# pygments, all installed here for uvicorn and the harness): ~65 ms of every client
+# start, measured. A missing module makes httpx fall back to a stub, as it does
+# when those packages are not installed.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-from evidence import CLOCK_NAME, client_names, now_ns
+import httpx  # noqa: E402
+
+from evidence import CLOCK_NAME, client_names, now_ns  # noqa: E402
 
 
 def _result(name: str, sent_ns: int, response: httpx.Response | None, error: str | None) -> dict[str, Any]:
@@ -74,18 +83,28 @@ def _options(clients: int, timeout: float) -> dict[str, Any]:
         "timeout": httpx.Timeout(timeout),
         "limits": httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
         "trust_env": False,  # HTTP_PROXY must never reroute 127.0.0.1
+        # Plain HTTP only: a TLS context without certifi's CA bundle (loading it took
+        # ~25-50 ms per client start); it would refuse any TLS peer, never trust it.
+        "verify": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
     }
 
 
-async def run_async(url: str, names: list[str], batches: int, timeout: float) -> None:
-    async with httpx.AsyncClient(**_options(len(names), timeout)) as client:
-        for n in range(batches):
-            start, start_ns = time.perf_counter(), now_ns()
-            results = await asyncio.gather(*(_aget(client, url, s) for s in names))
-            _emit(n, names, start, start_ns, list(results))
+def run_async(url: str, names: list[str], batches: int, timeout: float) -> None:
+    import asyncio
+
+    async def main() -> None:
+        async with httpx.AsyncClient(**_options(len(names), timeout)) as client:
+            for n in range(batches):
+                start, start_ns = time.perf_counter(), now_ns()
+                results = await asyncio.gather(*(_aget(client, url, s) for s in names))
+                _emit(n, names, start, start_ns, list(results))
+
+    asyncio.run(main())
 
 
 def run_threads(url: str, names: list[str], batches: int, timeout: float) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     with httpx.Client(**_options(len(names), timeout)) as client, ThreadPoolExecutor(len(names)) as pool:
         for n in range(batches):
             start, start_ns = time.perf_counter(), now_ns()
@@ -101,7 +120,7 @@ def run_sequential(url: str, names: list[str], batches: int, timeout: float) -> 
 
 
 MODES: dict[str, Callable[[str, list[str], int, float], Any]] = {
-    "async": lambda *a: asyncio.run(run_async(*a)),
+    "async": run_async,
     "threads": run_threads,
     "sequential": run_sequential,
 }
