@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -169,10 +169,43 @@ class Context:
     cores: int
     work: str
     catalog: Catalog
+    call_s: Mapping[str, float] | None = None
+    """With CPU work: what one call measured at calibration, per language ("python",
+    "go"). One call is only about D (a shared machine, a CPU whose clock moves), so
+    a server's bands are scaled by its language's call time over D."""
+    delay_s: float = 0.0
+
+    def scale(self, server: str) -> float:
+        if self.work != "cpu" or not self.call_s or self.delay_s <= 0:
+            return 1.0
+        spec = self.catalog.servers_by_name.get(server)
+        language = "go" if spec is not None and spec.needs_go else "python"
+        return self.call_s.get(language, self.delay_s) / self.delay_s or 1.0
 
     def bands_for(self, server: str) -> dict[str, Band]:
         spec = self.catalog.servers_by_name.get(server)
-        return bands(self.n, self.cores, self.work, spec.capacity if spec else None)
+        found = bands(self.n, self.cores, self.work, spec.capacity if spec else None)
+        f = self.scale(server)
+        if f == 1.0:
+            return found
+        return {
+            k: Band(b.name, f"{b.label}, one call = {f:.2f} D", b.low * f, b.high * f, b.in_flight)
+            for k, b in found.items()
+        }
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any], environment: Mapping[str, Any], catalog: Catalog) -> Context:
+        """The context of a run, from its settings and environment."""
+        cal = settings.get("calibration") or {}
+        calls = {"python": cal.get("python_call_s", 0.0), "go": cal.get("go_call_s", 0.0)}
+        return cls(
+            n=settings["clients"],
+            cores=environment["cores"],
+            work=settings.get("work", "wait"),
+            catalog=catalog,
+            call_s={k: v for k, v in calls.items() if v},
+            delay_s=settings["delay_s"],
+        )
 
 
 def expected_text(claim: Claim, ctx: Context) -> str:

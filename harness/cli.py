@@ -154,7 +154,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             export.write(report.build(results), plan.out_dir)
 
     total = len(plan.servers) * len(plan.clients) * (plan.repeats + 1)
-    context = Context(plan.n_clients, env["cores"], plan.work, catalog)
+    context = Context.of(settings, env, catalog)
     console.print(
         f"{len(plan.servers)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
         f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} cores: "

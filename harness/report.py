@@ -67,7 +67,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     clients = results.catalog.clients_by_name
     summary["client_concurrent"] = [clients[c].concurrent for c in summary["client"]]
     work = settings.get("work", "wait")
-    ctx = claims_mod.Context(settings["clients"], results.environment["cores"], work, results.catalog)
+    ctx = claims_mod.Context.of(settings, results.environment, results.catalog)
     verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
     notes = []
     if results.interrupted:

@@ -171,3 +171,14 @@ def test_unchecked_claims_say_how_to_check_them() -> None:
     assert not_checked("cpu", {"go-nethttp"}) == [f"C{i}" for i in range(1, 12)] + ["X1", "X2", "X3", "X4", "X6"] + [
         f"X{i}" for i in range(7, 11)
     ]
+
+
+def test_cpu_bands_scale_with_the_calibrated_call() -> None:
+    # calibration came out short: one Python call took 0.7 D, one Go call 1.0 D
+    ctx = Context(5, 2, "cpu", CATALOG, call_s={"python": 0.21, "go": 0.3}, delay_s=0.3)
+    assert ctx.bands_for("fastapi-async")["serial"].low == pytest.approx(0.8 * 5 * 0.7)
+    assert ctx.bands_for("go-nethttp")["parallel"].high == pytest.approx(3.75)
+    frame = cpu_frame()
+    frame.loc[frame["server"] == "fastapi-async", "ratio_median"] = 2.94  # five calls of 0.7 D, back to back
+    assert verdicts(frame, ctx=CPU)["X2"] != "confirmed"  # read against D, it looks too fast to be serial
+    assert verdicts(frame, ctx=ctx)["X2"] == "confirmed"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from harness.claims import CLAIMS, behaviour
+from harness.claims import CLAIMS, Context, bands, behaviour
 from harness.report import one_line, server_summary
 
 if TYPE_CHECKING:
@@ -77,15 +77,26 @@ def claims(report: Report, *, article: bool) -> str:
 def bands_text(report: Report) -> str:
     """The thresholds of this run, in words."""
     ctx = report.context
-    found = ctx.bands_for("")
+    found = bands(ctx.n, ctx.cores, ctx.work)
     parts = [f"*{b.name}*: median {b.low:.3g}x to {'any' if b.high == float('inf') else format(b.high, '.3g') + 'x'} "
              f"with {b.in_flight} in flight" for b in found.values()]  # fmt: skip
     return (
-        f"Thresholds for N = {ctx.n} on {ctx.cores} cores, {ctx.work} work: {'; '.join(parts)}; a server with a "
+        f"Thresholds for N = {ctx.n} on {ctx.cores} cores, {ctx.work} work: {'; '.join(parts)}{scaled(ctx)}; "
+        "a server with a "
         "declared capacity k may be *bounded*: ceil(N / k) x D +- 0.5 with k in flight. A claim is confirmed "
         "when every pairing it names (its servers against every client that sends at once, unless it names a "
         "client) is in the expected band, with the evidence stated; refuted when one is in another band; "
         "inconclusive when one failed, was not measured or fell between bands."
+    )
+
+
+def scaled(ctx: Context) -> str:
+    if ctx.work != "cpu" or not ctx.call_s:
+        return ""
+    calls = ", ".join(f"{lang} {t / ctx.delay_s:.2f} D" for lang, t in ctx.call_s.items())
+    return (
+        f" (for D; each server's bands are scaled by what one call of its language took at calibration: {calls}, "
+        "so a calibration that missed D does not move a verdict)"
     )
 
 
