@@ -14,6 +14,7 @@ a ``--catalog`` TOML file may also use ``{catalog_dir}``, the file's folder.
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -21,6 +22,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import UsageError
+
+GO_BINARIES = {"go_server", "go_client", "go_article"}
+SERVER_FIELDS = {"python", "host", "port", "fd", "delay", "work", "go_cpu_iterations"} | GO_BINARIES
+CLIENT_FIELDS = {"python", "host", "work", "go_cpu_iterations", "url", "clients", "batches", "timeout"} | GO_BINARIES
+"""The placeholders a command template may use (``runner`` fills them)."""
+
+
+def fields_of(command: tuple[str, ...]) -> set[str]:
+    """The placeholders a command template uses."""
+    return {name for part in command for _, name, _, _ in string.Formatter().parse(part) if name}
+
 
 Listen = Literal["fd", "port"]
 """``fd``: the harness binds 127.0.0.1 and the server inherits the socket (no port
@@ -35,18 +47,20 @@ class ServerSpec:
     listen: Listen = "fd"
     port_pattern: str | None = None
     """Regex with one group that finds the bound port in the log (``listen="port"``)."""
-    claim: str | None = None
     capacity: int | None = None
     """Requests it can hold at once; ``None`` means no limit short of the machine."""
     capacity_reason: str = ""
     env: tuple[tuple[str, str], ...] = ()
-    needs_go: bool = False
     ready_timeout_s: float = 30.0
     default: bool = True
     """Part of a run that does not name its servers."""
 
     def port_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.port_pattern) if self.port_pattern else None
+
+    @property
+    def needs_go(self) -> bool:
+        return bool(fields_of(self.command) & GO_BINARIES)
 
 
 @dataclass(frozen=True)
@@ -56,10 +70,13 @@ class ClientSpec:
     command: tuple[str, ...]
     concurrent: bool
     """Whether it sends a batch's requests at once (the sequential baseline does not)."""
-    needs_go: bool = False
     env: tuple[tuple[str, str], ...] = ()
     timeout_s: float | None = None
     """Longest wait for one batch; ``None``: derived from N and D (``runner``)."""
+
+    @property
+    def needs_go(self) -> bool:
+        return bool(fields_of(self.command) & GO_BINARIES)
 
 
 GO_SERVER = ("{go_server}", "-fd", "{fd}", "-delay", "{delay}s", "-work", "{work}",
@@ -81,10 +98,8 @@ SERVERS: tuple[ServerSpec, ...] = (
         name="go-nethttp",
         summary="Go net/http: http.HandleFunc + Serve, one goroutine per connection",
         command=GO_SERVER,
-        claim="C1",
         capacity=None,
         capacity_reason="one goroutine per connection",
-        needs_go=True,
     ),
     ServerSpec(
         name="fastapi-async",
@@ -92,7 +107,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         command=(*UVICORN, "servers.fastapi_app:app_async"),
         listen="port",
         port_pattern=UVICORN_PORT,
-        claim="C3",
         capacity=None,
         capacity_reason="awaiting handlers share one event loop",
     ),
@@ -102,7 +116,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         command=(*UVICORN, "servers.fastapi_app:app_def"),
         listen="port",
         port_pattern=UVICORN_PORT,
-        claim="C4",
         capacity=40,
         capacity_reason="anyio's default threadpool limiter: 40 threads",
     ),
@@ -112,7 +125,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         command=(*UVICORN, "servers.fastapi_app:app_async_blocking"),
         listen="port",
         port_pattern=UVICORN_PORT,
-        claim="C5",
         capacity=1,
         capacity_reason="time.sleep blocks the one event loop",
     ),
@@ -122,7 +134,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         command=RUNSERVER,
         listen="port",
         port_pattern=RUNSERVER_PORT,
-        claim="C6",
         capacity=None,
         capacity_reason="one thread per connection",
     ),
@@ -132,7 +143,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         command=(*RUNSERVER, "--nothreading"),
         listen="port",
         port_pattern=RUNSERVER_PORT,
-        claim="C7",
         capacity=1,
         capacity_reason="one thread serves one connection at a time",
     ),
@@ -140,7 +150,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         name="gunicorn-default",
         summary="gunicorn with its defaults (1 sync worker, 1 thread), same view",
         command=(*GUNICORN, DJANGO_WSGI),
-        claim="C8",
         capacity=1,
         capacity_reason="1 sync worker with 1 thread",
     ),
@@ -148,7 +157,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         name="gunicorn-threads5",
         summary="gunicorn `-w 1 --threads 5` (gthread), same view",
         command=(*GUNICORN, "-w", "1", "--threads", "5", DJANGO_WSGI),
-        claim="C9",
         capacity=5,
         capacity_reason="1 worker x 5 threads",
     ),
@@ -156,7 +164,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         name="gunicorn-workers5",
         summary="gunicorn `-w 5` (5 sync worker processes), same view",
         command=(*GUNICORN, "-w", "5", DJANGO_WSGI),
-        claim="C10",
         capacity=5,
         capacity_reason="5 processes x 1 thread",
     ),
@@ -196,7 +203,6 @@ SERVERS: tuple[ServerSpec, ...] = (
         command=(*GO_SERVER, "-max-inflight", str(GO_BOUND)),
         capacity=GO_BOUND,
         capacity_reason=f"a buffered channel of {GO_BOUND} as a semaphore",
-        needs_go=True,
         default=False,
     ),
 )
@@ -232,7 +238,6 @@ CLIENTS: tuple[ClientSpec, ...] = (
             "{timeout}s",
         ),
         concurrent=True,
-        needs_go=True,
     ),
     ClientSpec(
         name="httpx-async",
@@ -299,10 +304,23 @@ def _entry(kind: type[Any], raw: Mapping[str, Any], path: Path) -> Any:
                               for part in values.get("command", ()))  # fmt: skip
     values["env"] = tuple(sorted(dict(values.get("env", {})).items()))
     values.setdefault("summary", values.get("name", ""))
+    where = f"--catalog {str(path)!r}: {raw.get('name', '?')!r}"
     try:
-        return kind(**values)
+        entry = kind(**values)
     except TypeError as exc:
-        raise UsageError(f"--catalog {str(path)!r}: {raw.get('name', '?')!r}: {exc}") from exc
+        raise UsageError(f"{where}: {exc}") from exc
+    known = SERVER_FIELDS if kind is ServerSpec else CLIENT_FIELDS
+    if unknown := fields_of(entry.command) - known:
+        raise UsageError(f"{where}: unknown placeholders {sorted(unknown)} in command; known: {sorted(known)}")
+    if isinstance(entry, ServerSpec):
+        if entry.listen not in ("fd", "port"):
+            raise UsageError(f"{where}: listen must be 'fd' or 'port', got {entry.listen!r}")
+        needs = {"fd"} if entry.listen == "fd" else {"port"}
+        if not needs <= fields_of(entry.command):
+            raise UsageError(f"{where}: listen = {entry.listen!r} needs {{{needs.pop()}}} in the command")
+        if entry.listen == "port" and not entry.port_pattern:
+            raise UsageError(f"{where}: listen = 'port' needs a port_pattern that finds the port in its log")
+    return entry
 
 
 CATALOG = Catalog(SERVERS, CLIENTS)

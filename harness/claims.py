@@ -296,6 +296,11 @@ def check(
     return list(results.values())
 
 
+def claims_for(server: str) -> list[str]:
+    """Ids of the claims that name ``server``."""
+    return [c.id for c in CLAIMS if server in c.servers]
+
+
 def not_checked(work: str, servers: set[str]) -> list[str]:
     """Ids of claims this run cannot check, for the report to say how to check them."""
     return [c.id for c in CLAIMS if not applicable(c, work, servers)]

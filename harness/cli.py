@@ -21,7 +21,7 @@ from rich.console import Console
 from harness import calibration, export, gobuild, report
 from harness.calibration import WORK_KINDS
 from harness.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
-from harness.claims import Context
+from harness.claims import Context, claims_for
 from harness.errors import HarnessError, ServerError, UsageError
 from harness.metadata import environment
 from harness.paths import CACHE_DIR, DEFAULT_OUT, GO_DIR
@@ -250,7 +250,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for s in catalog.servers:
         capacity = "no limit" if s.capacity is None else s.capacity
         mark = "*" if s.default else " "
-        print(f"{mark} {s.name:<24} {s.claim or '':<4} capacity {capacity!s:<9} {s.summary}")
+        claim_ids = ",".join(claims_for(s.name))
+        print(f"{mark} {s.name:<24} {claim_ids:<8} capacity {capacity!s:<9} {s.summary}")
     print("clients:")
     for c in catalog.clients:
         print(f"  {c.name:<24} {c.summary}")

@@ -66,6 +66,7 @@ class ManagedProcess:
         self._popen: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[tuple[float, str] | None] = queue.Queue()
         self._log = None
+        self._stopped = False
 
     # -- starting ------------------------------------------------------------
     def start(self) -> ManagedProcess:
@@ -88,7 +89,9 @@ class ManagedProcess:
             )
         except OSError as exc:
             self._log.close()
-            raise PairingError(f"{self.name}: cannot start {self.argv[0]!r}: {exc.strerror}") from exc
+            raise PairingError(
+                f"{self.name}: cannot start {self.argv[0]!r} ({exc.strerror}): check the command in the catalog"
+            ) from exc
         with _LIVE_LOCK:
             _LIVE.add(self)
         if self.capture_stdout:
@@ -96,7 +99,8 @@ class ManagedProcess:
         return self
 
     def __enter__(self) -> ManagedProcess:
-        return self.start()
+        """Start, unless ``start()`` was called already (to handle its errors apart)."""
+        return self if self._popen is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -128,8 +132,12 @@ class ManagedProcess:
             raise TimeoutError from None
 
     def wait(self, timeout: float) -> int:
+        """The exit status; ``TimeoutError`` when it is still running after ``timeout``."""
         assert self._popen is not None
-        return self._popen.wait(timeout)
+        try:
+            return self._popen.wait(max(timeout, 0.0))
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{self.name} still running after {timeout:.0f} s") from None
 
     def log_since_start(self) -> str:
         """The log as written since this process started, not by earlier runs."""
@@ -141,11 +149,8 @@ class ManagedProcess:
             return ""
 
     def log_tail(self, lines: int = 8) -> str:
-        """The last lines of the log, for error messages."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        """The last lines this start wrote to the log, for error messages."""
+        text = self.log_since_start()
         return "\n".join(text.rstrip().splitlines()[-lines:])
 
     def group(self) -> list[psutil.Process]:
@@ -169,10 +174,14 @@ class ManagedProcess:
 
     # -- stopping ------------------------------------------------------------
     def stop(self) -> int | None:
-        """Stop the whole group: TERM, grace, KILL, reap. Safe to call twice."""
+        """Stop the whole group: TERM, grace, KILL, reap. Safe to call twice: the second
+        call signals nothing (the pid may belong to someone else by then)."""
         popen = self._popen
         if popen is None:
             return None
+        if self._stopped:
+            return popen.returncode
+        self._stopped = True
         try:
             descendants = psutil.Process(popen.pid).children(recursive=True)
         except psutil.Error:
@@ -229,7 +238,7 @@ def run_command(
         deadline = time.monotonic() + timeout_s
         while (item := proc.next_line(deadline - time.monotonic())) is not None:
             lines.append(item[1])
-        code = proc.wait(timeout_s)
+        code = proc.wait(deadline - time.monotonic() + 1.0)  # output closed: it is exiting
     return code, "".join(lines)
 
 

@@ -103,7 +103,8 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
 def server_summary(spec: ServerSpec) -> str:
     capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
     reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
-    claim = f" Article claim {spec.claim}." if spec.claim else ""
+    ids = claims_mod.claims_for(spec.name)
+    claim = f" Claims: {', '.join(ids)}." if ids else ""
     return f"{spec.summary}. Capacity: {capacity}{reason}.{claim}"
 
 

@@ -42,6 +42,9 @@ LISTEN_BACKLOG = 4096
 dropped and retried a second later, so batches took 2.1 x D instead of ~1 x D
 (measured by ``nox -s bench``). Go's ``net.Listen`` asks for somaxconn too."""
 
+CLIENT_EXIT_WAIT_S = 10.0
+"""How long a client whose output ended may take to exit before it counts as hung."""
+
 SCRUBBED_ENV = ("WEB_CONCURRENCY", "PORT", "GUNICORN_CMD_ARGS", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
 """Inherited variables that silently change how a server runs (gunicorn reads the
 first three; pitfall 7 of the server notes)."""
@@ -178,6 +181,10 @@ def running_server(
         pass_fds=(sock.fileno(),) if sock else (),
     )
     try:
+        try:
+            proc.start()
+        except PairingError as exc:  # a server that cannot start fails its pairings, not the run
+            raise ServerError(str(exc)) from exc
         with proc:
             if sock is not None:
                 sock.close()  # the server holds its own copy
@@ -203,6 +210,37 @@ def batch_timeout_s(spec: ClientSpec, delay_s: float, n_clients: int) -> float:
     if spec.timeout_s is not None:
         return spec.timeout_s
     return request_timeout_s(delay_s, n_clients) + 30
+
+
+def next_batch_line(proc: ManagedProcess, wait_s: float) -> tuple[float, str] | None:
+    """The client's next batch line and when it arrived, skipping anything else it
+    prints; ``None`` when its output ends first, ``TimeoutError`` after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    item = proc.next_line(wait_s)
+    while item is not None and not is_batch_line(item[1]):
+        item = proc.next_line(deadline - time.monotonic())
+    return item
+
+
+def client_ended(proc: ManagedProcess, where: str) -> ClientError:
+    """The error for a client whose output ended before its batches did."""
+    try:
+        how = describe_exit(proc.wait(CLIENT_EXIT_WAIT_S))
+    except TimeoutError:
+        how = "closed its output but kept running; it was stopped"
+    return ClientError(
+        f"{proc.name} exited ({how}) {where}; last lines of its log ({proc.log_path}):\n{proc.log_tail()}"
+    )
+
+
+def server_died(server: RunningServer, where: str) -> ServerError | None:
+    """The error for a server that is no longer running, or ``None`` while it is."""
+    if (code := server.proc.poll()) is None:
+        return None
+    return ServerError(
+        f"{server.spec.name} died {where} ({describe_exit(code)}); last lines of its log "
+        f"({server.proc.log_path}):\n{server.proc.log_tail()}"
+    )
 
 
 def run_client(
@@ -235,20 +273,14 @@ def run_client(
         last = proc.started_at
         for repeat in range(batches):
             try:
-                item = proc.next_line(wait_s)
-                while item is not None and not is_batch_line(item[1]):
-                    item = proc.next_line(wait_s)
+                item = next_batch_line(proc, wait_s)
             except TimeoutError:
                 raise ClientError(
                     f"{spec.name} hung: no batch within its timeout of {wait_s:g} s "
                     f"(batch {repeat + 1} of {batches}); it was stopped"
                 ) from None
             if item is None:
-                code = proc.wait(10)
-                raise ClientError(
-                    f"{spec.name} exited ({describe_exit(code)}) after {repeat} of {batches} batches; "
-                    f"last lines of its log ({proc.log_path}):\n{proc.log_tail()}"
-                )
+                raise client_ended(proc, f"after {repeat} of {batches} batches")
             arrived, line = item
             parsed = parse_batch_line(line, client=spec.name, clients=plan.n_clients)
             on_batch(
@@ -265,11 +297,8 @@ def run_client(
                 )
             )
             last = arrived
-            if (code := server.proc.poll()) is not None:
-                raise ServerError(
-                    f"{server.spec.name} died during a batch ({describe_exit(code)}); last lines of its log "
-                    f"({server.proc.log_path}):\n{server.proc.log_tail()}"
-                )
+            if died := server_died(server, "during a batch"):
+                raise died
 
 
 def run_plan(

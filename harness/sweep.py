@@ -26,13 +26,22 @@ import psutil
 
 from harness.calibration import Calibration
 from harness.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
-from harness.errors import ClientError, PairingError, ServerError
+from harness.errors import PairingError, ServerError
 from harness.gobuild import GoBuild
 from harness.model import BatchRecord, RequestRecord
 from harness.paths import PYTHON_DIR
 from harness.process import ManagedProcess
-from harness.protocol import is_batch_line, parse_batch_line
-from harness.runner import RunningServer, base_values, child_env, fill, running_server
+from harness.protocol import parse_batch_line
+from harness.runner import (
+    RunningServer,
+    base_values,
+    child_env,
+    client_ended,
+    fill,
+    next_batch_line,
+    running_server,
+    server_died,
+)
 
 DEFAULT_LADDER = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 DEFAULT_DELAY_S = 1.0
@@ -348,16 +357,15 @@ def run_point(
     sampler = ResourceSampler(server.proc)
     tcp_before = tcp_counters()
     with sampler, proc:
-        deadline = time.monotonic() + hard_wait
         try:
-            item = proc.next_line(hard_wait)
-            while item is not None and not is_batch_line(item[1]):
-                item = proc.next_line(deadline - time.monotonic())
+            item = next_batch_line(proc, hard_wait)
         except TimeoutError:
             item = None
             hung = True
         else:
             hung = False
+        if item is None and not hung:
+            ended = client_ended(proc, f"at N={n}")
     resources = sampler.result()
     point["resources"] = resources
     point["tcp"] = _grown(tcp_before, tcp_counters())
@@ -365,11 +373,7 @@ def run_point(
         reason = f"the client printed no batch within {hard_wait:g} s and was stopped"
         return SweepPoint(**point, status="over budget", reason=reason)
     if item is None:
-        code = proc.wait(10)
-        raise ClientError(
-            f"{client.name} exited with status {code} at N={n}; last lines of its log "
-            f"({proc.log_path}):\n{proc.log_tail()}"
-        )
+        raise ended
     arrived, line = item
     parsed = parse_batch_line(line, client=client.name, clients=n)
     batch = BatchRecord(
@@ -383,11 +387,8 @@ def run_point(
         requests=parsed.requests,
         work=plan.work,
     )
-    if (code := server.proc.poll()) is not None:
-        raise ServerError(
-            f"{server.spec.name} died at N={n} (status {code}); last lines of its log "
-            f"({server.proc.log_path}):\n{server.proc.log_tail()}"
-        )
+    if died := server_died(server, f"at N={n}"):  # keep what was measured; the sweep then stops this server
+        return SweepPoint(**point, status="failed", reason=str(died).splitlines()[0], batch=batch)
     if batch.wall_s >= plan.budget_s:
         reason = f"took the whole budget of {plan.budget_s:g} s ({len(batch.failed)} of {n} requests timed out)"
         return SweepPoint(**point, status="over budget", reason=reason, batch=batch)
@@ -434,6 +435,7 @@ def sweep_server(
         progress.point_done(point)
 
     skip = ""
+    current: int | None = None
     try:
         with running_server(
             spec,
@@ -451,11 +453,14 @@ def sweep_server(
             except PairingError as exc:  # recorded; the ladder's points then fail or pass on their own
                 warm = _point(spec, plan, WARMUP_CLIENTS, "failed", str(exc).splitlines()[0])
                 results.add(replace(warm, warmup=True))
+            if died := server_died(running, "at the warm-up"):
+                raise died
             for n in ladder:
                 if skip:
                     add(_point(spec, plan, n, "not run", skip))
                     continue
                 time.sleep(SETTLE_S)
+                current = n
                 try:
                     point = run_point(plan.client, running, n, plan=plan, go=go)
                 except ServerError:
@@ -463,15 +468,17 @@ def sweep_server(
                 except PairingError as exc:
                     point = _point(spec, plan, n, "failed", str(exc).splitlines()[0])
                 add(point)
+                current = None
+                if died := server_died(running, f"at N={n}"):
+                    raise died
                 if point.status == "over budget":
                     skip = f"not run: exceeded the budget at N={n}"
     except ServerError as exc:
         reason = str(exc).splitlines()[0]
         results.failures[spec.name] = reason
         progress.server_failed(spec.name, reason)
-        missing = [n for n in ladder if n not in done]
-        for i, n in enumerate(missing):
-            if done and i == 0:  # the point in progress when the server died
+        for n in (n for n in ladder if n not in done):
+            if n == current:  # the point in progress when the server died
                 add(_point(spec, plan, n, "failed", reason))
             else:
                 add(_point(spec, plan, n, "not run", f"not run: {reason}"))

@@ -1,7 +1,9 @@
-import string
+from pathlib import Path
 
-from harness.catalog import CATALOG, CLIENTS, SERVERS
-from harness.claims import DJANGO_WSGI
+from harness.catalog import CATALOG, CLIENT_FIELDS, CLIENTS, SERVER_FIELDS, SERVERS, fields_of
+from harness.claims import DJANGO_WSGI, claims_for
+from harness.gobuild import PROGRAMS, GoBuild
+from harness.runner import base_values
 
 ISSUED_SERVERS = [
     "go-nethttp",
@@ -15,13 +17,21 @@ ISSUED_SERVERS = [
     "gunicorn-workers5",
 ]
 ISSUED_CLIENTS = ["go-goroutines", "httpx-async", "httpx-threads", "httpx-sequential"]
-SERVER_FIELDS = {"python", "go_server", "go_client", "go_article", "host", "port", "fd", "delay", "work"}
-SERVER_FIELDS |= {"go_cpu_iterations"}
-CLIENT_FIELDS = SERVER_FIELDS | {"url", "clients", "batches", "timeout"}
 
 
 def fields(command: tuple[str, ...]) -> set[str]:
-    return {f for part in command for _, f, _, _ in string.Formatter().parse(part) if f}
+    return fields_of(command)
+
+
+def test_the_runner_fills_every_known_placeholder() -> None:
+    go = GoBuild("go0", {name: Path(name) for name in PROGRAMS}, cached=True)
+    values = set(base_values(go))
+    assert values | {"delay", "port", "fd"} >= SERVER_FIELDS
+    assert values | {"url", "clients", "batches", "timeout"} >= CLIENT_FIELDS
+
+
+def test_every_server_is_named_by_a_claim() -> None:
+    assert {s.name: bool(claims_for(s.name)) for s in SERVERS} == {s.name: True for s in SERVERS}
 
 
 def test_names_are_the_ones_the_report_and_users_refer_to() -> None:
@@ -32,7 +42,6 @@ def test_names_are_the_ones_the_report_and_users_refer_to() -> None:
 def test_templates_use_known_fields() -> None:
     for server in SERVERS:
         assert fields(server.command) <= SERVER_FIELDS, server.name
-        assert server.needs_go == any(f.startswith("go_") for f in fields(server.command)), server.name
         if server.listen == "fd":
             assert "fd" in fields(server.command), server.name
         else:

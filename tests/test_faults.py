@@ -25,7 +25,7 @@ from tests.conftest import REPO, assert_none_left, harness, harness_env, process
 pytestmark = pytest.mark.integration
 
 FAULTS = REPO / "tests" / "fixtures" / "faults.toml"
-SERVERS = ["exits-at-start", "never-ready", "dies-mid-batch", "answers-500", "answers-text", "go-nethttp"]
+SERVERS = ["cannot-start", "exits-at-start", "never-ready", "dies-mid-batch", "answers-500", "answers-text", "go-nethttp"]
 CLIENTS = ["httpx-async", "crashes", "hangs", "prints-garbage", "killed-mid-batch"]
 
 
@@ -48,7 +48,7 @@ def reason(report: dict, server: str, client: str) -> str:
 def test_exit_status_says_some_pairings_failed(faulty_run) -> None:  # type: ignore[no-untyped-def]
     proc, report, _, _ = faulty_run
     assert proc.returncode == 1, proc.stderr[-3000:]
-    assert "29 of 30 pairings failed" in proc.stderr
+    assert "34 of 35 pairings failed" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert report["status"] == "complete"  # every pairing was tried
 
@@ -57,6 +57,13 @@ def test_the_run_goes_on_past_faults(faulty_run) -> None:  # type: ignore[no-unt
     _, report, _, _ = faulty_run
     ok = [(p["server"], p["client"]) for p in report["pairings"] if p["status"] == "ok"]
     assert ok == [("go-nethttp", "httpx-async")]  # measured after every fault before it
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_server_that_cannot_start(faulty_run, client: str) -> None:  # type: ignore[no-untyped-def]
+    text = reason(faulty_run[1], "cannot-start", client)
+    assert "cannot-start: cannot start" in text and "No such file or directory" in text
+    assert "check the command in the catalog" in text
 
 
 @pytest.mark.parametrize("client", CLIENTS)
