@@ -25,7 +25,8 @@ from tests.conftest import REPO, assert_none_left, harness, harness_env, process
 pytestmark = pytest.mark.integration
 
 FAULTS = REPO / "tests" / "fixtures" / "faults.toml"
-SERVERS = ["cannot-start", "exits-at-start", "never-ready", "dies-mid-batch", "answers-500", "answers-text", "go-nethttp"]
+SERVERS = ["cannot-start", "exits-at-start", "never-ready", "dies-mid-batch", "answers-500", "answers-text"]
+SERVERS += ["go-nethttp"]
 CLIENTS = ["httpx-async", "crashes", "hangs", "prints-garbage", "killed-mid-batch"]
 
 
