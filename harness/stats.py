@@ -161,3 +161,12 @@ def request_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
         if col in frame:
             frame[col] = frame[col].astype("Int64")
     return frame
+
+
+def solo_call_s(batches: pd.DataFrame, one_at_a_time: set[str]) -> dict[str, float]:
+    """Per server, the median handler time of its counted batches from clients that
+    send one request at a time: one call, alone on the server, measured in this run."""
+    if batches.empty:
+        return {}
+    alone = batches[~batches["warmup"] & batches["client"].isin(one_at_a_time)]
+    return {str(k): float(v) for k, v in alone.groupby("server")["held_median_s"].median().dropna().items()}

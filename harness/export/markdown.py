@@ -93,10 +93,12 @@ def bands_text(report: Report) -> str:
 def scaled(ctx: Context) -> str:
     if ctx.work != "cpu" or not ctx.call_s:
         return ""
-    calls = ", ".join(f"{lang} {t / ctx.delay_s:.2f} D" for lang, t in ctx.call_s.items())
+    calls = ", ".join(f"{name} {t / ctx.delay_s:.2f} D" for name, t in ctx.call_s.items())
     return (
-        f" (for D; each server's bands are scaled by what one call of its language took at calibration: {calls}, "
-        "so a calibration that missed D does not move a verdict)"
+        " (for one call = D. With CPU work one call is only about D: calibration can miss it and the clock "
+        "speed drifts, so each server's bands are scaled by one call of its own, measured in this run as the "
+        "handler time of the requests the sequential client sent it one at a time, or else by the calibration "
+        f"of its language. One call: {calls})"
     )
 
 
