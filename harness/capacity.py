@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.claims import CONCURRENT_MAX_RATIO
+from harness.stats import number
 
 AT_ONCE_MAX_RATIO = CONCURRENT_MAX_RATIO
 """At most this x D counts as "about 1 x D" (the compare report's threshold)."""
@@ -79,50 +80,44 @@ def predicted_ratio(n: int, k: int | None) -> float:
     return 1.0 if k is None else float(math.ceil(n / k))
 
 
-def _num(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    return float(value)
-
-
 def at_once(row: Mapping[str, Any]) -> bool:
     """Whether a point was served at about 1 x D with all of its N in flight."""
-    ratio = _num(row.get("ratio"))
+    ratio = number(row.get("ratio"))
     return (
         row.get("status") == "ok"
         and ratio is not None
         and ratio <= AT_ONCE_MAX_RATIO
-        and _num(row.get("max_in_flight")) == row["clients"]
-        and not _num(row.get("failed"))
+        and number(row.get("max_in_flight")) == row["clients"]
+        and not number(row.get("failed"))
     )
 
 
 def explain(row: Mapping[str, Any]) -> str:
     """What the records say about a point that was not served at once."""
     n = int(row["clients"])
-    if row.get("status") in ("failed", "not run") or _num(row.get("ratio")) is None:
+    if row.get("status") in ("failed", "not run") or number(row.get("ratio")) is None:
         return f"N={n}: {row.get('status')} ({row.get('reason') or 'no batch'})"
     parts = [f"{row['ratio']:.2f}x (predicted {row['predicted_ratio']:g}x)"]
     if row.get("status") == "over budget":
         parts.append("over budget")
-    if (failed := _num(row.get("failed"))) and failed > 0:
+    if (failed := number(row.get("failed"))) and failed > 0:
         parts.append(f"{int(failed)} of {n} failed ({row.get('first_error') or 'no detail'})")
-    in_flight = _num(row.get("max_in_flight"))
+    in_flight = number(row.get("max_in_flight"))
     if in_flight is not None and in_flight < n:
         parts.append(f"at most {int(in_flight)} in flight")
     late_or_slow = False
-    if (late := _num(row.get("late_max_d"))) is not None and late >= LATE_NOTE_D:
+    if (late := number(row.get("late_max_d"))) is not None and late >= LATE_NOTE_D:
         parts.append(f"the last request reached its handler {late:.2f} x D after the batch started")
         late_or_slow = True
-    if (hold := _num(row.get("hold_max_d"))) is not None and hold >= HOLD_NOTE_D:
+    if (hold := number(row.get("hold_max_d"))) is not None and hold >= HOLD_NOTE_D:
         parts.append(f"a handler held its request {hold:.2f} x D (not resumed on time)")
         late_or_slow = True
-    cpu = _num(row.get("server_cpu_s"))
-    busy = _num(row.get("machine_busy"))
+    cpu = number(row.get("server_cpu_s"))
+    busy = number(row.get("machine_busy"))
     if late_or_slow and in_flight == n and cpu is not None and busy is not None:
         parts.append(f"the server's processes used {cpu:.2f} s of CPU, the machine's cores were {busy:.0%} busy")
-    overflows = _num(row.get("listen_overflows")) or 0
-    retrans = _num(row.get("syn_retrans")) or 0
+    overflows = number(row.get("listen_overflows")) or 0
+    retrans = number(row.get("syn_retrans")) or 0
     if overflows or retrans:
         parts.append(
             f"the kernel counted {int(overflows)} accept-queue overflows and {int(retrans)} SYN resends "

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS, at_once, capacity_group
+from harness.files import write_bytes
 
 if TYPE_CHECKING:
     from harness.report import Report
@@ -74,17 +73,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[str, str]:
     """Write ``stem``.png and .svg atomically; return their paths relative to the report."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +82,7 @@ def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[st
             buf = io.BytesIO()
             fig.savefig(buf, format=fmt, **extra)  # constrained layout already fits: no "tight" redraw
             path = out_dir / f"{stem}.{fmt}"
-            _write_bytes(path, buf.getvalue())
+            write_bytes(path, buf.getvalue())
             paths.append(path.relative_to(report_dir).as_posix())
     return paths[0], paths[1]
 

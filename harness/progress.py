@@ -9,10 +9,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.claims import Context, behaviour
-from harness.evidence import evidence
 from harness.model import BatchRecord, Pairing
 from harness.report import one_line
 from harness.runner import Progress as ProgressHooks
+from harness.stats import batch_frame, pairing_frame
 
 
 class ConsoleProgress(ProgressHooks):
@@ -66,9 +66,14 @@ class ConsoleProgress(ProgressHooks):
             self.print(f"  [red]{pairing.client}: failed[/]: {escape(one_line(pairing.reason))}")
             return
         ratios = " ".join(f"{b.ratio:.2f}x" for b in counted)
-        ev = evidence([r for b in counted for r in b.requests])
-        ratio = sorted(b.ratio for b in counted)[len(counted) // 2] if counted else float("nan")
-        worst = max((evidence(b.requests).max_in_flight for b in counted), default=0)
-        row = {"server": pairing.server, "status": "ok", "ratio_median": ratio, "max_in_flight": worst}
+        # the same summary the report derives, so the console and the report never disagree
+        row = pairing_frame([pairing], batch_frame([pairing]), delay_s=0.0, clients=0, work="").iloc[0]
         seen = behaviour(row, self.context)
-        self.print(f"  {pairing.client:<17} {ratios:<24} {seen:<10} in flight {worst}, {ev.processes} process(es)")
+        self.print(
+            f"  {pairing.client:<17} {ratios:<24} {seen:<10} in flight {_count(row['max_in_flight'])}, "
+            f"{_count(row['processes'])} process(es)"
+        )
+
+
+def _count(value: object) -> str:
+    return "-" if value is None or value != value else str(int(value))  # NaN: nothing measured

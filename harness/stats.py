@@ -8,6 +8,7 @@ recomputes both from the records every time it is written.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import pandas as pd
@@ -170,3 +171,14 @@ def solo_call_s(batches: pd.DataFrame, one_at_a_time: set[str]) -> dict[str, flo
         return {}
     alone = batches[~batches["warmup"] & batches["client"].isin(one_at_a_time)]
     return {str(k): float(v) for k, v in alone.groupby("server")["held_median_s"].median().dropna().items()}
+
+
+def number(value: object) -> float | None:
+    """A measured number as a float, or ``None`` for nothing measured (None, NaN, NA)."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        found = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(found) else found

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.claims import CLAIMS, Context, bands, behaviour
 from harness.report import one_line, server_summary
+from harness.stats import number
 
 if TYPE_CHECKING:
     from harness.report import Report
@@ -18,13 +18,13 @@ def table(frame: pd.DataFrame) -> str:
     return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
 
 
-def _isnum(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value))
+def is_measured(value: Any) -> bool:
+    return number(value) is not None
 
 
 def ratio_cell(row: pd.Series) -> str:
     """'1.01x (1.00-1.02)', with 'failed' or 'interrupted' where that applies."""
-    if not _isnum(row["ratio_median"]):
+    if not is_measured(row["ratio_median"]):
         return "failed" if row["status"] == "failed" else "not measured"
     cell = f"{row['ratio_median']:.2f}x"
     if row["repeats"] > 1:
@@ -37,7 +37,7 @@ def ratio_cell(row: pd.Series) -> str:
 
 
 def _int(value: Any) -> str:
-    return str(int(value)) if _isnum(value) else "-"
+    return str(int(value)) if is_measured(value) else "-"
 
 
 def matrix(report: Report) -> str:
@@ -59,8 +59,8 @@ def evidence(report: Report, server: str) -> str:
             "max in flight": rows["max_in_flight"].map(_int),
             "processes": rows["processes"].map(_int),
             "threads": rows["threads"].map(_int),
-            "handler time / D": rows["held_ratio_median"].map(lambda v: f"{v:.2f}" if _isnum(v) else "-"),
-            "median latency": rows["latency_median_s"].map(lambda v: f"{v:.3f} s" if _isnum(v) else "-"),
+            "handler time / D": rows["held_ratio_median"].map(lambda v: f"{v:.2f}" if is_measured(v) else "-"),
+            "median latency": rows["latency_median_s"].map(lambda v: f"{v:.3f} s" if is_measured(v) else "-"),
         }
     )
     return table(frame)

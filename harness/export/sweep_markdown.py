@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS
-from harness.export.markdown import environment_rows, table, work_text
+from harness.export.markdown import environment_rows, is_measured, table, work_text
 from harness.report import server_summary
 
 if TYPE_CHECKING:
@@ -16,16 +15,12 @@ if TYPE_CHECKING:
     from harness.sweep_report import SweepReport
 
 
-def _isnum(value: Any) -> bool:
-    return value is not None and value is not pd.NA and not (isinstance(value, float) and math.isnan(value))
-
-
 def _fmt(value: Any, spec: str, suffix: str = "") -> str:
-    return f"{value:{spec}}{suffix}" if _isnum(value) else "-"
+    return f"{value:{spec}}{suffix}" if is_measured(value) else "-"
 
 
 def _mib(value: Any) -> str:
-    return f"{value / 2**20:.0f} MiB" if _isnum(value) else "-"
+    return f"{value / 2**20:.0f} MiB" if is_measured(value) else "-"
 
 
 def picture(p: Picture) -> str:
@@ -69,7 +64,7 @@ def points_table(report: SweepReport, server: str) -> str:
                 for i, p in zip(rows["idle_threads"], rows["peak_threads"], strict=True)
             ],
             "server CPU": rows["server_cpu_s"].map(lambda v: _fmt(v, ".2f", " s")),
-            "machine busy": rows["machine_busy"].map(lambda v: _fmt(v * 100 if _isnum(v) else v, ".0f", "%")),
+            "machine busy": rows["machine_busy"].map(lambda v: _fmt(v * 100 if is_measured(v) else v, ".0f", "%")),
             "failed": rows["failed"].map(lambda v: _fmt(v, "d")),
             "last enter / D": rows["late_max_d"].map(lambda v: _fmt(v, ".2f")),
             "SYN resends": rows["syn_retrans"].map(lambda v: _fmt(v, "d")),
