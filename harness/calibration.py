@@ -15,8 +15,9 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness.childenv import child_env
 from harness.errors import HarnessError
-from harness.gobuild import GoBuild, go_env
+from harness.gobuild import GoBuild
 from harness.paths import PYTHON_DIR
 from harness.process import describe_exit, run_command
 
@@ -50,7 +51,7 @@ def _measure(argv: list[str], *, name: str, log_dir: Path, env: dict[str, str]) 
 
 
 def calibrate(delay_s: float, *, go: GoBuild | None, log_dir: Path) -> Calibration:
-    env = {**go_env(), "PYTHONPATH": str(PYTHON_DIR)}
+    env = child_env(delay_s=delay_s, work="cpu")
     py = _measure([sys.executable, "work.py", "--calibrate", repr(delay_s)], name="python", log_dir=log_dir, env=env)
     gov = (0, 0.0)
     if go is not None:

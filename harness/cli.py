@@ -10,17 +10,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from harness.plots import Picture
 
 from harness import calibration, export, gobuild, report
 from harness.calibration import WORK_KINDS
 from harness.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
+from harness.childenv import child_env
 from harness.claims import Context, claims_for
 from harness.errors import HarnessError, ServerError, UsageError
 from harness.metadata import environment
@@ -165,17 +170,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
             run_plan(plan, results, go=go, progress=progress, checkpoint=checkpoint)
         results.complete = True
     except BaseException as exc:
-        results.interrupted = _why_stopped(exc)
+        results.interrupted = why_stopped(exc)
         raise
     finally:
-        checkpoint()
-        results.add_phase("run", start)
-        results.close()
-        if not results.interrupted:
-            from harness import plots  # matplotlib: loaded only when there is something to draw
+        try:
+            pictures: tuple[Picture, ...] = ()
+            if not results.interrupted:
+                with results.timed("report"):  # the timelines are part of the report
+                    from harness import plots  # matplotlib: loaded only when there is something to draw
 
-            pictures = plots.timelines(report.build(results), plan.out_dir)
-            export.write(report.build(results, tuple(pictures)), plan.out_dir)
+                    pictures = tuple(plots.timelines(report.build(results), plan.out_dir))
+            settings["duration_s"] = time.perf_counter() - start
+            results.add_phase("run", start)
+            export.write(report.build(results, pictures), plan.out_dir)
+        finally:
+            results.close()
         console.print(f"report: {plan.out_dir / 'report.md'} ({time.perf_counter() - start:.0f} s)")
     failed = results.failed()
     if failed:
@@ -184,12 +193,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _why_stopped(exc: BaseException) -> str:
+def why_stopped(exc: BaseException) -> str:
+    """What ended a run early, for the partial report: Ctrl-C, a signal, or an error."""
     if isinstance(exc, KeyboardInterrupt):
         return "Ctrl-C"
     if isinstance(exc, Terminated):
-        return "SIGTERM"
+        return signal_name(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def signal_name(exc: Terminated) -> str:
+    try:
+        return signal.Signals(int(exc.code or 143) - 128).name
+    except ValueError:
+        return "a signal"
 
 
 def cmd_article(args: argparse.Namespace) -> int:
@@ -209,8 +226,14 @@ def cmd_article(args: argparse.Namespace) -> int:
             argv = [str(go.binaries["client"]), "-url", url, "-clients", "5"]
             print(f"go/server on {running.url} (D = {args.delay:g} s); the verbatim client only knows port "
                   f"{ARTICLE_PORT}, so go/client -url {url} stands in:", flush=True)  # fmt: skip
-        client = ManagedProcess(argv, name="article-client", log_path=logs / "client.log", env=go.env(),
-                                capture_stdout=True, merge_stderr=True)  # fmt: skip
+        client = ManagedProcess(
+            argv,
+            name="article-client",
+            log_path=logs / "client.log",
+            env=child_env(delay_s=args.delay),
+            capture_stdout=True,
+            merge_stderr=True,
+        )
         with client:
             while (item := client.next_line(request_timeout_s(args.delay, 5))) is not None:
                 if not is_batch_line(item[1]):
@@ -367,5 +390,5 @@ def main(argv: list[str] | None = None) -> int:
         console.print("interrupted (Ctrl-C); every process the harness started was stopped")
         return 130
     except Terminated as exc:
-        console.print("terminated (SIGTERM); every process the harness started was stopped")
+        console.print(f"terminated ({signal_name(exc)}); every process the harness started was stopped")
         return int(exc.code or 143)

@@ -17,10 +17,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.childenv import child_env
 from harness.errors import ToolchainError
 from harness.process import describe_exit, run_command
 
-GO_ENV = {"GOTOOLCHAIN": "local", "GOPROXY": "off", "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
 PROGRAMS = ("server", "client", "article")
 
 
@@ -30,13 +30,9 @@ class GoBuild:
     binaries: dict[str, Path]
     cached: bool
 
-    @staticmethod
-    def env() -> dict[str, str]:
-        return go_env()
-
 
 def go_env() -> dict[str, str]:
-    return {**os.environ, **GO_ENV}
+    return child_env()
 
 
 def find_go() -> str:

@@ -12,7 +12,6 @@ import os
 import socket
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ import psutil
 
 from harness.calibration import Calibration
 from harness.catalog import ClientSpec, ServerSpec
+from harness.childenv import child_env
 from harness.errors import ClientError, PairingError, ServerError, UsageError
-from harness.gobuild import GO_ENV, GoBuild
+from harness.gobuild import GoBuild
 from harness.model import BatchRecord
 from harness.paths import PYTHON_DIR
 from harness.process import ManagedProcess, describe_exit
@@ -32,9 +32,7 @@ from harness.readiness import port_from_log, wait_until_ready
 from harness.results import RunResults
 
 HOST = "127.0.0.1"
-RUN_ID = os.environ.get("HARNESS_RUN_ID") or uuid.uuid4().hex[:12]
-"""Marks every process of this run (``HARNESS_RUN_ID``), so leftovers can be found;
-a caller (the tests) may set it to find them."""
+
 
 LISTEN_BACKLOG = 4096
 """Connections the kernel queues before the server accepts them (capped by
@@ -44,10 +42,6 @@ dropped and retried a second later, so batches took 2.1 x D instead of ~1 x D
 
 CLIENT_EXIT_WAIT_S = 10.0
 """How long a client whose output ended may take to exit before it counts as hung."""
-
-SCRUBBED_ENV = ("WEB_CONCURRENCY", "PORT", "GUNICORN_CMD_ARGS", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
-"""Inherited variables that silently change how a server runs (gunicorn reads the
-first three; pitfall 7 of the server notes)."""
 
 
 @dataclass(frozen=True)
@@ -76,32 +70,8 @@ class RunningServer:
     ready_s: float
 
 
-def child_env(
-    *,
-    delay_s: float,
-    work: str = "wait",
-    calibration: Calibration | None = None,
-    extra: Mapping[str, str] = (),
-) -> dict[str, str]:
-    """The environment of every process the harness starts."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in SCRUBBED_ENV and not k.startswith("UVICORN_") and "proxy" not in k.lower()
-    }
-    env.update(GO_ENV)
-    env.update(
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=str(PYTHON_DIR),
-        PYTHONDONTWRITEBYTECODE="1",
-        HARNESS_DELAY_S=repr(delay_s),
-        HARNESS_WORK=work,
-        HARNESS_CPU_ITERATIONS=str(calibration.python_iterations if calibration else 0),
-        HARNESS_RUN_ID=RUN_ID,
-        DJANGO_RUNSERVER_HIDE_WARNING="true",
-    )
-    env.update(dict(extra))
-    return env
+def _python_rounds(calibration: Calibration | None) -> int:
+    return calibration.python_iterations if calibration else 0
 
 
 def fill(template: tuple[str, ...], values: Mapping[str, object]) -> list[str]:
@@ -176,7 +146,7 @@ def running_server(
         fill(spec.command, values),
         name=spec.name,
         log_path=logs_dir / f"{spec.name}.log",
-        env=child_env(delay_s=delay_s, work=work, calibration=calibration, extra=dict(spec.env)),
+        env=child_env(delay_s=delay_s, work=work, cpu_iterations=_python_rounds(calibration), extra=dict(spec.env)),
         cwd=PYTHON_DIR,
         pass_fds=(sock.fileno(),) if sock else (),
     )

@@ -20,13 +20,22 @@ from rich.console import Console
 from harness import sweep_report
 from harness.calibration import WORK_KINDS
 from harness.catalog import Catalog
-from harness.cli import MAX_CLIENTS, _delay, _names, _writable, build_go, calibrate_cpu, console, load_catalog
+from harness.cli import (
+    MAX_CLIENTS,
+    _delay,
+    _names,
+    _writable,
+    build_go,
+    calibrate_cpu,
+    console,
+    load_catalog,
+    why_stopped,
+)
 from harness.errors import UsageError
 from harness.evidence import evidence
 from harness.export import sweep as sweep_export
 from harness.metadata import environment
 from harness.paths import DEFAULT_OUT
-from harness.process import Terminated
 from harness.sweep import (
     DEFAULT_BUDGET_S,
     DEFAULT_CLIENT,
@@ -170,24 +179,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         run_sweep(plan, results, go=go, progress=ConsoleSweepProgress(console), checkpoint=checkpoint)
         results.complete = True
-    except KeyboardInterrupt:
-        results.interrupted = "Ctrl-C"
-        raise
-    except Terminated:
-        results.interrupted = "SIGTERM"
+    except BaseException as exc:
+        results.interrupted = why_stopped(exc)
         raise
     finally:
-        checkpoint()
-        results.close()
-        report = sweep_report.build(results)
-        if len(report.points) and not results.interrupted:
-            from harness import plots  # matplotlib: loaded only when there is something to draw
+        try:
+            checkpoint()
+            report = sweep_report.build(results)
+            if len(report.points) and not results.interrupted:
+                from harness import plots  # matplotlib: loaded only when there is something to draw
 
-            with console.status("drawing the pictures"):
-                drawn = time.perf_counter()
-                pictures = plots.sweep_pictures(report, out_dir=plan.out_dir / "pictures", report_dir=plan.out_dir)
-                settings["pictures_s"] = time.perf_counter() - drawn
-            sweep_export.write(sweep_report.build(results, tuple(pictures)), plan.out_dir)
+                with console.status("drawing the pictures"):
+                    drawn = time.perf_counter()
+                    pictures = plots.sweep_pictures(report, out_dir=plan.out_dir / "pictures", report_dir=plan.out_dir)
+                    settings["pictures_s"] = time.perf_counter() - drawn
+                sweep_export.write(sweep_report.build(results, tuple(pictures)), plan.out_dir)
+        finally:
+            results.close()
         console.print(f"report: {plan.out_dir / 'sweep.md'} ({time.perf_counter() - start:.0f} s)")
     failed = [p for p in results.points if p.status == "failed"]
     if results.failures or failed:
