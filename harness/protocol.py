@@ -69,8 +69,12 @@ def parse_batch_line(line: str, *, client: str, clients: int) -> BatchLine:
         data = json.loads(line)
         requests = tuple(request_record(r) for r in data["requests"])
         batch = BatchLine(batch=int(data["batch"]), wall_s=float(data["wall_s"]), requests=requests)
+        clocks = {r["body"].get("clock") for r in data["requests"] if isinstance(r.get("body"), dict)}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ClientError(f"{client} printed a malformed batch line ({exc}): {line[:200]!r}") from exc
+    if len(clocks - {None}) > 1:
+        # in-flight counts compare enter/exit stamps across processes: one clock or none
+        raise ClientError(f"{client}: the server's answers were stamped on different clocks {sorted(clocks - {None})}")
     # The naming rule (A..Z, AA, ...) belongs to the clients; what the harness needs
     # is one request per client, each name once, and every answer echoing its name.
     names = {r.name for r in batch.requests}

@@ -7,6 +7,7 @@ import pandas as pd
 
 from harness import export, report
 from harness.export.markdown import matrix
+from harness.files import UMASK
 from tests.helpers import fixed_results
 
 
@@ -29,7 +30,7 @@ def test_write_all_formats(tmp_path: Path) -> None:
     rep = build(tmp_path)
     paths = export.write(rep, tmp_path)
     assert sorted(p.name for p in paths) == ["report.json", "report.md", "requests.csv"]
-    assert all(p.stat().st_mode & 0o044 == 0o044 for p in paths)  # readable by others, as open() makes them
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~UMASK for p in paths)  # as open() makes them, not 0600
 
     md = (tmp_path / "report.md").read_text()
     assert "> **Partial report.**" not in md  # failed pairings are shown, but the run completed

@@ -62,3 +62,12 @@ def test_duplicate_names_raise() -> None:
     twice = [{"name": "A", "status": 200, "body": GOOD}] * 2
     with pytest.raises(ClientError, match=r"2 requests \(1 distinct names\) for 2 clients"):
         parse_batch_line(line(twice), client="c", clients=2)
+
+
+def test_mixed_clocks_raise() -> None:
+    answers = [
+        {"name": "A", "status": 200, "body": {**GOOD, "clock": "monotonic"}},
+        {"name": "B", "status": 200, "body": {**GOOD, "client": "B", "clock": "realtime"}},
+    ]
+    with pytest.raises(ClientError, match="different clocks"):
+        parse_batch_line(line(answers), client="c", clients=2)

@@ -39,7 +39,7 @@ def new_setups(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def cpu_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return run(tmp_path_factory.mktemp("cpu"), "--work", "cpu", "--servers", ",".join(CPU_SERVERS),
-               "--client-impls", "go-goroutines")[0]  # fmt: skip
+               "--client-impls", "go-goroutines,httpx-sequential")[0]  # fmt: skip
 
 
 def pairing(report: dict[str, Any], server: str, client: str) -> dict[str, Any]:
@@ -77,7 +77,10 @@ def test_cpu_run_is_calibrated_and_labelled(cpu_run: dict[str, Any]) -> None:
 def test_cpu_claims_get_verdicts(cpu_run: dict[str, Any]) -> None:
     claims = {c["id"]: c for c in cpu_run["claims"]}
     assert set(claims) == {"X1", "X2", "X3", "X5"}  # the claims whose servers this run started
-    assert all(c["verdict"] in ("confirmed", "refuted", "inconclusive") and c["work"] == "cpu" for c in claims.values())
+    assert all(c["work"] == "cpu" for c in claims.values())
+    # read against one call of each server's own, measured alone by the sequential client: the
+    # threads take turns and the computing coroutine blocks, whatever the machine's speed
+    assert (claims["X1"]["verdict"], claims["X2"]["verdict"]) == ("confirmed", "confirmed"), claims
 
 
 def per_call(report: dict[str, Any], server: str, language: str) -> float:
