@@ -317,7 +317,15 @@ def summarize_split(requests: pd.DataFrame, catalog: Catalog) -> list[dict[str, 
     ]
 
 
-def run_bench(plan: BenchPlan, *, say: Callable[[str], None], environment: dict[str, Any]) -> BenchResult:
+def run_bench(
+    plan: BenchPlan,
+    *,
+    say: Callable[[str], None],
+    environment: dict[str, Any],
+    checkpoint: Callable[[BenchResult], None] = lambda result: None,
+) -> BenchResult:
+    """Run the chosen parts; ``checkpoint`` gets the result after each one, so a part
+    that fails later never takes the figures already measured with it."""
     result = BenchResult(plan, environment)
     start = time.perf_counter()
 
@@ -327,7 +335,9 @@ def run_bench(plan: BenchPlan, *, say: Callable[[str], None], environment: dict[
 
         def done() -> None:
             result.parts.append(PartTime(name, time.perf_counter() - began, load))
+            result.bench_s = time.perf_counter() - start
             say(f"bench: {name} took {time.perf_counter() - began:.0f} s")
+            checkpoint(result)
 
         return done
 

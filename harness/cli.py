@@ -314,7 +314,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         compare_args=tuple(shlex.split(args.compare_args)),
     )
     env = environment(go_version=None, log_path=plan.runs_dir / "git.log")
-    result = bench.run_bench(plan, say=console.print, environment=env)
+    result = bench.run_bench(
+        plan, say=console.print, environment=env, checkpoint=lambda partial: bench_export.write(partial, plan.out_dir)
+    )
     paths = bench_export.write(result, plan.out_dir)
     console.print(f"bench: {', '.join(map(str, paths))} ({result.bench_s / 60:.1f} min)")
     for target in result.targets():

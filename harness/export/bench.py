@@ -7,12 +7,13 @@ import json
 import math
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
 from harness.bench import SCALE_CLIENT, SCALE_SERVER, SCHEMA, BenchResult, split_text
-from harness.export import write_text
+from harness.export import Exporter
+from harness.export import write as write_all
 from harness.export.json import _clean
 from harness.export.markdown import table
 
@@ -23,12 +24,6 @@ def _pct(value: float) -> str:
 
 def _met(met: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "not measured"}[met]
-
-
-class BenchExporter(Protocol):
-    filename: str
-
-    def render(self, result: BenchResult) -> str: ...
 
 
 class BenchJsonExporter:
@@ -258,13 +253,8 @@ class BenchMarkdownExporter:
         ]
 
 
-BENCH_EXPORTERS: tuple[BenchExporter, ...] = (BenchMarkdownExporter(), BenchJsonExporter())
+BENCH_EXPORTERS: tuple[Exporter[BenchResult], ...] = (BenchMarkdownExporter(), BenchJsonExporter())
 
 
 def write(result: BenchResult, out_dir: Path) -> list[Path]:
-    paths = []
-    for exporter in BENCH_EXPORTERS:
-        path = out_dir / exporter.filename
-        write_text(path, exporter.render(result))
-        paths.append(path)
-    return paths
+    return write_all(result, out_dir, BENCH_EXPORTERS)
