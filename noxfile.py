@@ -64,7 +64,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """How fast and how exact the harness is: results/bench.md and bench.json (~15 min)."""
+    """How fast and how exact the harness is: results/bench.md and bench.json (about 13 min)."""
     install(session, "bench")
     harness(session, "bench")
 

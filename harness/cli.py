@@ -1,8 +1,8 @@
 """The command line: ``python -m harness compare | sweep | serve | article | list | bench``.
 
 The only place that turns errors into exit statuses and one-line messages:
-0 all measured, 1 some pairings failed, 2 bad input or setup, 130 Ctrl-C,
-143 SIGTERM.
+0 all measured, 1 some pairings failed (or no Go, a failed build or calibration),
+2 bad input (options, catalog file, a taken port), 130 Ctrl-C, 128 + n for signal n.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Report:
     status: str
-    """``complete``, or ``partial`` when the run stopped early or pairings failed."""
+    """``complete``, or ``partial`` when the run stopped early; failed pairings are
+    results of a complete run, listed with their reasons."""
     notes: tuple[str, ...]
     settings: dict[str, Any]
     environment: dict[str, Any]

@@ -207,7 +207,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register ``sweep`` on the CLI's subcommands."""
     sweep = sub.add_parser("sweep", help="N = 1 .. 1000 requests at once per server: capacity, resources, pictures")
-    sweep.add_argument("--servers", help="comma-separated server names, or all (default: every catalog server)")
+    sweep.add_argument("--servers", help="comma-separated server names, or all (default: the article's nine)")
     sweep.add_argument(
         "--client-impl", default=DEFAULT_CLIENT, help=f"the client that sends the batches (default: {DEFAULT_CLIENT})"
     )
