@@ -14,7 +14,7 @@ from harness import claims as claims_mod
 from harness.catalog import Catalog, ServerSpec
 from harness.model import Phase
 from harness.results import RunResults
-from harness.stats import batch_frame, pairing_frame, request_frame, solo_call_s
+from harness.stats import batch_frame, pairing_frame, request_frame
 
 if TYPE_CHECKING:
     from harness.plots import Picture
@@ -68,8 +68,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     clients = results.catalog.clients_by_name
     summary["client_concurrent"] = [clients[c].concurrent for c in summary["client"]]
     work = settings.get("work", "wait")
-    sequential = {c.name for c in results.catalog.clients if not c.concurrent}
-    ctx = claims_mod.Context.of(settings, results.environment, results.catalog, solo_call_s(batches, sequential))
+    ctx = claims_mod.Context.of(settings, results.environment, results.catalog)
     verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
     notes = []
     if results.interrupted:

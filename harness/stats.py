@@ -164,15 +164,6 @@ def request_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
     return frame
 
 
-def solo_call_s(batches: pd.DataFrame, one_at_a_time: set[str]) -> dict[str, float]:
-    """Per server, the median handler time of its counted batches from clients that
-    send one request at a time: one call, alone on the server, measured in this run."""
-    if batches.empty:
-        return {}
-    alone = batches[~batches["warmup"] & batches["client"].isin(one_at_a_time)]
-    return {str(k): float(v) for k, v in alone.groupby("server")["held_median_s"].median().dropna().items()}
-
-
 def number(value: object) -> float | None:
     """A measured number as a float, or ``None`` for nothing measured (None, NaN, NA)."""
     if value is None or value is pd.NA:

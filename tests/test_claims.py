@@ -182,21 +182,3 @@ def test_cpu_bands_scale_with_the_calibrated_call() -> None:
     frame.loc[frame["server"] == "fastapi-async", "ratio_median"] = 2.94  # five calls of 0.7 D, back to back
     assert verdicts(frame, ctx=CPU)["X2"] != "confirmed"  # read against D, it looks too fast to be serial
     assert verdicts(frame, ctx=ctx)["X2"] == "confirmed"
-
-
-def test_a_servers_own_solo_call_beats_the_calibration() -> None:
-    from harness.stats import solo_call_s
-
-    batches = pd.DataFrame(
-        [
-            {"server": "fastapi-def", "client": "httpx-sequential", "warmup": False, "held_median_s": 0.22},
-            {"server": "fastapi-def", "client": "httpx-sequential", "warmup": True, "held_median_s": 0.5},
-            {"server": "fastapi-def", "client": "go-goroutines", "warmup": False, "held_median_s": 1.1},
-        ]
-    )
-    solo = solo_call_s(batches, {"httpx-sequential"})
-    assert solo == {"fastapi-def": 0.22}  # counted batches of the one-at-a-time client only
-    ctx = Context.of({"clients": 5, "work": "cpu", "delay_s": 0.3, "calibration": {"python_call_s": 0.3}},
-                     {"cores": 2}, CATALOG, solo)  # fmt: skip
-    assert ctx.scale("fastapi-def") == pytest.approx(0.22 / 0.3)  # measured alone, in this run
-    assert ctx.scale("gunicorn-threads5") == pytest.approx(1.0)  # no solo batches: the calibration

@@ -95,10 +95,8 @@ def scaled(ctx: Context) -> str:
         return ""
     calls = ", ".join(f"{name} {t / ctx.delay_s:.2f} D" for name, t in ctx.call_s.items())
     return (
-        " (for one call = D. With CPU work one call is only about D: calibration can miss it and the clock "
-        "speed drifts, so each server's bands are scaled by one call of its own, measured in this run as the "
-        "handler time of the requests the sequential client sent it one at a time, or else by the calibration "
-        f"of its language. One call: {calls})"
+        " (for one call = D. With CPU work one call is only about D, so each server's bands are scaled by what "
+        f"one call of its language took at calibration: {calls})"
     )
 
 
