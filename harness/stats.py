@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from harness.evidence import evidence
-from harness.model import Pairing
+from harness.model import BatchRecord, Pairing
 
 BATCH_COLUMNS = [
     "server",
@@ -131,36 +131,40 @@ def pairing_frame(
     return pd.DataFrame(rows, columns=PAIRING_COLUMNS)
 
 
-def request_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
-    """One row per request: the raw evidence, for requests.csv."""
-    rows = []
-    for pairing in pairings:
-        for b in pairing.batches:
-            for r in b.requests:
-                rows.append(
-                    {
-                        "server": b.server,
-                        "client": b.client,
-                        "work": b.work,
-                        "repeat": b.repeat,
-                        "warmup": b.warmup,
-                        "name": r.name,
-                        "status": r.status,
-                        "error": r.error or "",
-                        "pid": r.pid,
-                        "thread": r.thread,
-                        "handler": r.handler,
-                        "enter_ns": r.enter_ns,
-                        "exit_ns": r.exit_ns,
-                        "sent_ns": r.sent_ns,
-                        "recv_ns": r.recv_ns,
-                        "latency_s": r.latency_s,
-                    }
-                )
-    frame = pd.DataFrame(rows)
+REQUEST_COLUMNS = [
+    "server", "client", "work", "clients", "repeat", "warmup", "name", "status", "error", "pid", "thread",
+    "handler", "enter_ns", "exit_ns", "sent_ns", "recv_ns", "latency_s",
+]  # fmt: skip
+
+
+def request_frame(batches: Iterable[BatchRecord]) -> pd.DataFrame:
+    """One row per request: the raw evidence, for requests.csv and sweep-requests.csv."""
+    rows = [
+        {
+            "server": b.server,
+            "client": b.client,
+            "work": b.work,
+            "clients": b.clients,
+            "repeat": b.repeat,
+            "warmup": b.warmup,
+            "name": r.name,
+            "status": r.status,
+            "error": r.error or "",
+            "pid": r.pid,
+            "thread": r.thread,
+            "handler": r.handler,
+            "enter_ns": r.enter_ns,
+            "exit_ns": r.exit_ns,
+            "sent_ns": r.sent_ns,
+            "recv_ns": r.recv_ns,
+            "latency_s": r.latency_s,
+        }
+        for b in batches
+        for r in b.requests
+    ]
+    frame = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
     for col in ("pid", "enter_ns", "exit_ns"):
-        if col in frame:
-            frame[col] = frame[col].astype("Int64")
+        frame[col] = frame[col].astype("Int64")
     return frame
 
 

@@ -2,7 +2,7 @@
 
 ``point_frame`` has one row per counted point (server x N) with its ratio, the
 predicted ratio, the server-side evidence, the resources and the kernel's TCP
-counters; ``request_frame`` has every request of every batch (warm-ups flagged).
+counters; ``stats.request_frame`` gives every request of every batch (warm-ups flagged).
 Capacities are judged from ``point_frame`` by ``capacity``. Exporters
 (``harness.export.sweep_*``) and pictures (``harness.plots``) only read a
 ``SweepReport``; they compute nothing of their own.
@@ -20,6 +20,7 @@ from harness import capacity as capacity_mod
 from harness.catalog import Catalog
 from harness.evidence import evidence
 from harness.model import BatchRecord
+from harness.stats import request_frame
 from harness.sweep import SweepPoint, SweepResults
 
 if TYPE_CHECKING:
@@ -141,55 +142,6 @@ def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
     return frame
 
 
-def request_frame(points: Iterable[SweepPoint]) -> pd.DataFrame:
-    """One row per request of every batch: the raw evidence, for sweep-requests.csv."""
-    rows = []
-    for p in points:
-        if p.batch is None:
-            continue
-        for r in p.batch.requests:
-            rows.append(
-                {
-                    "server": p.server,
-                    "client": p.client,
-                    "clients": p.clients,
-                    "warmup": p.warmup,
-                    "name": r.name,
-                    "status": r.status,
-                    "error": r.error or "",
-                    "pid": r.pid,
-                    "thread": r.thread,
-                    "enter_ns": r.enter_ns,
-                    "exit_ns": r.exit_ns,
-                    "sent_ns": r.sent_ns,
-                    "recv_ns": r.recv_ns,
-                    "latency_s": r.latency_s,
-                }
-            )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "server",
-            "client",
-            "clients",
-            "warmup",
-            "name",
-            "status",
-            "error",
-            "pid",
-            "thread",
-            "enter_ns",
-            "exit_ns",
-            "sent_ns",
-            "recv_ns",
-            "latency_s",
-        ],
-    )
-    for col in ("pid", "enter_ns", "exit_ns"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
-
-
 def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepReport:
     points = point_frame(results.points, results.catalog)
     declared = {s.name: (s.capacity, s.capacity_reason) for s in results.catalog.servers}
@@ -211,7 +163,7 @@ def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepRep
         environment=results.environment,
         points=points,
         capacity=capacities,
-        requests=request_frame(results.points),
+        requests=request_frame(p.batch for p in results.points if p.batch is not None),
         catalog=results.catalog,
         pictures=pictures,
     )
