@@ -170,11 +170,13 @@ class Context:
     work: str
     catalog: Catalog
     call_s: Mapping[str, float] | None = None
-    """With CPU work, what one call took at calibration, per language ("python",
-    "go"): one call is only about D (the calibration stops within 3 % or after three
-    corrections), so a server's bands are scaled by its language's call time over D.
-    Tried and dropped: the handler time of the sequential client's requests, which
-    on gunicorn read 0.80 s for calls that took 0.49 s back to back (measured)."""
+    """With CPU work, what one call takes, per language ("python", "go"); a server's
+    bands are scaled by its language's call time over D. One call is only about D,
+    and the calibration's own timing can be far off (measured: 0.514 s per call for
+    D = 0.3 s while the run's calls took 0.30 s), so the run's solo calls
+    (``stats.solo_call_s``) come first and the calibration only stands in. Tried and
+    dropped: one server's sequential-client requests, which on gunicorn read 0.80 s
+    for calls that took 0.49 s back to back."""
     delay_s: float = 0.0
 
     def scale(self, server: str) -> float:
@@ -196,10 +198,17 @@ class Context:
         }
 
     @classmethod
-    def of(cls, settings: Mapping[str, Any], environment: Mapping[str, Any], catalog: Catalog) -> Context:
-        """The context of a run, from its settings and environment."""
+    def of(
+        cls,
+        settings: Mapping[str, Any],
+        environment: Mapping[str, Any],
+        catalog: Catalog,
+        solo_call_s: Mapping[str, float] | None = None,
+    ) -> Context:
+        """The context of a run: its settings, environment and, for CPU work, the
+        solo call times it measured (which win over the calibration)."""
         cal = settings.get("calibration") or {}
-        calls = {"python": cal.get("python_call_s", 0.0), "go": cal.get("go_call_s", 0.0)}
+        calls = {"python": cal.get("python_call_s", 0.0), "go": cal.get("go_call_s", 0.0), **(solo_call_s or {})}
         return cls(
             n=settings["clients"],
             cores=environment["cores"],

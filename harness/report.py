@@ -14,7 +14,7 @@ from harness import claims as claims_mod
 from harness.catalog import Catalog, ServerSpec
 from harness.model import Phase
 from harness.results import RunResults
-from harness.stats import batch_frame, pairing_frame, request_frame
+from harness.stats import batch_frame, pairing_frame, request_frame, solo_call_s
 
 if TYPE_CHECKING:
     from harness.plots import Picture
@@ -68,7 +68,13 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     clients = results.catalog.clients_by_name
     summary["client_concurrent"] = [clients[c].concurrent for c in summary["client"]]
     work = settings.get("work", "wait")
-    ctx = claims_mod.Context.of(settings, results.environment, results.catalog)
+    servers = results.catalog.servers_by_name
+    solo = (
+        solo_call_s(pairings, lambda name: name in servers and servers[name].needs_go)
+        if settings.get("work") == "cpu"
+        else {}
+    )
+    ctx = claims_mod.Context.of(settings, results.environment, results.catalog, solo)
     verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
     notes = []
     if results.interrupted:

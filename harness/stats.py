@@ -9,7 +9,7 @@ recomputes both from the records every time it is written.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -166,6 +166,30 @@ def request_frame(batches: Iterable[BatchRecord]) -> pd.DataFrame:
     for col in ("pid", "enter_ns", "exit_ns"):
         frame[col] = frame[col].astype("Int64")
     return frame
+
+
+def solo_call_s(pairings: Iterable[Pairing], is_go: Callable[[str], bool]) -> dict[str, float]:
+    """Per language ("python", "go"), the median handler time of the counted requests
+    that ran alone: nothing else of their batch was in flight on the server. That is
+    one call as this run measured it, pooled over every server of the language, so
+    one odd pattern (a slow server behind one client) cannot move it much."""
+    held: dict[str, list[float]] = {}
+    for pairing in pairings:
+        language = "go" if is_go(pairing.server) else "python"
+        for batch in pairing.counted:
+            done = sorted(
+                (r.enter_ns, r.exit_ns)
+                for r in batch.requests
+                if r.ok and r.enter_ns is not None and r.exit_ns is not None
+            )
+            latest_exit = None  # of the requests that entered before this one
+            for i, (enter, exit_) in enumerate(done):
+                alone_before = latest_exit is None or latest_exit <= enter
+                alone_after = i + 1 == len(done) or exit_ <= done[i + 1][0]
+                if alone_before and alone_after:
+                    held.setdefault(language, []).append((exit_ - enter) / 1e9)
+                latest_exit = exit_ if latest_exit is None else max(latest_exit, exit_)
+    return {language: float(pd.Series(times).median()) for language, times in held.items()}
 
 
 def number(value: object) -> float | None:

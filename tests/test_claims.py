@@ -182,3 +182,23 @@ def test_cpu_bands_scale_with_the_calibrated_call() -> None:
     frame.loc[frame["server"] == "fastapi-async", "ratio_median"] = 2.94  # five calls of 0.7 D, back to back
     assert verdicts(frame, ctx=CPU)["X2"] != "confirmed"  # read against D, it looks too fast to be serial
     assert verdicts(frame, ctx=ctx)["X2"] == "confirmed"
+
+
+def test_solo_calls_are_requests_that_ran_alone() -> None:
+    from harness.model import Pairing
+    from harness.stats import solo_call_s
+    from tests.helpers import batch, concurrent_requests, serial_requests
+
+    serial = Pairing(
+        "fastapi-async", "go-goroutines", "ok", "", [batch("fastapi-async", "x", 1, 5.0, serial_requests(d_ms=200))]
+    )
+    together = Pairing(
+        "fastapi-def", "go-goroutines", "ok", "", [batch("fastapi-def", "x", 1, 5.0, concurrent_requests(d_ms=900))]
+    )
+    warmup = Pairing("go-nethttp", "x", "ok", "", [batch("go-nethttp", "x", 0, 1.0, serial_requests(d_ms=50))])
+    solo = solo_call_s([serial, together, warmup], lambda name: name.startswith("go"))
+    assert solo == {"python": pytest.approx(0.2)}  # overlapping requests and warm-ups do not count
+    ctx = Context.of({"clients": 5, "work": "cpu", "delay_s": 0.3, "calibration": {"python_call_s": 0.514}},
+                     {"cores": 2}, CATALOG, solo)  # fmt: skip
+    assert ctx.scale("fastapi-def") == pytest.approx(0.2 / 0.3)  # the run's own calls beat the calibration
+    assert ctx.scale("go-nethttp") == pytest.approx(1.0)  # no solo Go call, no Go calibration: D

@@ -95,8 +95,9 @@ def scaled(ctx: Context) -> str:
         return ""
     calls = ", ".join(f"{name} {t / ctx.delay_s:.2f} D" for name, t in ctx.call_s.items())
     return (
-        " (for one call = D. With CPU work one call is only about D, so each server's bands are scaled by what "
-        f"one call of its language took at calibration: {calls})"
+        " (for one call = D. With CPU work one call is only about D, so each server's bands are scaled by one "
+        "call of its language as this run measured it: the median handler time of the requests that ran alone "
+        f"on their server, or else the calibration: {calls})"
     )
 
 
