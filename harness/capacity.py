@@ -9,11 +9,18 @@ of at most ``AT_ONCE_MAX_RATIO`` x D, all N requests in flight on the server
 together, and no failed request. The ladder holds k and k+1 of every bounded
 server (``sweep.ladder_for``), so a k-wide server measures exactly k.
 
-Verdicts: ``consistent`` when measured k is the declared k and the next N was not
-served at once (for an unbounded server: every N of the ladder was);
-``disagrees`` when the measurements say otherwise, with the measured cause at the
-first N not served at once; ``inconclusive`` when the ladder cannot tell (it stops
-below k+1, or the points that would tell were not run).
+Verdicts: ``consistent`` for a bounded server (declared k, serial ones too) when
+measured k is the declared k and the next N of the ladder (k+1) *fits the model*:
+at most k requests in flight on the server, a wall time within ``WAVES_SLACK`` x D
+of the predicted ``ceil(N / k)`` x D (2 x D at k+1), status ok and no failed
+request. Merely "not served at once" is not enough: k+1 requests all in flight at
+1.6 x D, or one failed request, break the model. For an unbounded server,
+``consistent`` when every N of the ladder was served at once (so a failed request
+or an over-budget point anywhere breaks it). ``disagrees`` when the measurements
+say otherwise, with the measured cause at the first N not served at once (or at
+the N that broke the model); ``inconclusive`` when the ladder cannot tell (it stops
+below k+1, the points that would tell were not run or failed to run, or N = k+1 ran
+out of a budget shorter than its waves may take).
 """
 
 from __future__ import annotations
@@ -34,6 +41,11 @@ LATE_NOTE_D = 0.25
 """A request that reached its handler this many D after the batch started waited somewhere."""
 HOLD_NOTE_D = 1.1
 """A handler that held its request this many D was not resumed on time."""
+WAVES_SLACK = 0.5
+"""Past k, a measured wall time within this many D of ``ceil(N / k)`` x D fits the
+model: at k+1 that is 1.5 .. 2.5 x D, the compare report's bounded band (its slack
+is 0.5 too). Below 1.5 x D the extra request did not wait for a wave; above 2.5 x D
+the requests waited for more than one."""
 
 Verdict = Literal["consistent", "disagrees", "inconclusive"]
 
@@ -92,18 +104,49 @@ def at_once(row: Mapping[str, Any]) -> bool:
     )
 
 
-def explain(row: Mapping[str, Any]) -> str:
-    """What the records say about a point that was not served at once."""
+def fits_model(row: Mapping[str, Any], k: int) -> bool:
+    """Whether a point past k looks like waves of k: status ok, no failed request, at
+    most k in flight, and a wall time within ``WAVES_SLACK`` x D of ``ceil(N / k)`` x D."""
+    ratio = number(row.get("ratio"))
+    in_flight = number(row.get("max_in_flight"))
+    return (
+        row.get("status") == "ok"
+        and number(row.get("failed")) == 0
+        and in_flight is not None
+        and in_flight <= k
+        and ratio is not None
+        and abs(ratio - predicted_ratio(int(row["clients"]), k)) <= WAVES_SLACK
+    )
+
+
+def budget_too_short(row: Mapping[str, Any], k: int) -> bool:
+    """An over-budget point whose budget was below what waves of k may take (the
+    model's ratio plus ``WAVES_SLACK``): running out of it says nothing against k."""
+    budget, delay = number(row.get("budget_s")), number(row.get("delay_s"))
+    if row.get("status") != "over budget" or budget is None or not delay:
+        return False
+    return budget / delay < predicted_ratio(int(row["clients"]), k) + WAVES_SLACK
+
+
+def explain(row: Mapping[str, Any], k: int | None = None) -> str:
+    """What the records say about a point that was not served at once (or, with a
+    declared ``k``, that breaks the model: more than k in flight, a ratio off it)."""
     n = int(row["clients"])
     if row.get("status") in ("failed", "not run") or number(row.get("ratio")) is None:
         return f"N={n}: {row.get('status')} ({row.get('reason') or 'no batch'})"
-    parts = [f"{row['ratio']:.2f}x (predicted {row['predicted_ratio']:g}x)"]
+    predicted = float(row["predicted_ratio"]) if k is None else predicted_ratio(n, k)
+    ratio_text = f"{row['ratio']:.2f}x (predicted {predicted:g}x)"
+    if k is not None and abs(float(row["ratio"]) - predicted) > WAVES_SLACK:
+        ratio_text = f"{row['ratio']:.2f}x, off the predicted {predicted:g}x by more than {WAVES_SLACK:g} x D"
+    parts = [ratio_text]
     if row.get("status") == "over budget":
         parts.append("over budget")
     if (failed := number(row.get("failed"))) and failed > 0:
         parts.append(f"{int(failed)} of {n} failed ({row.get('first_error') or 'no detail'})")
     in_flight = number(row.get("max_in_flight"))
-    if in_flight is not None and in_flight < n:
+    if k is not None and in_flight is not None and in_flight > k:
+        parts.append(f"{int(in_flight)} in flight, more than the declared {k}")
+    elif in_flight is not None and in_flight < n:
         parts.append(f"at most {int(in_flight)} in flight")
     late_or_slow = False
     if (late := number(row.get("late_max_d"))) is not None and late >= LATE_NOTE_D:
@@ -156,7 +199,15 @@ def assess(server: str, declared: int | None, declared_reason: str, points: pd.D
         if declared is None:
             return result("disagrees", f"declared unbounded, but not served at once from {why}")
         if measured == declared:
-            return result("consistent", f"N={measured} at once; {why}")
+            if fits_model(miss, declared):
+                return result("consistent", f"N={measured} at once; {why}")
+            if budget_too_short(miss, declared):
+                return result(
+                    "inconclusive", f"N={measured} at once; {why}: the budget cannot hold waves of {declared}"
+                )
+            return result(
+                "disagrees", f"N={measured} at once, but not waves of {declared} at {explain(miss, declared)}"
+            )
         if measured < declared:
             return result("disagrees", f"holds only {measured} at once, not {declared}: {why}")
         return result("disagrees", f"held {measured} at once, more than the declared {declared}; {why}")

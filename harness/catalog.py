@@ -7,7 +7,8 @@ the harness branches on a name; adding a setup is adding an entry here.
 Command templates may use: ``{python}`` (this interpreter), ``{go_server}``,
 ``{go_client}``, ``{go_article}`` (built binaries), ``{host}``, ``{port}``, ``{fd}``,
 ``{delay}`` (seconds), ``{work}`` (wait or cpu), ``{go_cpu_iterations}``, and for
-clients ``{url}``, ``{clients}``, ``{batches}``, ``{timeout}`` (seconds). Entries from
+clients ``{url}``, ``{clients}``, ``{batches}``, ``{timeout}`` (seconds) and
+``{connections}`` (``reuse`` or ``fresh``). Entries from
 a ``--catalog`` TOML file may also use ``{catalog_dir}``, the file's folder.
 """
 
@@ -25,7 +26,9 @@ from harness.errors import UsageError
 
 GO_BINARIES = {"go_server", "go_client", "go_article"}
 SERVER_FIELDS = {"python", "host", "port", "fd", "delay", "work", "go_cpu_iterations"} | GO_BINARIES
-CLIENT_FIELDS = {"python", "host", "work", "go_cpu_iterations", "url", "clients", "batches", "timeout"} | GO_BINARIES
+CLIENT_FIELDS = {
+    "python", "host", "work", "go_cpu_iterations", "url", "clients", "batches", "timeout", "connections"
+} | GO_BINARIES  # fmt: skip
 """The placeholders a command template may use (``runner`` fills them)."""
 
 
@@ -219,6 +222,8 @@ HTTPX_CLIENT = (
     "{batches}",
     "--timeout",
     "{timeout}",
+    "--connections",
+    "{connections}",
     "--mode",
 )
 
@@ -236,6 +241,8 @@ CLIENTS: tuple[ClientSpec, ...] = (
             "{batches}",
             "-timeout",
             "{timeout}s",
+            "-connections",
+            "{connections}",
         ),
         concurrent=True,
     ),

@@ -5,11 +5,23 @@ expected and, where the claim says *why*, the evidence (one process, N threads,
 ...). ``check`` turns the pairing summaries into a verdict with the measured
 values; it says ``inconclusive`` rather than guess.
 
-A behaviour is a band of the median ratio (wall / D) plus the number of requests
-the server held at once; the bands depend on N (clients per batch), the machine's
-cores and the kind of work (see ``bands``). A claim is confirmed when every pairing
-it names falls in its band; refuted when one falls in another behaviour's band;
-inconclusive when one failed, was not measured, or fell between bands.
+Waiting handlers: a behaviour is a band of the median ratio (wall / D) plus the
+number of requests the server held at once (see ``bands``); the bands are wide
+(<= 1.5x against >= N - 0.5x) and do not move with the machine's speed.
+
+CPU work: one call takes only about D, and this machine's speed moves by half from
+one process or moment to the next, so a ratio cannot judge. The verdict rests on
+server-side evidence measured in the same batch: how many requests were in flight
+and ``parallelism`` (the serving processes' CPU seconds over the batch's wall
+seconds, see ``evidence``). The ratio, read against the server's own solo calls of
+this run, is shown beside it as supporting detail. Parallelism needs two usable
+cores to show: on one, claims about it are *inconclusive (1 usable core)*.
+
+A claim is confirmed when every pairing it names shows the expected behaviour;
+refuted when one shows another; inconclusive when one failed, was not measured,
+or fell between behaviours; *D too small* when D is under ``DISPATCH_FLOOR`` times
+the time the client needs to get its N requests into handlers (then no ratio can
+show concurrency, and nothing is refuted).
 """
 
 from __future__ import annotations
@@ -33,10 +45,29 @@ that runs one handler at a time takes at least 0.8 x N x D."""
 PARALLEL_LOW, PARALLEL_SLACK = 0.6, 0.75
 """Parallel up to the cores: between 0.6 x N / cores and ceil(N / cores) + 0.75."""
 BOUNDED_SLACK = 0.5
+GIL_MAX_PARALLELISM = 1.25
+"""With CPU work, threads that take turns on one interpreter lock keep the server
+at about one core: parallelism at most this."""
+PARALLEL_GAIN = 0.5
+"""Parallel means at least 1 + 0.5 x (usable cores - 1) cores' worth (1.5 on two
+cores): half of what the cores could add, since the client and the machine's
+other tenants share them."""
+DISPATCH_FLOOR = 5.0
+"""D must be at least this many times a client's dispatch spread (first send to
+last handler entry); below it, a concurrent server cannot show 1 x D."""
 
 Behaviour = Literal["concurrent", "serial", "interleaved", "parallel", "bounded"]
 Count = Literal["one", "N"]
-Verdict = Literal["confirmed", "refuted", "inconclusive"]
+Verdict = Literal["confirmed", "refuted", "inconclusive", "inconclusive (1 usable core)", "D too small"]
+ONE_CORE: Verdict = "inconclusive (1 usable core)"
+"""What a claim about parallelism says when only one core is usable."""
+
+
+def parallel_min(n: int, cores: int) -> float:
+    """The least parallelism that counts as running in parallel, for N requests on these cores."""
+    return 1 + PARALLEL_GAIN * (min(n, cores) - 1)
+
+
 Work = Literal["wait", "cpu"]
 
 
@@ -170,25 +201,32 @@ class Context:
     work: str
     catalog: Catalog
     call_s: Mapping[str, float] | None = None
-    """With CPU work, what one call takes, per language ("python", "go"); a server's
-    bands are scaled by its language's call time over D. One call is only about D,
-    and the calibration's own timing can be far off (measured: 0.514 s per call for
-    D = 0.3 s while the run's calls took 0.30 s), so the run's solo calls
-    (``stats.solo_call_s``) come first and the calibration only stands in. Tried and
-    dropped: one server's sequential-client requests, which on gunicorn read 0.80 s
-    for calls that took 0.49 s back to back."""
+    """With CPU work, one call per language ("python", "go"): this run's solo calls
+    pooled over the language's servers, or else the calibration."""
     delay_s: float = 0.0
+    server_call_s: Mapping[str, float] | None = None
+    """With CPU work, one call per server: the median handler time of its requests
+    that ran alone in this run. Ratios are read against it first."""
+    dispatch_s: Mapping[str, float] | None = None
+    """Per concurrent client, the time it needed from its first send to its last
+    handler entry, on servers that can hold all N at once (``client_dispatch_s``)."""
 
     def scale(self, server: str) -> float:
-        if self.work != "cpu" or not self.call_s or self.delay_s <= 0:
+        """One call of this server over D: what a CPU-work ratio is read against."""
+        if self.work != "cpu" or self.delay_s <= 0:
             return 1.0
+        if self.server_call_s and server in self.server_call_s:
+            return self.server_call_s[server] / self.delay_s
         spec = self.catalog.servers_by_name.get(server)
         language = "go" if spec is not None and spec.needs_go else "python"
-        return (self.call_s.get(language) or self.delay_s) / self.delay_s
+        return ((self.call_s or {}).get(language) or self.delay_s) / self.delay_s
+
+    def capacity(self, server: str) -> int | None:
+        spec = self.catalog.servers_by_name.get(server)
+        return spec.capacity if spec else None
 
     def bands_for(self, server: str) -> dict[str, Band]:
-        spec = self.catalog.servers_by_name.get(server)
-        found = bands(self.n, self.cores, self.work, spec.capacity if spec else None)
+        found = bands(self.n, self.cores, self.work, self.capacity(server))
         f = self.scale(server)
         if f == 1.0:
             return found
@@ -197,6 +235,24 @@ class Context:
             for k, b in found.items()
         }
 
+    def too_small(self, client: str) -> bool:
+        """Whether D is too small for this client to show concurrency."""
+        spread = (self.dispatch_s or {}).get(client)
+        return spread is not None and self.delay_s < DISPATCH_FLOOR * spread
+
+    def too_small_for(self, row: Mapping[str, object]) -> bool:
+        """Whether this pairing's D was too small for its client (a concurrent one)."""
+        return self.too_small(str(row.get("client")))
+
+    def needed_delay_s(self) -> float | None:
+        """The smallest D that every concurrent client of this run can show (2 significant digits, up)."""
+        spreads = list((self.dispatch_s or {}).values())
+        if not spreads:
+            return None
+        need = DISPATCH_FLOOR * max(spreads)
+        step = 10 ** (math.floor(math.log10(need)) - 1)
+        return math.ceil(need / step) * step
+
     @classmethod
     def of(
         cls,
@@ -204,9 +260,12 @@ class Context:
         environment: Mapping[str, Any],
         catalog: Catalog,
         solo_call_s: Mapping[str, float] | None = None,
+        *,
+        server_call_s: Mapping[str, float] | None = None,
+        dispatch_s: Mapping[str, float] | None = None,
     ) -> Context:
-        """The context of a run: its settings, environment and, for CPU work, the
-        solo call times it measured (which win over the calibration)."""
+        """The context of a run: its settings, environment and what it measured of
+        one call (CPU work) and of each client's dispatch."""
         cal = settings.get("calibration") or {}
         calls = {"python": cal.get("python_call_s", 0.0), "go": cal.get("go_call_s", 0.0), **(solo_call_s or {})}
         return cls(
@@ -216,13 +275,43 @@ class Context:
             catalog=catalog,
             call_s={k: v for k, v in calls.items() if v},
             delay_s=settings["delay_s"],
+            server_call_s=dict(server_call_s or {}),
+            dispatch_s=dict(dispatch_s or {}),
         )
+
+
+def client_dispatch_s(pairings: pd.DataFrame, catalog: Catalog, n: int, work: str = "wait") -> dict[str, float]:
+    """Per concurrent client, its dispatch spread in this run: the smallest median
+    (first send to last handler entry) over servers declared to hold all N at once,
+    so no server queue is in it. Clients with no such pairing are left out.
+
+    With CPU work a handler also enters late because the others are computing on
+    the same cores, which is the server's doing, not the client's: there the spread
+    is the client's own, from its first send to its last (``send_spread_s``)."""
+    column = "send_spread_s" if work == "cpu" else "dispatch_s"
+    if column not in pairings:
+        return {}
+    found: dict[str, float] = {}
+    for _, row in pairings.iterrows():
+        spec = catalog.servers_by_name.get(row["server"])
+        clients = catalog.clients_by_name
+        if spec is None or (spec.capacity is not None and spec.capacity < n):
+            continue
+        if row["client"] not in clients or not clients[row["client"]].concurrent:
+            continue
+        spread = row.get(column)
+        if isinstance(spread, float) and not math.isnan(spread):
+            found[row["client"]] = min(found.get(row["client"], math.inf), spread)
+    return found
 
 
 def expected_text(claim: Claim, ctx: Context) -> str:
     if claim.expect is None:
         return f"{', '.join(claim.depends)} all confirmed, one handler"
-    parts = [ctx.bands_for(claim.servers[0])[claim.expect].label]
+    if ctx.work == "cpu":
+        parts = [cpu_expectation(claim.expect, ctx, ctx.capacity(claim.servers[0]))]
+    else:
+        parts = [ctx.bands_for(claim.servers[0])[claim.expect].label]
     if claim.processes:
         parts.append(f"{_count(claim.processes, ctx.n)} process(es)")
     if claim.threads:
@@ -230,11 +319,59 @@ def expected_text(claim: Claim, ctx: Context) -> str:
     return ", ".join(parts)
 
 
+def cpu_expectation(expect: str, ctx: Context, capacity: int | None) -> str:
+    """A CPU-work behaviour in words: the evidence that decides it, then the ratio it implies."""
+    n, cores = ctx.n, ctx.cores
+    if expect == "interleaved":
+        return f"all {n} in flight, parallelism <= {GIL_MAX_PARALLELISM:g} (one core's worth; ~{n} calls)"
+    if expect == "parallel":
+        return (f"all {n} in flight, parallelism >= {parallel_min(n, cores):.3g} of {cores} usable cores "
+                f"(~{n / min(n, cores):.3g} calls)")  # fmt: skip
+    if expect == "bounded" and capacity:
+        return f"{min(n, capacity)} in flight (~{math.ceil(n / capacity)} rounds)"
+    return f"1 in flight (~{n} calls)"
+
+
+def _number(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        found = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(found) else found
+
+
+def cpu_behaviour(row: Mapping[str, object], ctx: Context) -> str:
+    """The behaviour a CPU-work pairing shows, from in-flight counts and parallelism."""
+    in_flight = _number(row.get("max_in_flight"))
+    par = _number(row.get("parallelism"))
+    capacity = ctx.capacity(str(row.get("server")))
+    if in_flight == 1:
+        return "serial"
+    if capacity is not None and capacity < ctx.n and in_flight == capacity:
+        return "bounded"
+    if in_flight == ctx.n:
+        if par is None:
+            return "in between"
+        if ctx.cores < 2:
+            return "concurrent"  # all held at once; one core cannot tell parallel from interleaved
+        if par >= parallel_min(ctx.n, ctx.cores):
+            return "parallel"
+        if par <= GIL_MAX_PARALLELISM:
+            return "interleaved"
+    return "in between"
+
+
 def behaviour(row: Mapping[str, object], ctx: Context) -> str:
-    """The band a pairing row falls in (``failed``, or ``in between`` for none)."""
+    """The behaviour a pairing row shows (``failed``, ``D too small`` or ``in between`` for none)."""
     ratio = row.get("ratio_median")
     if row.get("status") != "ok" or not isinstance(ratio, float) or math.isnan(ratio):
         return "failed"
+    if ctx.too_small_for(row):
+        return "D too small"
+    if ctx.work == "cpu":
+        return cpu_behaviour(row, ctx)
     for name, band in ctx.bands_for(str(row.get("server"))).items():
         if band.holds(ratio, row.get("max_in_flight")):
             return name
@@ -245,6 +382,10 @@ def _values(rows: pd.DataFrame, column: str) -> list[int]:
     return sorted({int(v) for v in rows[column] if not pd.isna(v)})
 
 
+PARALLELISM_CLAIMS = ("parallel", "interleaved")
+"""Behaviours that only two usable cores can tell apart."""
+
+
 def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context) -> tuple[Verdict, str]:
     rows = pairings[pairings["server"].isin(claim.servers)]
     rows = rows[rows["client"].isin(claim.clients)] if claim.clients is not None else rows[rows["client_concurrent"]]
@@ -252,20 +393,27 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context) -> tuple[Verd
         return "inconclusive", f"not measured: run with --servers {','.join(claim.servers)}"
     measured, seen = [], []
     for _, row in rows.iterrows():
-        expected = ctx.bands_for(row["server"])[claim.expect or "concurrent"]
         name = behaviour(row, ctx)
-        ok = name != "failed" and expected.holds(row["ratio_median"], row["max_in_flight"])
-        seen.append("match" if ok else ("failed" if name == "failed" else ("other" if name != "in between" else "gap")))
+        kind = {"failed": "failed", "D too small": "small", "in between": "gap"}.get(name, "other")
+        if name == (claim.expect or "concurrent"):
+            kind = "match"
+        seen.append(kind)
         prefix = f"{row['server']} " if len(claim.servers) > 1 else ""
         value = "failed" if name == "failed" else f"{row['ratio_median']:.2f}x"
+        if ctx.work == "cpu" and name != "failed":
+            value += f" ({row['ratio_median'] / ctx.scale(row['server']):.2f} calls)"
         measured.append(f"{prefix}{row['client']} {value}")
     verdict: Verdict
-    if "other" in seen:
+    if "small" in seen:
+        verdict = "D too small"
+    elif "other" in seen:
         verdict = "refuted"
     elif all(s == "match" for s in seen):
         verdict = "confirmed"
     else:
         verdict = "inconclusive"
+    if ctx.work == "cpu" and claim.expect in PARALLELISM_CLAIMS and ctx.cores < 2 and verdict != "D too small":
+        verdict = ONE_CORE
     evidence = []
     for label, kind in (("max_in_flight", None), ("processes", claim.processes), ("threads", claim.threads)):
         values = _values(rows, label)
@@ -274,6 +422,15 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context) -> tuple[Verd
         evidence.append(f"{label.replace('max_in_flight', 'in flight')} {'/'.join(map(str, values))}")
         if kind and verdict == "confirmed" and values != [_count(kind, ctx.n)]:
             verdict = "refuted"
+    if ctx.work == "cpu" and "parallelism" in rows:
+        found = [f"{v:.2f}" for v in rows["parallelism"] if _number(v) is not None]
+        if found:
+            evidence.append(f"parallelism {'/'.join(found)}")
+    if verdict == "D too small":
+        small = sorted({str(r["client"]) for _, r in rows.iterrows() if ctx.too_small_for(r)})
+        spreads = ", ".join(f"{c} {(ctx.dispatch_s or {})[c] * 1e3:.1f} ms" for c in small)
+        evidence.append(f"D too small for {', '.join(small)} (dispatch spread {spreads}; D >= "
+                        f"{DISPATCH_FLOOR:g} x that: use --delay {ctx.needed_delay_s():g} or more)")  # fmt: skip
     return verdict, "; ".join([", ".join(measured), *evidence])
 
 
@@ -328,4 +485,6 @@ def _check_composite(
         return "refuted", measured
     if all(v == "confirmed" for v in verdicts.values()) and len(seen) == 1:
         return "confirmed", measured
+    if "D too small" in verdicts.values():
+        return "D too small", measured
     return "inconclusive", measured

@@ -34,7 +34,7 @@ from harness.process import ManagedProcess, Terminated, describe_exit, install_s
 from harness.progress import ConsoleProgress
 from harness.protocol import is_batch_line
 from harness.results import RunResults
-from harness.runner import Plan, check_port_free, request_timeout_s, run_plan, running_server
+from harness.runner import CONNECTIONS, Plan, check_port_free, request_timeout_s, run_plan, running_server
 
 DEFAULT_DELAY_S = 0.5
 DEFAULT_CLIENTS = 5
@@ -42,6 +42,10 @@ DEFAULT_REPEATS = 3
 MAX_CLIENTS = 1000
 MAX_DELAY_S = 25.0
 """gunicorn kills a sync worker busy for 30 s (its --timeout); D must stay below."""
+MIN_DELAY_S = 0.001
+"""Below a millisecond no client gets five requests into handlers before the first
+one ends (httpx-async needs ~9 ms here); runs between this and the client's own
+floor are marked *D too small* in the report (``claims.DISPATCH_FLOOR``)."""
 SERVE_PORT = 8000
 ARTICLE_PORT = 8000
 """The article's port: its client is hard-wired to http://localhost:8000/."""
@@ -72,8 +76,8 @@ def _names(value: str | None, known: dict[str, object], default: list[str], what
 
 
 def _delay(value: float, flag: str = "--delay") -> float:
-    if not 0 < value <= MAX_DELAY_S:
-        raise UsageError(f"{flag} must be a number of seconds above 0 and at most {MAX_DELAY_S:g}, got {value:g}")
+    if not MIN_DELAY_S <= value <= MAX_DELAY_S:
+        raise UsageError(f"{flag} must be a number of seconds from {MIN_DELAY_S:g} to {MAX_DELAY_S:g}, got {value:g}")
     return value
 
 
@@ -108,6 +112,7 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
         repeats=args.repeats,
         out_dir=_writable(Path(args.out)),
         work=args.work,
+        connections=args.connections,
     )
 
 
@@ -144,6 +149,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "clients": plan.n_clients,
         "repeats": plan.repeats,
         "work": plan.work,
+        "connections": plan.connections,
         "calibration": plan.calibration.to_dict() if plan.calibration else None,
         "servers": [s.name for s in plan.servers],
         "client_impls": [c.name for c in plan.clients],
@@ -162,7 +168,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     context = Context.of(settings, env, catalog)
     console.print(
         f"{len(plan.servers)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
-        f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} cores: "
+        f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} usable cores, "
+        f"{plan.connections} connections: "
         f"{total} batches"
     )
     try:
@@ -338,6 +345,9 @@ def parser() -> Parser:
     compare.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
     compare.add_argument("--work", choices=WORK_KINDS, default="wait",
                          help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
+    compare.add_argument("--connections", choices=CONNECTIONS, default="reuse",
+                         help="reuse: the warm-up opens N connections and every batch reuses them (default); "
+                         "fresh: a new connection for every request, as the article's program")  # fmt: skip
     compare.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
     compare.set_defaults(run=cmd_compare)
 

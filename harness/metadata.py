@@ -7,6 +7,7 @@ ran on: OS, cores, CPU model, load, Python, Go and the server packages' versions
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import platform
 from importlib import metadata
@@ -40,11 +41,53 @@ def _version(package: str) -> str:
 
 
 def usable_cores() -> int:
-    """Cores this process may run on (its affinity), which is what parallelism gets."""
+    """Cores this process's children may use at once: its CPU affinity, capped by a
+    cgroup CPU quota (``cpu.max``), which ``taskset`` and containers set."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return max(1, min(cores, math.ceil(quota))) if quota is not None else cores
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPU quota of this process's cgroup in cores (cgroup v2 ``cpu.max``, or v1
+    ``cpu.cfs_quota_us``), or ``None`` when there is none."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    found: list[float] = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: walk from this cgroup up to the root; every level may cap
+            here = root / path.lstrip("/")
+            while True:
+                found += _v2_quota(here / "cpu.max")
+                if here == root or root not in here.parents:
+                    break
+                here = here.parent
+        elif "cpu" in controllers.split(","):
+            found += _v1_quota(root / controllers / path.lstrip("/"))
+    return min(found) if found else None
+
+
+def _v2_quota(path: Path) -> list[float]:
+    try:
+        quota, period = path.read_text(encoding="utf-8").split()[:2]
+    except (OSError, ValueError):
+        return []
+    return [] if quota == "max" else [int(quota) / int(period)]
+
+
+def _v1_quota(folder: Path) -> list[float]:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text(encoding="utf-8"))
+        period = int((folder / "cpu.cfs_period_us").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [] if quota <= 0 else [quota / period]
 
 
 def _git_commit(log_path: Path) -> str:

@@ -32,6 +32,13 @@ class RequestRecord:
     enter_ns: int | None = None
     exit_ns: int | None = None
     handler: str | None = None
+    peer_port: int | None = None
+    """The client's TCP port as the server saw it: which connection served the request."""
+    cpu_enter_ns: int | None = None
+    cpu_exit_ns: int | None = None
+    """The serving process's CPU time (all threads) at handler enter and exit."""
+    server_closed: bool = False
+    """The response said ``Connection: close``: the server, not the client, ended the connection."""
 
     @property
     def ok(self) -> bool:
@@ -55,6 +62,10 @@ class BatchRecord:
     """Timed by the harness, from the previous line (or process start) to this one."""
     requests: tuple[RequestRecord, ...]
     work: str = "wait"
+    client_cpu_s: float | None = None
+    """CPU time the client process used during the batch (all its threads), as it reported."""
+    connections: str = "reuse"
+    """The client's connection policy: ``reuse`` (kept across batches) or ``fresh`` (one per request)."""
 
     @property
     def warmup(self) -> bool:

@@ -4,9 +4,11 @@ Every process runs in a session of its own (so its workers, reloader children an
 threads are one process group), logs to a file, and is stopped by ``stop()``:
 SIGTERM to the group, a bounded grace period, SIGKILL, reap, then SIGKILL to
 whatever is left of the group or of the descendants seen before. ``ManagedProcess``
-is a context manager, so this holds on success, on exceptions and on Ctrl-C;
-``install_signal_handlers`` makes SIGTERM unwind the same way, and an ``atexit``
-hook stops anything still registered as a last resort.
+is a context manager, so this holds on success, on exceptions and on Ctrl-C; a
+Ctrl-C or SIGTERM during the grace period only cuts it short (the SIGKILL and the
+reap still happen, then the exception goes on). ``install_signal_handlers`` makes
+SIGTERM unwind the same way, and an ``atexit`` hook stops anything still
+registered as a last resort.
 """
 
 from __future__ import annotations
@@ -66,7 +68,11 @@ class ManagedProcess:
         self._popen: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[tuple[float, str] | None] = queue.Queue()
         self._log = None
+        self._terminated = False
+        """SIGTERM sent: a later ``stop()`` goes straight to SIGKILL."""
         self._stopped = False
+        """Killed and reaped: a later ``stop()`` signals nothing."""
+        self._descendants: list[psutil.Process] = []
 
     # -- starting ------------------------------------------------------------
     def start(self) -> ManagedProcess:
@@ -174,36 +180,52 @@ class ManagedProcess:
 
     # -- stopping ------------------------------------------------------------
     def stop(self) -> int | None:
-        """Stop the whole group: TERM, grace, KILL, reap. Safe to call twice: the second
-        call signals nothing (the pid may belong to someone else by then)."""
+        """Stop the whole group: TERM, grace, KILL, reap.
+
+        The KILL and the reap happen in a ``finally``: a Ctrl-C or SIGTERM
+        (``Terminated``) that arrives during the grace period cuts the wait short,
+        the group is killed and reaped all the same, and the exception goes on
+        afterwards. Until the reap is done the process stays registered, so if even
+        the KILL is interrupted (a second signal without ``install_signal_handlers``)
+        a later call, or the ``atexit`` hook, kills it without a second grace period.
+        Safe to call twice: once reaped, a call signals nothing (the pid may belong
+        to someone else by then).
+        """
         popen = self._popen
         if popen is None:
             return None
         if self._stopped:
             return popen.returncode
-        self._stopped = True
         try:
-            descendants = psutil.Process(popen.pid).children(recursive=True)
-        except psutil.Error:
-            descendants = []
-        _signal_group(popen.pid, signal.SIGTERM)
-        try:
-            popen.wait(self.grace_s)
-        except subprocess.TimeoutExpired:
-            _signal_group(popen.pid, signal.SIGKILL)
-            popen.wait()
-        # Workers or reloader children that outlived their leader.
+            if not self._terminated:
+                self._terminated = True
+                try:
+                    self._descendants = psutil.Process(popen.pid).children(recursive=True)
+                except psutil.Error:
+                    self._descendants = []
+                _signal_group(popen.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    popen.wait(self.grace_s)
+        finally:
+            self._kill_and_reap(popen)
+        return popen.returncode
+
+    def _kill_and_reap(self, popen: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the group (first thing), reap the leader, then mark it stopped."""
         _signal_group(popen.pid, signal.SIGKILL)
-        for child in descendants:
+        popen.wait()
+        # Workers or reloader children that outlived their leader (or left its group).
+        _signal_group(popen.pid, signal.SIGKILL)
+        for child in self._descendants:
             with contextlib.suppress(psutil.Error):
                 child.kill()
+        self._stopped = True
         if popen.stdout is not None:
             popen.stdout.close()
         if self._log is not None and not self._log.closed:
             self._log.close()
         with _LIVE_LOCK:
             _LIVE.discard(self)
-        return popen.returncode
 
 
 def describe_exit(code: int | None) -> str:

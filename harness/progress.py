@@ -70,9 +70,14 @@ class ConsoleProgress(ProgressHooks):
         row = pairing_frame([pairing], batch_frame([pairing]), delay_s=0.0, clients=0, work="").iloc[0]
         seen = behaviour(row, self.context)
         self.print(
-            f"  {pairing.client:<17} {ratios:<24} {seen:<10} in flight {_count(row['max_in_flight'])}, "
-            f"{_count(row['processes'])} process(es)"
+            f"  {pairing.client:<17} {ratios:<24} {seen:<11} in flight {_count(row['max_in_flight'])}, "
+            f"{_count(row['processes'])} process(es), parallelism {_fixed(row['parallelism'])}, "
+            f"new connections {_count(row['new_connections'])}"
         )
+
+
+def _fixed(value: object) -> str:
+    return "-" if not isinstance(value, float) or value != value else f"{value:.2f}"
 
 
 def _count(value: object) -> str:

@@ -36,6 +36,8 @@ class Report:
     context: claims_mod.Context
     unchecked: tuple[str, ...]
     """Ids of claims this run could not check (another kind of work, servers not run)."""
+    warnings: tuple[str, ...] = ()
+    """What a reader must know even of a complete run (a D too small for a client)."""
     pictures: tuple[Picture, ...] = ()
     """Drawn from these records at the end of a run (``plots.timelines``)."""
     phases: tuple[Phase, ...] = ()
@@ -69,12 +71,19 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     summary["client_concurrent"] = [clients[c].concurrent for c in summary["client"]]
     work = settings.get("work", "wait")
     servers = results.catalog.servers_by_name
-    solo = (
-        solo_call_s(pairings, lambda name: name in servers and servers[name].needs_go)
-        if settings.get("work") == "cpu"
-        else {}
+    by_server, by_language = (
+        solo_call_s(pairings, lambda name: "go" if name in servers and servers[name].needs_go else "python")
+        if work == "cpu"
+        else ({}, {})
     )
-    ctx = claims_mod.Context.of(settings, results.environment, results.catalog, solo)
+    ctx = claims_mod.Context.of(
+        settings,
+        results.environment,
+        results.catalog,
+        by_language,
+        server_call_s=by_server,
+        dispatch_s=claims_mod.client_dispatch_s(summary, results.catalog, settings["clients"], work),
+    )
     verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
     notes = []
     if results.interrupted:
@@ -89,6 +98,14 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     failed = [p for p in pairings if p.status == "failed"]
     if failed:
         notes.append(f"{len(failed)} pairing(s) failed; reasons below the matrix.")
+    summary["d_too_small"] = [ctx.too_small_for(row) for _, row in summary.iterrows()]
+    warnings = []
+    small = sorted(set(summary.loc[summary["d_too_small"], "client"]))
+    if small:
+        warnings.append(
+            f"D = {settings['delay_s']:g} s is too small for {', '.join(small)}: under {claims_mod.DISPATCH_FLOOR:g} x "
+            f"the time each needs to get its requests into handlers; use --delay {ctx.needed_delay_s():g} or more."
+        )
     status = "complete" if results.complete and not not_measured else "partial"
     return Report(
         status=status,
@@ -102,6 +119,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         catalog=results.catalog,
         context=ctx,
         unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]))),
+        warnings=tuple(warnings),
         pictures=pictures,
         phases=tuple(results.phases),
     )

@@ -55,6 +55,9 @@ class Plan:
     work: str = "wait"
     calibration: Calibration | None = None
     """Set for ``work == "cpu"``: the rounds of CPU work per language."""
+    connections: str = "reuse"
+    """Every client's connection policy: ``reuse`` (the warm-up opens the batch's N
+    connections, the counted batches reuse them) or ``fresh`` (a new one per request)."""
 
     def pairings(self) -> Iterator[tuple[ServerSpec, ClientSpec]]:
         for server in self.servers:
@@ -74,16 +77,28 @@ def _python_rounds(calibration: Calibration | None) -> int:
     return calibration.python_iterations if calibration else 0
 
 
+CONNECTIONS = ("reuse", "fresh")
+
+
 def fill(template: tuple[str, ...], values: Mapping[str, object]) -> list[str]:
     return [part.format(**values) for part in template]
 
 
-def base_values(go: GoBuild | None, *, work: str = "wait", calibration: Calibration | None = None) -> dict[str, object]:
+def seconds(value: float) -> str:
+    """Seconds as plain decimals, never an exponent: Go's durations reject '1e-05s'."""
+    text = f"{value:.9f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def base_values(
+    go: GoBuild | None, *, work: str = "wait", calibration: Calibration | None = None, connections: str = "reuse"
+) -> dict[str, object]:
     values: dict[str, object] = {
         "python": sys.executable,
         "host": HOST,
         "work": work,
         "go_cpu_iterations": calibration.go_iterations if calibration else 0,
+        "connections": connections,
     }
     if go is not None:
         values.update({f"go_{name}": path for name, path in go.binaries.items()})
@@ -135,7 +150,7 @@ def running_server(
     calibration: Calibration | None = None,
 ) -> Iterator[RunningServer]:
     """Start ``spec`` on 127.0.0.1, wait until it answers, and stop it on exit."""
-    values = base_values(go, work=work, calibration=calibration) | {"delay": repr(delay_s), "port": port, "fd": -1}
+    values = base_values(go, work=work, calibration=calibration) | {"delay": seconds(delay_s), "port": port, "fd": -1}
     sock = None
     if spec.listen == "fd":
         sock = _listen(port)
@@ -225,11 +240,11 @@ def run_client(
     batches = 1 + plan.repeats
     timeout = request_timeout_s(plan.delay_s, plan.n_clients)
     wait_s = batch_timeout_s(spec, plan.delay_s, plan.n_clients)
-    values = base_values(go) | {
+    values = base_values(go, connections=plan.connections) | {
         "url": server.url,
         "clients": plan.n_clients,
         "batches": batches,
-        "timeout": f"{timeout:g}",
+        "timeout": seconds(timeout),
     }
     proc = ManagedProcess(
         fill(spec.command, values),
@@ -264,6 +279,8 @@ def run_client(
                     outside_s=arrived - last,
                     requests=parsed.requests,
                     work=plan.work,
+                    client_cpu_s=parsed.cpu_s,
+                    connections=plan.connections,
                 )
             )
             last = arrived
@@ -345,15 +362,27 @@ def _run_pairing(
         results.finish(*key, "not measured", f"interrupted after {done} of {plan.repeats + 1} batches")
         raise
     else:
-        pairing = results.pairings[key]
-        bad = [b for b in pairing.batches if b.failed]
-        if bad:
-            first = bad[0].failed[0]
-            reason = f"{sum(len(b.failed) for b in bad)} request(s) failed, e.g. {first.name}: {first.error}"
+        if reason := failed_requests_reason(results.pairings[key].batches):
             results.finish(*key, "failed", reason)
         else:
             results.finish(*key, "ok")
     progress.pairing_done(results.pairings[key])
+
+
+def failed_requests_reason(batches: list[BatchRecord]) -> str:
+    """Why a pairing whose client ran to the end failed: its failed requests, counted
+    apart for the warm-up (which is never in the figures) and the counted batches."""
+    warmup = sum(len(b.failed) for b in batches if b.warmup)
+    counted = sum(len(b.failed) for b in batches if not b.warmup)
+    if not warmup and not counted:
+        return ""
+    first = next(r for b in batches for r in b.failed)
+    where = []
+    if counted:
+        where.append(f"{counted} in the counted batches")
+    if warmup:
+        where.append(f"{warmup} in the warm-up batch")
+    return f"{warmup + counted} request(s) failed ({', '.join(where)}), e.g. {first.name}: {first.error}"
 
 
 class Progress:

@@ -13,8 +13,12 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from harness.evidence import evidence
+from harness.evidence import evidence, new_connections
 from harness.model import BatchRecord, Pairing
+
+CLIENT_LIMITED_BUSY = 0.5
+"""A batch whose client process was on a CPU for more than half its wall time is
+*client-limited*: the client, not the server, may have set its time."""
 
 BATCH_COLUMNS = [
     "server",
@@ -33,6 +37,16 @@ BATCH_COLUMNS = [
     "failed",
     "latency_median_s",
     "held_median_s",
+    "connections",
+    "new_connections",
+    "server_closed",
+    "server_cpu_s",
+    "parallelism",
+    "client_cpu_s",
+    "client_busy",
+    "client_limited",
+    "dispatch_s",
+    "send_spread_s",
 ]
 
 PAIRING_COLUMNS = [
@@ -51,9 +65,18 @@ PAIRING_COLUMNS = [
     "processes",
     "threads",
     "failed_requests",
+    "warmup_failed_requests",
     "latency_median_s",
     "held_ratio_median",
     "outside_ratio_median",
+    "connections",
+    "new_connections",
+    "server_closed",
+    "parallelism",
+    "client_busy",
+    "client_limited",
+    "dispatch_s",
+    "send_spread_s",
 ]
 
 
@@ -65,10 +88,12 @@ def _median_low(values: pd.Series) -> int:
 def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
     rows = []
     for pairing in pairings:
-        for b in pairing.batches:
+        fresh = new_connections(b.requests for b in pairing.batches)
+        for b, new in zip(pairing.batches, fresh, strict=True):
             ev = evidence(b.requests)
             latencies = [r.latency_s for r in b.requests if r.ok]
             held = [(r.exit_ns - r.enter_ns) / 1e9 for r in b.requests if r.ok and r.enter_ns and r.exit_ns]
+            busy = b.client_cpu_s / b.wall_s if b.client_cpu_s is not None and b.wall_s > 0 else None
             rows.append(
                 {
                     "server": b.server,
@@ -87,9 +112,24 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "failed": len(b.failed),
                     "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
                     "held_median_s": pd.Series(held).median() if held else float("nan"),
+                    "connections": b.connections,
+                    "new_connections": new,
+                    "server_closed": sum(r.server_closed for r in b.requests),
+                    "server_cpu_s": ev.server_cpu_s,
+                    "parallelism": ev.server_cpu_s / b.wall_s if ev.server_cpu_s is not None and b.wall_s > 0 else None,
+                    "client_cpu_s": b.client_cpu_s,
+                    "client_busy": busy,
+                    "client_limited": busy is not None and busy > CLIENT_LIMITED_BUSY,
+                    "dispatch_s": ev.dispatch_s,
+                    "send_spread_s": ev.send_spread_s,
                 }
             )
-    return pd.DataFrame(rows, columns=BATCH_COLUMNS)
+    frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
+    numeric = ("new_connections", "server_cpu_s", "parallelism", "client_cpu_s", "client_busy", "dispatch_s",
+               "send_spread_s")  # fmt: skip
+    for col in numeric:
+        frame[col] = pd.to_numeric(frame[col])
+    return frame
 
 
 def pairing_frame(
@@ -98,6 +138,8 @@ def pairing_frame(
     """One row per pairing; unmeasured numbers are NaN (never invented)."""
     counted = batches[~batches["warmup"]] if len(batches) else batches
     groups = dict(iter(counted.groupby(["server", "client"]))) if len(counted) else {}
+    warmups = batches[batches["warmup"]] if len(batches) else batches
+    warmup_failed = warmups.groupby(["server", "client"])["failed"].sum().to_dict() if len(warmups) else {}
     rows = []
     for p in pairings:
         row: dict[str, object] = {
@@ -109,6 +151,7 @@ def pairing_frame(
             "repeats": 0,
             "status": p.status,
             "reason": p.reason,
+            "warmup_failed_requests": int(warmup_failed.get((p.server, p.client), 0)),
         }
         g = groups.get((p.server, p.client))
         if g is not None and len(g):
@@ -125,6 +168,16 @@ def pairing_frame(
                     "latency_median_s": g["latency_median_s"].median(),
                     "held_ratio_median": (g["held_median_s"] / g["delay_s"]).median(),
                     "outside_ratio_median": (g["outside_s"] / g["delay_s"]).median(),
+                    "connections": g["connections"].iloc[0],
+                    "new_connections": g["new_connections"].median(),
+                    # the server ended connections the client meant to keep (under `fresh`
+                    # servers echo the client's own `Connection: close`)
+                    "server_closed": bool(g["server_closed"].sum()) and g["connections"].iloc[0] == "reuse",
+                    "parallelism": g["parallelism"].median(),
+                    "client_busy": g["client_busy"].median(),
+                    "client_limited": bool(g["client_busy"].median() > CLIENT_LIMITED_BUSY),
+                    "dispatch_s": g["dispatch_s"].median(),
+                    "send_spread_s": g["send_spread_s"].median(),
                 }
             )
         rows.append(row)
@@ -133,7 +186,8 @@ def pairing_frame(
 
 REQUEST_COLUMNS = [
     "server", "client", "work", "clients", "repeat", "warmup", "name", "status", "error", "pid", "thread",
-    "handler", "enter_ns", "exit_ns", "sent_ns", "recv_ns", "latency_s",
+    "handler", "enter_ns", "exit_ns", "sent_ns", "recv_ns", "latency_s", "peer_port", "server_closed",
+    "cpu_enter_ns", "cpu_exit_ns",
 ]  # fmt: skip
 
 
@@ -158,24 +212,27 @@ def request_frame(batches: Iterable[BatchRecord]) -> pd.DataFrame:
             "sent_ns": r.sent_ns,
             "recv_ns": r.recv_ns,
             "latency_s": r.latency_s,
+            "peer_port": r.peer_port,
+            "server_closed": r.server_closed,
+            "cpu_enter_ns": r.cpu_enter_ns,
+            "cpu_exit_ns": r.cpu_exit_ns,
         }
         for b in batches
         for r in b.requests
     ]
     frame = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
-    for col in ("pid", "enter_ns", "exit_ns"):
+    for col in ("pid", "enter_ns", "exit_ns", "peer_port", "cpu_enter_ns", "cpu_exit_ns"):
         frame[col] = frame[col].astype("Int64")
     return frame
 
 
-def solo_call_s(pairings: Iterable[Pairing], is_go: Callable[[str], bool]) -> dict[str, float]:
-    """Per language ("python", "go"), the median handler time of the counted requests
-    that ran alone: nothing else of their batch was in flight on the server. That is
-    one call as this run measured it, pooled over every server of the language, so
-    one odd pattern (a slow server behind one client) cannot move it much."""
+def solo_calls(pairings: Iterable[Pairing]) -> dict[str, list[float]]:
+    """Per server, the handler times of the counted requests that ran alone: nothing
+    else of their batch was in flight on the server. That is one call as this run
+    measured it on that server, which is what its CPU-work ratios are read against
+    (this machine's speed moves by half from one process or moment to the next)."""
     held: dict[str, list[float]] = {}
     for pairing in pairings:
-        language = "go" if is_go(pairing.server) else "python"
         for batch in pairing.counted:
             done = sorted(
                 (r.enter_ns, r.exit_ns)
@@ -187,9 +244,22 @@ def solo_call_s(pairings: Iterable[Pairing], is_go: Callable[[str], bool]) -> di
                 alone_before = latest_exit is None or latest_exit <= enter
                 alone_after = i + 1 == len(done) or exit_ <= done[i + 1][0]
                 if alone_before and alone_after:
-                    held.setdefault(language, []).append((exit_ - enter) / 1e9)
+                    held.setdefault(pairing.server, []).append((exit_ - enter) / 1e9)
                 latest_exit = exit_ if latest_exit is None else max(latest_exit, exit_)
-    return {language: float(pd.Series(times).median()) for language, times in held.items()}
+    return held
+
+
+def solo_call_s(
+    pairings: Iterable[Pairing], language_of: Callable[[str], str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """One call, as this run measured it: the median of ``solo_calls`` per server, and
+    pooled per language ("python", "go") for servers that never ran a request alone."""
+    by_server = solo_calls(pairings)
+    pooled: dict[str, list[float]] = {}
+    for server, times in by_server.items():
+        pooled.setdefault(language_of(server), []).extend(times)
+    median = lambda times: float(pd.Series(times).median())  # noqa: E731
+    return {s: median(t) for s, t in by_server.items()}, {k: median(t) for k, t in pooled.items()}
 
 
 def number(value: object) -> float | None:

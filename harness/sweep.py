@@ -40,6 +40,7 @@ from harness.runner import (
     fill,
     next_batch_line,
     running_server,
+    seconds,
     server_died,
 )
 
@@ -331,7 +332,7 @@ def run_point(
         "url": server.url,
         "clients": n,
         "batches": 1,
-        "timeout": f"{plan.budget_s:g}",
+        "timeout": seconds(plan.budget_s),
     }
     proc = ManagedProcess(
         fill(client.command, values),
@@ -382,6 +383,8 @@ def run_point(
         outside_s=arrived - proc.started_at,
         requests=parsed.requests,
         work=plan.work,
+        client_cpu_s=parsed.cpu_s,
+        connections=parsed.connections,
     )
     if died := server_died(server, f"at N={n}"):  # keep what was measured; the sweep then stops this server
         return SweepPoint(**point, status="failed", reason=str(died).splitlines()[0], batch=batch)

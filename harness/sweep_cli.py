@@ -52,6 +52,12 @@ from harness.sweep import (
 if TYPE_CHECKING:
     from harness.plots import Picture
 
+MAX_BUDGET_S = 600.0
+"""The longest --budget, seconds per point. A point can take about its budget and a
+stuck client is waited for ``sweep.HARD_WAIT_FACTOR`` x budget + slack, so at this
+budget one point may hold the sweep for half an hour; it still holds 24 waves of the
+longest D (``cli.MAX_DELAY_S``). Far beyond it a value is a typo (1e6 s is eleven
+days), better refused in one line up front than by a client many lines later."""
 CLIENT_REASON_DEFAULT = "the default client: it scaled best at N = 1000 against go-nethttp (README)"
 CLIENT_REASON_CHOSEN = "chosen with --client-impl"
 
@@ -77,8 +83,11 @@ def parse_ladder(value: str | None, max_clients: int) -> tuple[int, ...]:
 def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
     ladder = parse_ladder(args.ladder, args.max_clients)
     delay = _delay(args.delay)
-    if not args.budget > delay:
-        raise UsageError(f"--budget must be more than D ({delay:g} s), got {args.budget:g}")
+    if not delay < args.budget <= MAX_BUDGET_S:  # also refuses nan
+        raise UsageError(
+            f"--budget must be a number of seconds more than D ({delay:g} s) and at most {MAX_BUDGET_S:g}, "
+            f"got {args.budget:g}"
+        )
     by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
     default = [s.name for s in catalog.servers if s.default]
     servers = _names(args.servers, by_server, default, "server", "--servers")  # type: ignore[arg-type]
@@ -215,7 +224,11 @@ def add_parser(sub: Any) -> None:
     sweep.add_argument("--ladder", help="comma-separated N (default: 1,2,5,10,20,50,100,200,500,1000)")
     sweep.add_argument("--max-clients", type=int, default=MAX_CLIENTS, help="drop ladder points above this")
     sweep.add_argument(
-        "--budget", type=float, default=DEFAULT_BUDGET_S, help="seconds per point before its requests time out"
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"seconds per point before its requests time out: more than D, at most {MAX_BUDGET_S:g} "
+        f"(default: {DEFAULT_BUDGET_S:g})",
     )
     sweep.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
     sweep.add_argument("--work", choices=WORK_KINDS, default="wait",

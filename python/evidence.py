@@ -2,8 +2,9 @@
 
 The clock every record is stamped on, the client naming rule, and the reply every
 handler returns: the article's ``{"hello": ..., "client": ...}`` plus the evidence
-(pid, thread, enter/exit) from which the harness proves *why* a batch took 1x or Nx.
-The Go side mirrors this in ``go/internal/evidence``.
+(pid, thread, enter/exit, the process's CPU time at both, the connection's peer
+port) from which the harness proves *why* a batch took 1x or Nx. The Go side
+mirrors this in ``go/internal/evidence`` and ``go/server``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from typing import NamedTuple
 
 if sys.platform.startswith("linux"):
     # CLOCK_MONOTONIC is system-wide on Linux: a worker's reading orders correctly
@@ -40,15 +42,41 @@ def client_names(n: int) -> list[str]:
     return names
 
 
-def reply(client: str, enter_ns: int, handler: str) -> dict[str, object]:
-    """The body every handler answers with, stamped at exit."""
+def cpu_ns() -> int:
+    """CPU time this process has used so far, user + system, all threads (Go: getrusage)."""
+    return time.process_time_ns()
+
+
+class Stamp(NamedTuple):
+    """What a handler reads as it enters: the clock and the process's CPU time."""
+
+    enter_ns: int
+    cpu_enter_ns: int
+
+
+def enter() -> Stamp:
+    """Call first thing in a handler; pass the result to ``reply``."""
+    return Stamp(now_ns(), cpu_ns())
+
+
+def reply(client: str, stamp: Stamp, handler: str, peer_port: int | str | None) -> dict[str, object]:
+    """The body every handler answers with, stamped at exit.
+
+    ``peer_port`` is the client's TCP source port as the server saw it (which
+    connection carried the request): an int from ASGI, a string from a WSGI
+    environ's ``REMOTE_PORT``; ``None`` (null) when the server does not know it.
+    """
+    exit_ns, cpu_exit_ns = now_ns(), cpu_ns()
     return {
         "hello": "world",
         "client": client,
         "pid": os.getpid(),
         "thread": f"t{threading.get_native_id()}",
-        "enter_ns": enter_ns,
-        "exit_ns": now_ns(),
+        "enter_ns": stamp.enter_ns,
+        "exit_ns": exit_ns,
+        "cpu_enter_ns": stamp.cpu_enter_ns,
+        "cpu_exit_ns": cpu_exit_ns,
+        "peer_port": int(peer_port) if peer_port not in (None, "") else None,
         "clock": CLOCK_NAME,
         "handler": handler,
         "work": os.environ.get("HARNESS_WORK", "wait"),

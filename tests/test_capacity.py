@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -9,8 +10,8 @@ import pytest
 
 from harness import capacity, sweep_report
 from harness.catalog import CATALOG
-from harness.sweep import ladder_for
-from tests.sweep_helpers import fixed_sweep, not_run, point
+from harness.sweep import SweepPoint, ladder_for
+from tests.sweep_helpers import fixed_sweep, not_run, point, waves
 
 
 @pytest.mark.parametrize(
@@ -42,6 +43,105 @@ def test_bounded_server_that_behaves_as_declared() -> None:
     result = assess("gunicorn-threads5", [point("gunicorn-threads5", n, 5) for n in (1, 2, 5, 6, 10)])
     assert (result.measured, result.verdict, result.measured_text) == (5, "consistent", "5")
     assert result.reason.startswith("N=5 at once; N=6: 2.04x (predicted 2x), at most 5 in flight")
+
+
+def off_model(server: str, n: int, *, in_flight: int | None, ratio: float, failed: int = 0, **kw: object) -> SweepPoint:
+    """A point that need not follow the model: N requests in waves of ``in_flight``
+    (``None``: all at once), a wall time of ``ratio`` x D, the last ``failed`` of them
+    failed (no answer, never reached a handler)."""
+    base = point(server, n, in_flight, **kw)  # type: ignore[arg-type]
+    assert base.batch is not None
+    requests = list(waves(n, in_flight, delay_s=base.delay_s))
+    for i in range(n - failed, n):
+        requests[i] = replace(
+            requests[i], error="timeout", status=0, pid=None, thread=None, enter_ns=None, exit_ns=None, handler=None
+        )
+    batch = replace(base.batch, wall_s=ratio * base.delay_s, requests=tuple(requests))
+    return replace(base, batch=batch)
+
+
+def threads5(*last: object) -> list:
+    """gunicorn-threads5 (k = 5) as declared up to N = 5, then the given points."""
+    return [*(point("gunicorn-threads5", n, 5) for n in (1, 2, 5)), *last]
+
+
+def test_k_plus_1_all_in_flight_disagrees() -> None:
+    """N = 6 against k = 5 with all 6 in flight at 1.6 x D: not served at once, but not waves of 5 either."""
+    result = assess("gunicorn-threads5", threads5(off_model("gunicorn-threads5", 6, in_flight=None, ratio=1.6)))
+    assert (result.measured, result.verdict) == (5, "disagrees")
+    assert result.reason == (
+        "N=5 at once, but not waves of 5 at N=6: 1.60x (predicted 2x), 6 in flight, more than the declared 5"
+    )
+
+
+def test_k_plus_1_with_a_failed_request_disagrees() -> None:
+    """Waves of 5 at 2 x D, but one of the six requests failed."""
+    last = off_model("gunicorn-threads5", 6, in_flight=5, ratio=2.02, failed=1)
+    result = assess("gunicorn-threads5", threads5(last))
+    assert (result.measured, result.verdict) == (5, "disagrees")
+    assert "N=6: 2.02x (predicted 2x), 1 of 6 failed (timeout)" in result.reason
+
+
+def test_k_plus_1_ratio_off_the_model_disagrees() -> None:
+    """5 in flight, as declared, but 3.5 x D: more than one extra wave."""
+    result = assess("gunicorn-threads5", threads5(off_model("gunicorn-threads5", 6, in_flight=5, ratio=3.5)))
+    assert (result.measured, result.verdict) == (5, "disagrees")
+    assert "N=6: 3.50x, off the predicted 2x by more than 0.5 x D" in result.reason
+
+
+def test_k_plus_1_over_budget_disagrees() -> None:
+    """Waves of 5 would take 2 x D; the point ran out of a 5 s (25 x D) budget."""
+    last = off_model("gunicorn-threads5", 6, in_flight=5, ratio=25.0, status="over budget", reason="took the budget")
+    result = assess("gunicorn-threads5", threads5(last))
+    assert (result.measured, result.verdict) == (5, "disagrees")
+    assert "over budget" in result.reason
+
+
+def test_k_plus_1_over_a_budget_too_short_for_waves_is_inconclusive() -> None:
+    """A budget of 0.4 s = 2 x D cannot hold two waves: running out of it tells nothing."""
+    points = [
+        off_model("gunicorn-threads5", n, in_flight=5, ratio=r, status=st)
+        for n, r, st in ((5, 1.02, "ok"), (6, 2.0, "over budget"))
+    ]
+    points = [replace(p, budget_s=0.4) for p in points]
+    result = assess("gunicorn-threads5", points)
+    assert (result.measured, result.verdict) == (5, "inconclusive")
+    assert "the budget cannot hold waves of 5" in result.reason
+
+
+def test_k_plus_1_at_the_edges_of_the_band_is_consistent() -> None:
+    for ratio in (1.55, 2.45):
+        last = off_model("gunicorn-threads5", 6, in_flight=5, ratio=ratio)
+        assert assess("gunicorn-threads5", threads5(last)).verdict == "consistent", ratio
+
+
+def test_serial_server_with_two_in_flight_at_n2_disagrees() -> None:
+    """k = 1: N = 2 must show 1 in flight at ~2 x D; both in flight at 2 x D break it."""
+    points = [point("gunicorn-default", 1, 1), off_model("gunicorn-default", 2, in_flight=None, ratio=2.0)]
+    result = assess("gunicorn-default", points)
+    assert (result.measured, result.verdict) == (1, "disagrees")
+    assert result.reason == (
+        "N=1 at once, but not waves of 1 at N=2: 2.00x (predicted 2x), 2 in flight, more than the declared 1"
+    )
+
+
+def test_serial_server_as_declared_is_consistent() -> None:
+    result = assess("gunicorn-default", [point("gunicorn-default", n, 1) for n in (1, 2, 5)])
+    assert (result.measured, result.verdict) == (1, "consistent")
+    assert result.reason.startswith("N=1 at once; N=2: 2.04x (predicted 2x), at most 1 in flight")
+
+
+def test_unbounded_server_with_a_failed_request_disagrees() -> None:
+    points = [point("go-nethttp", 1, None), off_model("go-nethttp", 10, in_flight=None, ratio=1.02, failed=1)]
+    result = assess("go-nethttp", points)
+    assert (result.measured, result.verdict) == (1, "disagrees")
+    assert "N=10: 1.02x (predicted 1x), 1 of 10 failed (timeout), at most 9 in flight" in result.reason
+
+
+def test_unbounded_server_over_budget_disagrees() -> None:
+    last = off_model("go-nethttp", 10, in_flight=None, ratio=1.02, status="over budget", reason="took the budget")
+    result = assess("go-nethttp", [point("go-nethttp", 1, None), last])
+    assert (result.measured, result.verdict) == (1, "disagrees")
 
 
 def test_bounded_server_that_holds_fewer() -> None:

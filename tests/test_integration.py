@@ -74,6 +74,34 @@ def test_workers_behind_concurrency(compare_run: CompareRun, server: str, proces
     assert (p["processes"], p["threads"]) == (processes, threads)
 
 
+KEEPS_CONNECTIONS = [
+    "go-nethttp", "fastapi-async", "fastapi-def", "fastapi-async-blocking", "django-runserver", "gunicorn-threads5",
+]  # fmt: skip
+# these answer `Connection: close` (gunicorn's sync workers; runserver without threads)
+CLOSES_CONNECTIONS = ["django-nothreading", "gunicorn-default", "gunicorn-workers5"]
+
+
+@pytest.mark.parametrize("server", KEEPS_CONNECTIONS)
+@pytest.mark.parametrize("client", CLIENTS)
+def test_every_client_reuses_its_connections(compare_run: CompareRun, server: str, client: str) -> None:
+    p = compare_run.pairing(server, client)
+    assert (p["connections"], p["new_connections"], p["server_closed"]) == ("reuse", 0, False), p
+
+
+@pytest.mark.parametrize("server", CLOSES_CONNECTIONS)
+@pytest.mark.parametrize("client", CLIENTS)
+def test_sync_workers_close_every_connection(compare_run: CompareRun, server: str, client: str) -> None:
+    p = compare_run.pairing(server, client)
+    assert (p["new_connections"], p["server_closed"]) == (N, True), p
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_waiting_uses_no_core_and_the_client_is_not_the_limit(compare_run: CompareRun, client: str) -> None:
+    p = compare_run.pairing("go-nethttp", client)
+    assert p["parallelism"] is not None and p["parallelism"] < 0.5, p  # handlers wait: next to no CPU
+    assert p["client_busy"] is not None and p["client_limited"] is False, p
+
+
 def test_every_claim_confirmed(compare_run: CompareRun) -> None:
     verdicts = {c["id"]: (c["verdict"], c["measured"]) for c in compare_run.report["claims"]}
     assert list(verdicts) == [f"C{i}" for i in range(1, 12)]

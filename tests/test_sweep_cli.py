@@ -21,8 +21,13 @@ from tests.conftest import harness
         (["--client-impl", "curl"], "unknown client 'curl' in --client-impl; valid: go-goroutines,"),
         (["--client-impl", "httpx-sequential"], "--client-impl httpx-sequential does not send its requests at once"),
         (["--servers", "nginx"], "unknown server 'nginx' in --servers"),
-        (["--delay", "0"], "--delay must be a number of seconds above 0"),
-        (["--delay", "2", "--budget", "1"], "--budget must be more than D (2 s), got 1"),
+        (["--delay", "0"], "--delay must be a number of seconds from"),
+        (["--delay", "2", "--budget", "1"], "--budget must be a number of seconds more than D (2 s) and at most 600"),
+        (["--delay", "2", "--budget", "2"], "--budget must be a number of seconds more than D (2 s)"),
+        (["--budget", "1e6"], "--budget must be a number of seconds more than D (1 s) and at most 600, got 1e+06"),
+        (["--budget", "inf"], "--budget must be a number of seconds more than D (1 s) and at most 600, got inf"),
+        (["--budget", "nan"], "--budget must be a number of seconds more than D (1 s) and at most 600, got nan"),
+        (["--budget", "lots"], "argument --budget: invalid float value: 'lots'"),
         (["--out", "/proc/no-such-dir"], "cannot write to --out '/proc/no-such-dir'"),
     ],
 )
@@ -32,6 +37,24 @@ def test_bad_input_is_one_line_and_status_2(args: list[str], message: str) -> No
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert message in lines[0]
+
+
+@pytest.mark.parametrize("budget", ["1e6", "lots", "0.5", "600.5"])
+def test_a_bad_budget_starts_nothing(tmp_path: Path, budget: str) -> None:
+    """Refused before the Go build, the out folder or any server: one line, status 2."""
+    out = tmp_path / "out"
+    proc = harness("sweep", "--servers", "go-nethttp", "--budget", budget, "--out", str(out), timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "--budget" in proc.stderr
+    assert proc.stdout == ""
+    assert not out.exists()
+
+
+def test_budget_bounds_are_in_the_help() -> None:
+    proc = harness("sweep", "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "at most 600" in " ".join(proc.stdout.split())
 
 
 @pytest.mark.integration  # starts a real server

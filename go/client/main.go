@@ -1,8 +1,8 @@
 // Command client is the article's Go client: one goroutine per client name, joined
 // by a sync.WaitGroup, each doing one GET and decoding the JSON answer; main prints
 // "!! main took <d>" through a deferred timeTrack. The changes the harness needs
-// (base URL, number of clients, batches, a timeout, errors recorded instead of
-// panics, one JSON line per batch) are listed in the README.
+// (base URL, number of clients, batches, a timeout, a connection policy, errors
+// recorded instead of panics, one JSON line per batch) are listed in the README.
 package main
 
 import (
@@ -28,25 +28,30 @@ type response struct {
 }
 
 // result is one request as the harness sees it: client-side timestamps on the
-// cross-process clock, the status, and the body passed through for checking.
+// cross-process clock, the status, whether the server said it would close the
+// connection, and the body passed through for checking.
 type result struct {
-	Name   string          `json:"name"`
-	SentNS int64           `json:"sent_ns"`
-	RecvNS int64           `json:"recv_ns"`
-	Status int             `json:"status"`
-	Error  string          `json:"error,omitempty"`
-	Body   json.RawMessage `json:"body,omitempty"`
+	Name         string          `json:"name"`
+	SentNS       int64           `json:"sent_ns"`
+	RecvNS       int64           `json:"recv_ns"`
+	Status       int             `json:"status"`
+	ServerClosed bool            `json:"server_closed"`
+	Error        string          `json:"error,omitempty"`
+	Body         json.RawMessage `json:"body,omitempty"`
 }
 
-// batch is the machine-readable line printed after every batch.
+// batch is the machine-readable line printed after every batch. CPUNS is the CPU
+// time this process used from the batch's start to its last response.
 type batch struct {
-	Batch    int      `json:"batch"`
-	Clients  int      `json:"clients"`
-	StartNS  int64    `json:"start_ns"`
-	EndNS    int64    `json:"end_ns"`
-	WallS    float64  `json:"wall_s"`
-	Clock    string   `json:"clock"`
-	Requests []result `json:"requests"`
+	Batch       int      `json:"batch"`
+	Clients     int      `json:"clients"`
+	StartNS     int64    `json:"start_ns"`
+	EndNS       int64    `json:"end_ns"`
+	WallS       float64  `json:"wall_s"`
+	CPUNS       int64    `json:"cpu_ns"`
+	Clock       string   `json:"clock"`
+	Connections string   `json:"connections"`
+	Requests    []result `json:"requests"`
 }
 
 var (
@@ -54,6 +59,7 @@ var (
 	clients = flag.Int("clients", 5, "number of concurrent requests per batch (the article: 5, A..E)")
 	batches = flag.Int("batches", 1, "number of batches to run one after another")
 	timeout = flag.Duration("timeout", 10*time.Minute, "per-request timeout (http.DefaultClient has none)")
+	conns   = flag.String("connections", "reuse", "reuse (keep connections across batches) or fresh (one per request)")
 	quiet   = flag.Bool("quiet", false, "do not log every decoded response to stderr")
 )
 
@@ -67,6 +73,9 @@ func get(c *http.Client, s string) (res result) {
 	}
 	defer resp.Body.Close()
 	res.Status = resp.StatusCode
+	// resp.Close: the answer said "Connection: close" (or was HTTP/1.0 without
+	// keep-alive); net/http removes that header, so this is the only trace of it.
+	res.ServerClosed = resp.Close
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		res.Error = err.Error()
@@ -86,7 +95,7 @@ func get(c *http.Client, s string) (res result) {
 
 func runBatch(c *http.Client, n int, names []string) batch {
 	results := make([]result, len(names))
-	start, startNS := time.Now(), evidence.Now()
+	start, startNS, cpu := time.Now(), evidence.Now(), evidence.CPUTime()
 
 	var wg sync.WaitGroup
 	wg.Add(len(names))
@@ -97,11 +106,33 @@ func runBatch(c *http.Client, n int, names []string) batch {
 		}(i, s)
 	}
 	wg.Wait()
+	cpu = evidence.CPUTime() - cpu
 
 	return batch{
 		Batch: n, Clients: len(names), StartNS: startNS, EndNS: evidence.Now(),
-		WallS: time.Since(start).Seconds(), Clock: evidence.ClockName, Requests: results,
+		WallS: time.Since(start).Seconds(), CPUNS: cpu, Clock: evidence.ClockName,
+		Connections: *conns, Requests: results,
 	}
+}
+
+// newClient is an http.Client with the -timeout and the -connections policy.
+// DefaultTransport keeps only 2 idle connections per host, so with 5 clients 3
+// would be dialled again in every batch; reuse keeps all n (the warm-up batch
+// opens them, later batches reuse them) with no idle timeout, since a serial
+// server leaves a connection idle for up to n x D within a batch. fresh dials
+// every request and sends "Connection: close", like a new process per run.
+func newClient(n int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	switch *conns {
+	case "reuse":
+		t.MaxIdleConnsPerHost = n
+		t.MaxIdleConns = max(100, n)
+		t.MaxConnsPerHost = 0
+		t.IdleConnTimeout = 0
+	case "fresh":
+		t.DisableKeepAlives = true
+	}
+	return &http.Client{Timeout: *timeout, Transport: t}
 }
 
 func main() {
@@ -111,7 +142,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "client: -clients and -batches must be at least 1")
 		os.Exit(2)
 	}
-	c := &http.Client{Timeout: *timeout}
+	if *conns != "reuse" && *conns != "fresh" {
+		fmt.Fprintf(os.Stderr, "client: -connections must be reuse or fresh, got %q\n", *conns)
+		os.Exit(2)
+	}
+	c := newClient(*clients)
 	names := evidence.ClientNames(*clients)
 	out := json.NewEncoder(os.Stdout)
 	for n := 0; n < *batches; n++ {

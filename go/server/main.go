@@ -1,7 +1,8 @@
 // Command server is the article's Go server: http.HandleFunc("/", processRequest)
 // and net/http's Serve, which starts one goroutine per connection. processRequest,
 // whose body the article leaves out, holds each request for -delay and answers the
-// article's JSON plus the evidence the harness needs (pid, goroutine, timestamps).
+// article's JSON plus the evidence the harness needs (pid, goroutine, timestamps,
+// the connection's peer port, the process's CPU time).
 package main
 
 import (
@@ -13,24 +14,29 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"concurrency-compare/internal/evidence"
 )
 
 // reply is the article's {"hello": ..., "client": ...} plus the evidence fields
-// every server of the comparison returns.
+// every server of the comparison returns (python/evidence.py builds the same).
+// PeerPort is null when the peer's address has no port.
 type reply struct {
-	Hello   string `json:"hello"`
-	Client  string `json:"client"`
-	PID     int    `json:"pid"`
-	Thread  string `json:"thread"`
-	EnterNS int64  `json:"enter_ns"`
-	ExitNS  int64  `json:"exit_ns"`
-	Clock   string `json:"clock"`
-	Handler string `json:"handler"`
-	Work    string `json:"work"`
-	Result  int64  `json:"result,omitempty"`
+	Hello      string `json:"hello"`
+	Client     string `json:"client"`
+	PID        int    `json:"pid"`
+	Thread     string `json:"thread"`
+	EnterNS    int64  `json:"enter_ns"`
+	ExitNS     int64  `json:"exit_ns"`
+	CPUEnterNS int64  `json:"cpu_enter_ns"`
+	CPUExitNS  int64  `json:"cpu_exit_ns"`
+	PeerPort   *int   `json:"peer_port"`
+	Clock      string `json:"clock"`
+	Handler    string `json:"handler"`
+	Work       string `json:"work"`
+	Result     int64  `json:"result,omitempty"`
 }
 
 var (
@@ -52,28 +58,45 @@ func processRequest(w http.ResponseWriter, r *http.Request) {
 		slots <- struct{}{}
 		defer func() { <-slots }()
 	}
-	enter := evidence.Now()
+	enter, cpuEnter := evidence.Now(), evidence.CPUTime()
 	var result int64
 	if *work == "cpu" {
 		result = evidence.Spin(*rounds)
 	} else {
 		time.Sleep(*delay)
 	}
-	exit := evidence.Now()
+	exit, cpuExit := evidence.Now(), evidence.CPUTime()
 
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(reply{
-		Hello:   "world",
-		Client:  r.URL.Query().Get("client"),
-		PID:     os.Getpid(),
-		Thread:  evidence.GoroutineID(),
-		EnterNS: enter,
-		ExitNS:  exit,
-		Clock:   evidence.ClockName,
-		Handler: "go/server.processRequest",
-		Work:    *work,
-		Result:  result,
+		Hello:      "world",
+		Client:     r.URL.Query().Get("client"),
+		PID:        os.Getpid(),
+		Thread:     evidence.GoroutineID(),
+		EnterNS:    enter,
+		ExitNS:     exit,
+		CPUEnterNS: cpuEnter,
+		CPUExitNS:  cpuExit,
+		PeerPort:   peerPort(r.RemoteAddr),
+		Clock:      evidence.ClockName,
+		Handler:    "go/server.processRequest",
+		Work:       *work,
+		Result:     result,
 	})
+}
+
+// peerPort is the client's TCP source port from RemoteAddr ("127.0.0.1:54321"),
+// which tells the harness which connection carried the request; nil if none.
+func peerPort(remoteAddr string) *int {
+	_, port, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return nil
+	}
+	return &n
 }
 
 func health(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from harness.claims import CLAIMS, Context, bands, behaviour
+from harness.claims import (
+    CLAIMS,
+    DISPATCH_FLOOR,
+    GIL_MAX_PARALLELISM,
+    PARALLEL_GAIN,
+    Context,
+    bands,
+    behaviour,
+    parallel_min,
+)
 from harness.report import one_line, server_summary
 from harness.stats import number
 
@@ -33,7 +42,25 @@ def ratio_cell(row: pd.Series) -> str:
         cell += " failed"
     elif row["status"] == "not measured":
         cell += " interrupted"
+    if row.get("d_too_small") is True:
+        cell += " D too small"
+    if row.get("client_limited") is True:
+        cell += " client-limited"
     return cell
+
+
+def connections_cell(row: pd.Series) -> str:
+    """New connections the server saw per counted batch, and who closed them."""
+    if not is_measured(row.get("new_connections")):
+        return "-"
+    cell = f"{row['new_connections']:g}"
+    if row.get("server_closed") is True:
+        cell += " (server closed)"
+    return cell
+
+
+def _fixed(value: Any, unit: str = "") -> str:
+    return f"{value:.2f}{unit}" if is_measured(value) else "-"
 
 
 def _int(value: Any) -> str:
@@ -59,7 +86,10 @@ def evidence(report: Report, server: str) -> str:
             "max in flight": rows["max_in_flight"].map(_int),
             "processes": rows["processes"].map(_int),
             "threads": rows["threads"].map(_int),
-            "handler time / D": rows["held_ratio_median"].map(lambda v: f"{v:.2f}" if is_measured(v) else "-"),
+            "parallelism": rows["parallelism"].map(_fixed),
+            "new connections": [connections_cell(r) for _, r in rows.iterrows()],
+            "client CPU": rows["client_busy"].map(lambda v: f"{v:.0%}" if is_measured(v) else "-"),
+            "handler time / D": rows["held_ratio_median"].map(_fixed),
             "median latency": rows["latency_median_s"].map(lambda v: f"{v:.3f} s" if is_measured(v) else "-"),
         }
     )
@@ -77,6 +107,23 @@ def claims(report: Report, *, article: bool) -> str:
 def bands_text(report: Report) -> str:
     """The thresholds of this run, in words."""
     ctx = report.context
+    small = (
+        f" *D too small*: D under {DISPATCH_FLOOR:g} x a client's dispatch spread (its first send to its last "
+        "handler entry, on servers that hold all N at once), where no server can show 1 x D; such pairings are "
+        "never refuted."
+    )
+    if ctx.work == "cpu":
+        return (
+            f"With CPU work the verdicts rest on what the server did, not on the ratio: *serial*: 1 in flight; "
+            f"*interleaved* (threads taking turns): all {ctx.n} in flight with parallelism at most "
+            f"{GIL_MAX_PARALLELISM:g}; *parallel*: all {ctx.n} in flight with parallelism at least "
+            f"{parallel_min(ctx.n, ctx.cores):.3g} on {ctx.cores} usable cores (1 + {PARALLEL_GAIN:g} x (cores - 1)); "
+            "*bounded*: k in flight for a declared capacity k < N. Parallelism is the CPU time the serving "
+            "processes used from their first handler enter to their last handler exit, over the batch's wall "
+            "time (median over the counted batches). On one usable core, parallel and interleaved cannot be told "
+            "apart and claims about them say so. The ratio is shown in units of one call of that server, as this "
+            f"run measured it (its requests that ran alone), for reference only{scaled(ctx)}.{small}"
+        )
     found = bands(ctx.n, ctx.cores, ctx.work)
     parts = [f"*{b.name}*: median {b.low:.3g}x to {'any' if b.high == float('inf') else format(b.high, '.3g') + 'x'} "
              f"with {b.in_flight} in flight" for b in found.values()]  # fmt: skip
@@ -86,19 +133,16 @@ def bands_text(report: Report) -> str:
         "declared capacity k may be *bounded*: ceil(N / k) x D +- 0.5 with k in flight. A claim is confirmed "
         "when every pairing it names (its servers against every client that sends at once, unless it names a "
         "client) is in the expected band, with the evidence stated; refuted when one is in another band; "
-        "inconclusive when one failed, was not measured or fell between bands."
+        "inconclusive when one failed, was not measured or fell between bands." + small
     )
 
 
 def scaled(ctx: Context) -> str:
-    if ctx.work != "cpu" or not ctx.call_s:
+    if ctx.work != "cpu" or not (ctx.call_s or ctx.server_call_s):
         return ""
-    calls = ", ".join(f"{name} {t / ctx.delay_s:.2f} D" for name, t in ctx.call_s.items())
-    return (
-        " (for one call = D. With CPU work one call is only about D, so each server's bands are scaled by one "
-        "call of its language as this run measured it: the median handler time of the requests that ran alone "
-        f"on their server, or else the calibration: {calls})"
-    )
+    calls = ", ".join(f"{name} {t / ctx.delay_s:.2f} D" for name, t in (ctx.server_call_s or {}).items())
+    pooled = ", ".join(f"{name} {t / ctx.delay_s:.2f} D" for name, t in (ctx.call_s or {}).items())
+    return f" (one call: {calls or 'none ran alone'}; servers with none use their language's: {pooled})"
 
 
 def unchecked_text(report: Report) -> str:
@@ -151,6 +195,24 @@ def cpu_floor(report: Report) -> str:
     return f" With CPU work on {ctx.cores} cores, {ctx.n} handlers in parallel take about {best:.2f}x at best."
 
 
+def connections_text(policy: str, report: Report) -> str:
+    """The clients' connection policy, and the servers that closed connections themselves."""
+    text = (
+        "Every client reuses its connections: the warm-up opens the batch's N connections and the counted "
+        "batches reuse them, so the figures hold no connection set-up."
+        if policy == "reuse"
+        else "Every client opens a new connection for every request (`--connections fresh`), as the article's "
+        "program, a new process each run, does."
+    )
+    closers = sorted({str(r["server"]) for _, r in report.pairings.iterrows() if r.get("server_closed") is True})
+    if closers:
+        text += (
+            f" {', '.join(f'`{c}`' for c in closers)} closed every connection after its answer "
+            "(`Connection: close`), so each of its requests came on a new connection whatever the client does."
+        )
+    return text
+
+
 def work_text(settings: dict[str, Any]) -> str:
     cal = settings.get("calibration")
     if settings.get("work", "wait") != "cpu" or not cal:
@@ -171,12 +233,15 @@ class MarkdownExporter:
         out = ["# Concurrent HTTP requests in Go and Python: comparison report", ""]
         if report.status != "complete":
             out += [f"> **Partial report.** {' '.join(report.notes)}", ""]
+        out += [f"> **Note.** {w}\n" for w in report.warnings]
         out += [
             f"Every number here was measured in one run on {report.environment['date'][:10]}, on "
             f"{report.context.cores} cores: each server holds every request for D = {s['delay_s']:g} s "
             f"({work_text(s)}), each batch sends N = {n} requests at once "
             f"(except the sequential client), and each pairing ran {s['repeats']} counted batches after one "
-            "warm-up batch. Regenerated by every run; do not edit by hand.",
+            "warm-up batch. "
+            + connections_text(s.get("connections", "reuse"), report)
+            + " Regenerated by every run; do not edit by hand.",
             "",
             "## Batch wall time as a multiple of D",
             "",

@@ -10,6 +10,12 @@ measure requests, not interpreter start-up; the first batch is the harness's
 warm-up. The pool allows one connection per client, and the timeout is the
 harness's (httpx's 5 s default would cut a serial batch short).
 
+``--connections`` is the policy every client shares (the Go client's
+``-connections``): ``reuse`` keeps the warm-up batch's N connections for every later
+batch (no keep-alive expiry: httpx's 5 s default would drop connections a slow
+batch left idle); ``fresh`` opens a new connection for every request and closes it
+after the response, as the article's program, a new process per run, does.
+
 Start-up is kept short because every pairing starts one client process: each mode
 imports only what it uses, and two things httpx does at start that this client
 never needs are skipped (see ``_options`` and the ``httpx._main`` line below).
@@ -23,7 +29,7 @@ import ssl
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 # httpx imports its command-line client when it is imported (click, rich and
 # pygments, all installed here for uvicorn and the harness): ~65 ms of every client
@@ -33,13 +39,34 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
 
-from evidence import CLOCK_NAME, client_names, now_ns  # noqa: E402
+from evidence import CLOCK_NAME, client_names, cpu_ns, now_ns  # noqa: E402
+
+CONNECTIONS = ("reuse", "fresh")
+
+
+class Run(NamedTuple):
+    """One client process's settings: what every mode needs."""
+
+    url: str
+    names: list[str]
+    batches: int
+    timeout: float
+    connections: str
+
+
+def _server_closed(response: httpx.Response) -> bool:
+    """The answer said the server closes the connection after it (Go's ``resp.Close``):
+    ``Connection: close``, or HTTP/1.0 without ``keep-alive``."""
+    tokens = {t.strip().lower() for t in response.headers.get("connection", "").split(",")}
+    return "close" in tokens or (response.http_version == "HTTP/1.0" and "keep-alive" not in tokens)
 
 
 def _result(name: str, sent_ns: int, response: httpx.Response | None, error: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {"name": name, "sent_ns": sent_ns, "recv_ns": now_ns(), "status": 0}
+    result["server_closed"] = False
     if response is not None:
         result["status"] = response.status_code
+        result["server_closed"] = _server_closed(response)
         try:
             result["body"] = response.json()
         except ValueError as exc:
@@ -65,23 +92,45 @@ async def _aget(client: httpx.AsyncClient, url: str, name: str) -> dict[str, Any
         return _result(name, sent, None, f"{type(exc).__name__}: {exc}")
 
 
-def _emit(n: int, names: list[str], start: float, start_ns: int, results: list[dict[str, Any]]) -> None:
-    line = {
-        "batch": n,
-        "clients": len(names),
-        "start_ns": start_ns,
-        "end_ns": now_ns(),
-        "wall_s": time.perf_counter() - start,
-        "clock": CLOCK_NAME,
-        "requests": results,
-    }
-    print(json.dumps(line), flush=True)
+class Batch:
+    """Times one batch: wall clock and this process's CPU time (all threads), from
+    before the first request to after the last response."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.start, self.start_ns, self.cpu_start_ns = time.perf_counter(), now_ns(), cpu_ns()
+
+    def emit(self, run: Run, results: list[dict[str, Any]]) -> None:
+        cpu_used_ns = cpu_ns() - self.cpu_start_ns
+        line = {
+            "batch": self.n,
+            "clients": len(run.names),
+            "start_ns": self.start_ns,
+            "end_ns": now_ns(),
+            "wall_s": time.perf_counter() - self.start,
+            "cpu_ns": cpu_used_ns,
+            "clock": CLOCK_NAME,
+            "connections": run.connections,
+            "requests": results,
+        }
+        print(json.dumps(line), flush=True)
 
 
-def _options(clients: int, timeout: float) -> dict[str, Any]:
+def _options(run: Run) -> dict[str, Any]:
+    clients = len(run.names)
+    if run.connections == "reuse":
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=None)
+        headers = {}
+    else:
+        # fresh: the pool keeps no idle connection, so each one is closed once its
+        # response is read; "Connection: close" (what Go's DisableKeepAlives sends)
+        # tells the server so too, and every client sends the same request.
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=0)
+        headers = {"Connection": "close"}
     return {
-        "timeout": httpx.Timeout(timeout),
-        "limits": httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
+        "timeout": httpx.Timeout(run.timeout),
+        "limits": limits,
+        "headers": headers,
         "trust_env": False,  # HTTP_PROXY must never reroute 127.0.0.1
         # Plain HTTP only: a TLS context without certifi's CA bundle (loading it took
         # ~25-50 ms per client start); it would refuse any TLS peer, never trust it.
@@ -89,37 +138,37 @@ def _options(clients: int, timeout: float) -> dict[str, Any]:
     }
 
 
-def run_async(url: str, names: list[str], batches: int, timeout: float) -> None:
+def run_async(run: Run) -> None:
     import asyncio
 
     async def main() -> None:
-        async with httpx.AsyncClient(**_options(len(names), timeout)) as client:
-            for n in range(batches):
-                start, start_ns = time.perf_counter(), now_ns()
-                results = await asyncio.gather(*(_aget(client, url, s) for s in names))
-                _emit(n, names, start, start_ns, list(results))
+        async with httpx.AsyncClient(**_options(run)) as client:
+            for n in range(run.batches):
+                batch = Batch(n)
+                results = await asyncio.gather(*(_aget(client, run.url, s) for s in run.names))
+                batch.emit(run, list(results))
 
     asyncio.run(main())
 
 
-def run_threads(url: str, names: list[str], batches: int, timeout: float) -> None:
+def run_threads(run: Run) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    with httpx.Client(**_options(len(names), timeout)) as client, ThreadPoolExecutor(len(names)) as pool:
-        for n in range(batches):
-            start, start_ns = time.perf_counter(), now_ns()
-            futures = [pool.submit(_get, client, url, s) for s in names]
-            _emit(n, names, start, start_ns, [f.result() for f in futures])
+    with httpx.Client(**_options(run)) as client, ThreadPoolExecutor(len(run.names)) as pool:
+        for n in range(run.batches):
+            batch = Batch(n)
+            futures = [pool.submit(_get, client, run.url, s) for s in run.names]
+            batch.emit(run, [f.result() for f in futures])
 
 
-def run_sequential(url: str, names: list[str], batches: int, timeout: float) -> None:
-    with httpx.Client(**_options(len(names), timeout)) as client:
-        for n in range(batches):
-            start, start_ns = time.perf_counter(), now_ns()
-            _emit(n, names, start, start_ns, [_get(client, url, s) for s in names])
+def run_sequential(run: Run) -> None:
+    with httpx.Client(**_options(run)) as client:
+        for n in range(run.batches):
+            batch = Batch(n)
+            batch.emit(run, [_get(client, run.url, s) for s in run.names])
 
 
-MODES: dict[str, Callable[[str, list[str], int, float], Any]] = {
+MODES: dict[str, Callable[[Run], Any]] = {
     "async": run_async,
     "threads": run_threads,
     "sequential": run_sequential,
@@ -133,11 +182,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=5)
     parser.add_argument("--batches", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds, per request")
+    parser.add_argument(
+        "--connections",
+        choices=CONNECTIONS,
+        default="reuse",
+        help="reuse: keep connections across batches; fresh: a new connection per request",
+    )
     args = parser.parse_args(argv)
     if args.clients < 1 or args.batches < 1:
         parser.error("--clients and --batches must be at least 1")
     start = time.perf_counter()
-    MODES[args.mode](args.url, client_names(args.clients), args.batches, args.timeout)
+    MODES[args.mode](Run(args.url, client_names(args.clients), args.batches, args.timeout, args.connections))
     print(f"!! main took {time.perf_counter() - start:.6f}s", flush=True)
     return 0
 

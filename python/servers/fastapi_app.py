@@ -4,14 +4,15 @@ Each app has one path operation on ``/`` and differs only in how it holds the
 request, which is the whole point: ``async def`` that awaits yields the event loop,
 plain ``def`` runs in the threadpool, ``async def`` that blocks (``time.sleep``, or
 any computation) holds the loop. ``work.hold*`` decides between waiting and CPU work.
+``request.client`` is the connection's peer (host, port), from uvicorn's ASGI scope.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
+import evidence
 import work
-from evidence import HEALTH, now_ns, reply
 
 
 def _app() -> FastAPI:
@@ -19,9 +20,13 @@ def _app() -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, str]:
-        return HEALTH
+        return evidence.HEALTH
 
     return app
+
+
+def _port(request: Request) -> int | None:
+    return request.client.port if request.client else None
 
 
 app_async = _app()
@@ -30,21 +35,21 @@ app_async_blocking = _app()
 
 
 @app_async.get("/")
-async def process_request_async(client: str = "") -> dict[str, object]:
-    enter = now_ns()
+async def process_request_async(request: Request, client: str = "") -> dict[str, object]:
+    stamp = evidence.enter()
     await work.hold_async()
-    return reply(client, enter, f"{__name__}.process_request_async")
+    return evidence.reply(client, stamp, f"{__name__}.process_request_async", _port(request))
 
 
 @app_def.get("/")
-def process_request_def(client: str = "") -> dict[str, object]:
-    enter = now_ns()
+def process_request_def(request: Request, client: str = "") -> dict[str, object]:
+    stamp = evidence.enter()
     work.hold()
-    return reply(client, enter, f"{__name__}.process_request_def")
+    return evidence.reply(client, stamp, f"{__name__}.process_request_def", _port(request))
 
 
 @app_async_blocking.get("/")
-async def process_request_async_blocking(client: str = "") -> dict[str, object]:
-    enter = now_ns()
+async def process_request_async_blocking(request: Request, client: str = "") -> dict[str, object]:
+    stamp = evidence.enter()
     work.hold()  # time.sleep (or computing) blocks the event loop on purpose: the article's C5
-    return reply(client, enter, f"{__name__}.process_request_async_blocking")
+    return evidence.reply(client, stamp, f"{__name__}.process_request_async_blocking", _port(request))

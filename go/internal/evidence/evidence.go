@@ -1,5 +1,6 @@
 // Package evidence holds what the Go server and client share with the harness:
-// the cross-process clock, goroutine identity and client naming.
+// the cross-process clock, the process's CPU time, goroutine identity and client
+// naming.
 package evidence
 
 import (
