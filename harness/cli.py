@@ -343,7 +343,8 @@ def parser() -> Parser:
     compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
     compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
     compare.add_argument("--out", default=str(default_out("compare")),
-                         help="folder for the report (default: runs/compare/, git-ignored; --out results to publish)")  # fmt: skip
+                         help="folder for the report (default: runs/compare/, git-ignored scratch; "
+                         "--out results to publish)")  # fmt: skip
     compare.add_argument("--work", choices=WORK_KINDS, default="wait",
                          help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
     compare.add_argument("--connections", choices=CONNECTIONS, default="reuse",

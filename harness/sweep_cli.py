@@ -231,7 +231,8 @@ def add_parser(sub: Any) -> None:
         f"(default: {DEFAULT_BUDGET_S:g})",
     )
     sweep.add_argument("--out", default=str(default_out("sweep")),
-                       help="folder for the report (default: runs/sweep/, git-ignored; --out results to publish)")  # fmt: skip
+                       help="folder for the report (default: runs/sweep/, git-ignored scratch; "
+                       "--out results to publish)")  # fmt: skip
     sweep.add_argument("--work", choices=WORK_KINDS, default="wait",
                        help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
     sweep.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
