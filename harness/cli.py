@@ -29,7 +29,7 @@ from harness.childenv import child_env
 from harness.claims import Context, claims_for
 from harness.errors import HarnessError, ServerError, UsageError
 from harness.metadata import environment
-from harness.paths import CACHE_DIR, DEFAULT_OUT, GO_DIR
+from harness.paths import CACHE_DIR, GO_DIR, default_out
 from harness.process import ManagedProcess, Terminated, describe_exit, install_signal_handlers
 from harness.progress import ConsoleProgress
 from harness.protocol import is_batch_line
@@ -342,7 +342,9 @@ def parser() -> Parser:
     compare.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="R, counted batches per pairing")
     compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
     compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
-    compare.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
+    compare.add_argument("--out", default=str(default_out("compare")),
+                         help="folder for the report (default: runs/compare/, git-ignored scratch; "
+                         "--out results to publish)")  # fmt: skip
     compare.add_argument("--work", choices=WORK_KINDS, default="wait",
                          help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
     compare.add_argument("--connections", choices=CONNECTIONS, default="reuse",
@@ -363,8 +365,10 @@ def parser() -> Parser:
     article.add_argument("--delay", type=float, default=1.0, help="D, seconds the server holds each request")
     article.set_defaults(run=cmd_article)
 
-    bench = sub.add_parser("bench", help="how fast and how exact the harness is: results/bench.md and bench.json")
-    bench.add_argument("--out", default=str(DEFAULT_OUT), help="folder for bench.md and bench.json (default: results/)")
+    bench = sub.add_parser("bench", help="how fast and how exact the harness is: bench.md and bench.json")
+    bench.add_argument("--out", default=str(default_out("bench")),
+                       help="folder for bench.md and bench.json (default: runs/bench/, git-ignored; "
+                       "--out results to publish)")  # fmt: skip
     bench.add_argument("--parts", help="comma-separated: precision, scale, whole, efficiency (default: all)")
     bench.add_argument("--delays", default="0.05,0.2,1", help="D values of the precision part, seconds")
     bench.add_argument("--repeats", type=int, default=5, help="counted batches per pairing in the precision part")

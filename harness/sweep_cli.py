@@ -35,7 +35,7 @@ from harness.errors import UsageError
 from harness.evidence import evidence
 from harness.export import sweep as sweep_export
 from harness.metadata import environment
-from harness.paths import DEFAULT_OUT
+from harness.paths import default_out
 from harness.sweep import (
     DEFAULT_BUDGET_S,
     DEFAULT_CLIENT,
@@ -230,7 +230,9 @@ def add_parser(sub: Any) -> None:
         help=f"seconds per point before its requests time out: more than D, at most {MAX_BUDGET_S:g} "
         f"(default: {DEFAULT_BUDGET_S:g})",
     )
-    sweep.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the report (default: results/)")
+    sweep.add_argument("--out", default=str(default_out("sweep")),
+                       help="folder for the report (default: runs/sweep/, git-ignored scratch; "
+                       "--out results to publish)")  # fmt: skip
     sweep.add_argument("--work", choices=WORK_KINDS, default="wait",
                        help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
     sweep.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")

@@ -231,7 +231,8 @@ class BenchMarkdownExporter:
             "",
             "`nox -s compare` as a subprocess, timed from outside. Cold: a fresh `--envdir` (new "
             "virtualenvs, every package installed), an empty Go build cache (`HARNESS_CACHE_DIR`) and an "
-            "empty Go compiler cache (`GOCACHE`); pip's download cache as the machine had it. Warm: the "
+            "empty Go compiler cache (`GOCACHE`); the installer's download cache (uv's, or pip's without uv) "
+            "as the machine had it. Warm: the "
             "same again, all of it reused.",
             "",
             table(frame),
