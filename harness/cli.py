@@ -46,6 +46,11 @@ MIN_DELAY_S = 0.001
 """Below a millisecond no client gets five requests into handlers before the first
 one ends (httpx-async needs ~9 ms here); runs between this and the client's own
 floor are marked *D too small* in the report (``claims.DISPATCH_FLOOR``)."""
+QUICK_DELAY_S = 0.2
+QUICK_REPEATS = 1
+"""``--quick``: the default matrix at D = 0.2 s with one counted batch, about a
+quarter of the default run's time. D = 0.2 s keeps runserver's ~40 ms per reused
+connection (Nagle and a delayed ACK) at 1.2x, well inside the concurrent band."""
 SERVE_PORT = 8000
 ARTICLE_PORT = 8000
 """The article's port: its client is hard-wired to http://localhost:8000/."""
@@ -96,6 +101,12 @@ def load_catalog(args: argparse.Namespace) -> Catalog:
 
 
 def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
+    if args.quick:
+        if args.delay is not None or args.repeats is not None:
+            raise UsageError("--quick sets --delay and --repeats itself; leave them out or drop --quick")
+        args.delay, args.repeats = QUICK_DELAY_S, QUICK_REPEATS
+    args.delay = DEFAULT_DELAY_S if args.delay is None else args.delay
+    args.repeats = DEFAULT_REPEATS if args.repeats is None else args.repeats
     if not 1 <= args.clients <= MAX_CLIENTS:
         raise UsageError(f"--clients must be between 1 and {MAX_CLIENTS}, got {args.clients}")
     if args.repeats < 1:
@@ -150,11 +161,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "repeats": plan.repeats,
         "work": plan.work,
         "connections": plan.connections,
+        "quick": bool(args.quick),
         "calibration": plan.calibration.to_dict() if plan.calibration else None,
         "servers": [s.name for s in plan.servers],
         "client_impls": [c.name for c in plan.clients],
     }
-    env = environment(go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log")
+    env = environment(
+        go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log", command=args.command_line
+    )
     results = RunResults(plan.out_dir, settings, env, catalog)
     results.add_phase("setup", setup_start)
     start = results.origin
@@ -274,6 +288,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ServerError(f"{spec.name} exited with status {code}; last lines of its log:\n{running.proc.log_tail()}")
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 1 when a verdict changed (for CI), 0 when every verdict is the same."""
+    from harness import diff
+    from harness.files import write_text
+
+    result = diff.diff(Path(args.old), Path(args.new), force=args.force)
+    text = diff.render(result)
+    if args.out:
+        try:
+            write_text(Path(args.out), text)
+        except OSError as exc:
+            raise UsageError(f"cannot write --out {args.out!r} ({exc.strerror}): choose another path") from exc
+        console.print(f"diff: {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 1 if result.verdicts_changed else 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     print("servers (* = in a run that does not name its servers):")
@@ -320,7 +352,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         scale_repeats=args.scale_repeats,
         compare_args=tuple(shlex.split(args.compare_args)),
     )
-    env = environment(go_version=None, log_path=plan.runs_dir / "git.log")
+    env = environment(go_version=None, log_path=plan.runs_dir / "git.log", command=args.command_line)
     result = bench.run_bench(
         plan, say=console.print, environment=env, checkpoint=lambda partial: bench_export.write(partial, plan.out_dir)
     )
@@ -337,9 +369,11 @@ def parser() -> Parser:
     sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     compare = sub.add_parser("compare", help="run every client against every server and write the report")
-    compare.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
+    compare.add_argument("--delay", type=float, help=f"D, seconds each request is held (default {DEFAULT_DELAY_S:g})")
     compare.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="N, requests per batch (1..1000)")
-    compare.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="R, counted batches per pairing")
+    compare.add_argument("--repeats", type=int, help=f"R, counted batches per pairing (default {DEFAULT_REPEATS})")
+    quick_help = f"a quick look: D = {QUICK_DELAY_S:g} s and {QUICK_REPEATS} counted batch; the report says so"
+    compare.add_argument("--quick", action="store_true", help=quick_help)
     compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
     compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
     compare.add_argument("--out", default=str(default_out("compare")),
@@ -379,6 +413,13 @@ def parser() -> Parser:
     bench.add_argument("--compare-args", default="", help="extra arguments for the matrix runs (default: none)")
     bench.set_defaults(run=cmd_bench)
 
+    diffing = sub.add_parser("diff", help="put two report.json files side by side: did a rerun reproduce a run?")
+    diffing.add_argument("old", help="the report.json to compare against (e.g. a published one)")
+    diffing.add_argument("new", help="the report.json of the rerun")
+    diffing.add_argument("--out", help="write the markdown here instead of to stdout")
+    diffing.add_argument("--force", action="store_true", help="compare reports with a different D or N anyway")
+    diffing.set_defaults(run=cmd_diff)
+
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")
     listing.set_defaults(run=cmd_list)
@@ -395,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
         args.argv = argv[1:]
+        args.command_line = "python -m harness " + shlex.join(argv)
         return int(args.run(args))
     except UsageError as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)

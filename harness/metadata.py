@@ -90,16 +90,34 @@ def _v1_quota(folder: Path) -> list[float]:
     return [] if quota <= 0 else [quota / period]
 
 
-def _git_commit(log_path: Path) -> str:
+CODE_PATHS = ("harness", "go", "python", "pyproject.toml", "noxfile.py")
+"""What makes the measurements: a run is *dirty* when any of these has uncommitted
+changes. ``results/`` and the docs are left out: runs and ``publish`` write them."""
+
+
+def _git(args: list[str], log_path: Path) -> str | None:
     try:
-        code, out = run_command(["git", "rev-parse", "--short", "HEAD"], name="git", log_path=log_path,
-                                env=os.environ, cwd=REPO, timeout_s=10)  # fmt: skip
+        code, out = run_command(["git", *args], name="git", log_path=log_path, env=os.environ, cwd=REPO,
+                                timeout_s=10)  # fmt: skip
     except (HarnessError, TimeoutError):
-        return "unknown"
-    return out.strip() if code == 0 and out.strip() else "unknown"
+        return None
+    return out if code == 0 else None
 
 
-def environment(*, go_version: str | None, log_path: Path) -> dict[str, Any]:
+def provenance(command: str, log_path: Path) -> dict[str, Any]:
+    """Which code made a report: the commit (40 hex digits, or "unknown" outside a git
+    checkout), whether the code had uncommitted changes, the command line, and when."""
+    commit = (_git(["rev-parse", "HEAD"], log_path) or "").strip()
+    status = _git(["status", "--porcelain", "--", *CODE_PATHS], log_path)
+    return {
+        "commit": commit if len(commit) == 40 else "unknown",
+        "dirty": None if status is None else bool(status.strip()),
+        "command": command,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def environment(*, go_version: str | None, log_path: Path, command: str = "") -> dict[str, Any]:
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "os": platform.platform(),
@@ -111,5 +129,5 @@ def environment(*, go_version: str | None, log_path: Path) -> dict[str, Any]:
         "go": go_version or "not used",
         "packages": {p: _version(p) for p in PACKAGES},
         "harness": __version__,
-        "commit": _git_commit(log_path),
+        "provenance": provenance(command, log_path),
     }

@@ -99,6 +99,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     if failed:
         notes.append(f"{len(failed)} pairing(s) failed; reasons below the matrix.")
     summary["d_too_small"] = [ctx.too_small_for(row) for _, row in summary.iterrows()]
+    summary["behaviour"] = [claims_mod.behaviour(row, ctx) for _, row in summary.iterrows()]
     warnings = []
     small = sorted(set(summary.loc[summary["d_too_small"], "client"]))
     if small:

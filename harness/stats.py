@@ -67,6 +67,11 @@ PAIRING_COLUMNS = [
     "failed_requests",
     "warmup_failed_requests",
     "latency_median_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "latency_max_s",
+    "requests_per_s",
     "held_ratio_median",
     "outside_ratio_median",
     "connections",
@@ -154,6 +159,7 @@ def pairing_frame(
             "warmup_failed_requests": int(warmup_failed.get((p.server, p.client), 0)),
         }
         g = groups.get((p.server, p.client))
+        row.update(latency_summary(p.counted))
         if g is not None and len(g):
             row.update(
                 {
@@ -182,6 +188,23 @@ def pairing_frame(
             )
         rows.append(row)
     return pd.DataFrame(rows, columns=PAIRING_COLUMNS)
+
+
+def latency_summary(batches: Iterable[BatchRecord]) -> dict[str, float]:
+    """Client-side latency percentiles over every answered request of the counted
+    batches, and requests per second of batch wall time (answered / summed wall)."""
+    batches = list(batches)
+    latencies = pd.Series([r.latency_s for b in batches for r in b.requests if r.ok], dtype=float)
+    wall = sum(b.wall_s for b in batches)
+    if latencies.empty or wall <= 0:
+        return {}
+    return {
+        "latency_p50_s": latencies.quantile(0.5),
+        "latency_p90_s": latencies.quantile(0.9),
+        "latency_p99_s": latencies.quantile(0.99),
+        "latency_max_s": latencies.max(),
+        "requests_per_s": len(latencies) / wall,
+    }
 
 
 REQUEST_COLUMNS = [

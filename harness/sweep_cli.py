@@ -59,7 +59,7 @@ budget one point may hold the sweep for half an hour; it still holds 24 waves of
 longest D (``cli.MAX_DELAY_S``). Far beyond it a value is a typo (1e6 s is eleven
 days), better refused in one line up front than by a client many lines later."""
 CLIENT_REASON_DEFAULT = "the default client: it scaled best at N = 1000 against go-nethttp (README)"
-CLIENT_REASON_CHOSEN = "chosen with --client-impl"
+CLIENT_REASON_CHOSEN = "chosen with --client-impls"
 
 
 def parse_ladder(value: str | None, max_clients: int) -> tuple[int, ...]:
@@ -91,12 +91,14 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
     by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
     default = [s.name for s in catalog.servers if s.default]
     servers = _names(args.servers, by_server, default, "server", "--servers")  # type: ignore[arg-type]
-    if args.client_impl not in by_client:
-        raise UsageError(f"unknown client {args.client_impl!r} in --client-impl; valid: {', '.join(by_client)}")
-    client = by_client[args.client_impl]
+    if "," in args.client_impls:
+        raise UsageError(f"the sweep runs one client, got {args.client_impls!r} in --client-impls; name one")
+    if args.client_impls not in by_client:
+        raise UsageError(f"unknown client {args.client_impls!r} in --client-impls; valid: {', '.join(by_client)}")
+    client = by_client[args.client_impls]
     if not client.concurrent:
         valid = ", ".join(c.name for c in catalog.clients if c.concurrent)
-        raise UsageError(f"--client-impl {client.name} does not send its requests at once; choose one of {valid}")
+        raise UsageError(f"--client-impls {client.name} does not send its requests at once; choose one of {valid}")
     return SweepPlan(
         servers=tuple(by_server[s] for s in servers),
         client=client,
@@ -171,7 +173,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     results = SweepResults(
         plan.out_dir,
         settings,
-        environment(go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log"),
+        environment(
+            go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log", command=args.command_line
+        ),
         catalog,
     )
     start = time.perf_counter()
@@ -218,7 +222,7 @@ def add_parser(sub: Any) -> None:
     sweep = sub.add_parser("sweep", help="N = 1 .. 1000 requests at once per server: capacity, resources, pictures")
     sweep.add_argument("--servers", help="comma-separated server names, or all (default: the article's nine)")
     sweep.add_argument(
-        "--client-impl", default=DEFAULT_CLIENT, help=f"the client that sends the batches (default: {DEFAULT_CLIENT})"
+        "--client-impls", default=DEFAULT_CLIENT, help=f"the client that sends the batches (default: {DEFAULT_CLIENT})"
     )
     sweep.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
     sweep.add_argument("--ladder", help="comma-separated N (default: 1,2,5,10,20,50,100,200,500,1000)")

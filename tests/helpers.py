@@ -19,7 +19,12 @@ ENV = {
     "go": "go1.27.3",
     "packages": {"httpx": "0.28.1"},
     "harness": "0.1.0",
-    "commit": "abc1234",
+    "provenance": {
+        "commit": "0123456789abcdef0123456789abcdef01234567",
+        "dirty": False,
+        "command": "python -m harness compare",
+        "created": "2026-01-01T00:00:00+00:00",
+    },
 }
 """The environment of every fixed result set: no test depends on the machine."""
 

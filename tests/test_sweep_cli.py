@@ -18,8 +18,8 @@ from tests.conftest import harness
         (["--ladder", "5,2000"], "--ladder values must be between 1 and 1000"),
         (["--max-clients", "0"], "--max-clients must be between 1 and 1000, got 0"),
         (["--ladder", "50,100", "--max-clients", "10"], "--max-clients 10 leaves nothing of the ladder 50,100"),
-        (["--client-impl", "curl"], "unknown client 'curl' in --client-impl; valid: go-goroutines,"),
-        (["--client-impl", "httpx-sequential"], "--client-impl httpx-sequential does not send its requests at once"),
+        (["--client-impls", "curl"], "unknown client 'curl' in --client-impls; valid: go-goroutines,"),
+        (["--client-impls", "httpx-sequential"], "--client-impls httpx-sequential does not send its requests at once"),
         (["--servers", "nginx"], "unknown server 'nginx' in --servers"),
         (["--delay", "0"], "--delay must be a number of seconds from"),
         (["--delay", "2", "--budget", "1"], "--budget must be a number of seconds more than D (2 s) and at most 600"),
@@ -62,7 +62,7 @@ def test_a_client_that_cannot_start_fails_its_points_not_the_sweep(tmp_path: Pat
     catalog = tmp_path / "broken.toml"
     catalog.write_text('[[client]]\nname = "broken"\ncommand = ["/nonexistent/client"]\nconcurrent = true\n')
     out = tmp_path / "out"
-    args = ["--servers", "fastapi-async", "--client-impl", "broken", "--ladder", "1,2", "--catalog", str(catalog)]
+    args = ["--servers", "fastapi-async", "--client-impls", "broken", "--ladder", "1,2", "--catalog", str(catalog)]
     proc = harness("sweep", *args, "--out", str(out))
     assert proc.returncode == 1, proc.stderr
     data = json.loads((out / "sweep.json").read_text())

@@ -26,6 +26,13 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def provenance_and_environment(env: dict[str, Any]) -> dict[str, Any]:
+    """The report's ``provenance`` (which commit, dirty or not, the command, when) at
+    the top level, and the environment without it: every report carries both."""
+    rest = {k: v for k, v in env.items() if k != "provenance"}
+    return {"provenance": env.get("provenance"), "environment": rest}
+
+
 def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     columns = [c for c in frame.columns if c not in drop]
     return [{k: _clean(v) for k, v in row.items()} for row in frame[columns].to_dict(orient="records")]
@@ -44,6 +51,6 @@ class JsonExporter:
             "claims": [asdict(c) for c in report.claims],
             "batches": records(report.batches),
             "phases": [asdict(p) for p in report.phases],
-            "environment": report.environment,
+            **provenance_and_environment(report.environment),
         }
         return json.dumps(data, indent=2) + "\n"

@@ -76,6 +76,23 @@ def matrix(report: Report) -> str:
     return table(grid.reset_index())
 
 
+def latency_cell(row: pd.Series) -> str:
+    if not is_measured(row.get("latency_p50_s")):
+        return "-"
+    ms = [f"{row[f'latency_{q}_s'] * 1e3:.0f}" for q in ("p50", "p90", "p99", "max")]
+    return f"{' / '.join(ms)} ms, {row['requests_per_s']:.1f}/s"
+
+
+def latency(report: Report) -> str:
+    """Latency percentiles and throughput per pairing: servers down, clients across."""
+    p = report.pairings.copy()
+    p["cell"] = p.apply(latency_cell, axis=1)
+    grid = p.pivot(index="server", columns="client", values="cell")
+    grid = grid.reindex(index=report.servers, columns=report.clients).fillna("-")
+    grid.index.name = "server"
+    return table(grid.reset_index())
+
+
 def evidence(report: Report, server: str) -> str:
     rows = report.pairings[report.pairings["server"] == server]
     frame = pd.DataFrame(
@@ -168,7 +185,16 @@ def environment_rows(env: dict[str, Any]) -> list[tuple[str, str]]:
         ("Python", env["python"]),
         ("Go", env["go"]),
         ("packages", ", ".join(f"{k} {v}" for k, v in env["packages"].items())),
+        *provenance_rows(env.get("provenance") or {}),
     ]
+
+
+def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, str]]:
+    """Which code made the report, for a reader to check out and rerun."""
+    if not prov:
+        return [("commit", "not recorded")]
+    dirty = {True: " **with uncommitted changes**", False: "", None: " (could not tell whether the tree was clean)"}
+    return [("commit", f"`{prov['commit']}`{dirty[prov.get('dirty')]}"), ("created", prov["created"])]
 
 
 def environment(report: Report) -> str:
@@ -180,7 +206,7 @@ def environment(report: Report) -> str:
         ("R (counted batches per pairing)", f"{s['repeats']} (after 1 warm-up batch)"),
         ("work", work_text(s)),
         ("command", f"`{s['command']}`"),
-        ("harness", f"{env['harness']} (commit {env['commit']})"),
+        ("harness", env["harness"]),
     ]
     if "duration_s" in s:
         rows.append(("run wall time", f"{s['duration_s']:.0f} s"))
@@ -234,6 +260,13 @@ class MarkdownExporter:
         if report.status != "complete":
             out += [f"> **Partial report.** {' '.join(report.notes)}", ""]
         out += [f"> **Note.** {w}\n" for w in report.warnings]
+        if s.get("quick"):
+            out += [
+                f"> **Quick run** (`--quick`: D = {s['delay_s']:g} s, {s['repeats']} counted batch per pairing): "
+                "the same verdicts as a default run in about a quarter of its time; for figures to publish, "
+                "run without `--quick`.",
+                "",
+            ]
         out += [
             f"Every number here was measured in one run on {report.environment['date'][:10]}, on "
             f"{report.context.cores} cores: each server holds every request for D = {s['delay_s']:g} s "
@@ -257,6 +290,16 @@ class MarkdownExporter:
             out += ["Failed pairings:", ""]
             out += [f"- `{r['server']}` x `{r['client']}`: {one_line(r['reason'])}" for _, r in failed.iterrows()]
             out += [""]
+        out += [
+            "## Latency and throughput",
+            "",
+            "Client-side latency of every answered request of the counted batches, from send to answer: "
+            "p50 / p90 / p99 / max in milliseconds, then requests per second of batch wall time (answered "
+            "requests over the batches' summed wall time).",
+            "",
+            latency(report),
+            "",
+        ]
         out += ["Clients:", ""]
         out += [f"- `{c}`: {report.catalog.clients_by_name[c].summary}" for c in report.clients]
         out += [

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from harness.export.json import records
+from harness.export.json import provenance_and_environment, records
 from harness.sweep_report import SCHEMA
 
 if TYPE_CHECKING:
@@ -25,6 +25,6 @@ class SweepJsonExporter:
             "points": records(report.points),
             "capacity": [asdict(c) for c in report.capacity],
             "pictures": [asdict(p) for p in report.pictures],
-            "environment": report.environment,
+            **provenance_and_environment(report.environment),
         }
         return json.dumps(data, indent=2) + "\n"

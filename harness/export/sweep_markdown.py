@@ -85,7 +85,7 @@ def environment(report: SweepReport) -> str:
         ("ladder", ", ".join(map(str, s["ladder"])) + " (+ k and k+1 of each bounded server)"),
         ("client", f"`{s['client']}` ({s['client_reason']})"),
         ("command", f"`{s['command']}`"),
-        ("harness", f"{env['harness']} (commit {env['commit']})"),
+        ("harness", env["harness"]),
     ]
     if "duration_s" in s:
         rows.append(("sweep wall time", f"{s['duration_s']:.0f} s ({s['duration_s'] / 60:.1f} min), Go build excluded"))
