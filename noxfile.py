@@ -104,6 +104,13 @@ def article(session: nox.Session) -> None:
     harness(session, "article")
 
 
+@nox.session(default=False)
+def diff(session: nox.Session) -> None:
+    """Two report.json files side by side: nox -s diff -- OLD NEW (exit 1 when a verdict changed)."""
+    install(session)
+    harness(session, "diff")
+
+
 @nox.session(name="list", default=False)
 def list_catalog(session: nox.Session) -> None:
     """Print the catalog of servers and clients."""
