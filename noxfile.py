@@ -105,6 +105,13 @@ def article(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def publish(session: nox.Session) -> None:
+    """Regenerate every published result from the committed code, then the README's tables (about 30 min)."""
+    install(session)
+    harness(session, "publish")
+
+
+@nox.session(default=False)
 def diff(session: nox.Session) -> None:
     """Two report.json files side by side: nox -s diff -- OLD NEW (exit 1 when a verdict changed)."""
     install(session)

@@ -306,6 +306,35 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if result.verdicts_changed else 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Every published artefact from the current, committed code, then the README's tables."""
+    from harness import publish
+    from harness.metadata import provenance
+
+    parts = {p.name: p for p in publish.PARTS}
+    chosen = _names(args.parts, parts, list(publish.DEFAULT_PARTS), "part", "--parts")  # type: ignore[arg-type]
+    if not args.readme_only:
+        prov = provenance(args.command_line, Path(tempfile.mkdtemp(prefix="harness-publish-")) / "git.log")
+        if prov["dirty"] is not False:
+            raise UsageError(
+                "the code (harness/, go/, python/, pyproject.toml, noxfile.py) has uncommitted changes or no git: "
+                "commit first, a published report must name the commit that made it"
+            )
+        for name in chosen:
+            part = parts[name]
+            console.print(f"[bold]publish {name}[/]: {part.what} (python -m harness {' '.join(part.argv)})")
+            code = main(list(part.argv))
+            if code != 0:
+                console.print(f"[red]publish stopped:[/] {name} exited with status {code}; the README is unchanged")
+                return code
+    text = publish.README.read_text(encoding="utf-8")
+    fresh = publish.refresh(text)
+    if fresh != text:
+        publish.README.write_text(fresh, encoding="utf-8")
+    console.print(f"README: {len(publish.MARKER.findall(fresh))} result blocks regenerated from results/")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     print("servers (* = in a run that does not name its servers):")
@@ -419,6 +448,12 @@ def parser() -> Parser:
     diffing.add_argument("--out", help="write the markdown here instead of to stdout")
     diffing.add_argument("--force", action="store_true", help="compare reports with a different D or N anyway")
     diffing.set_defaults(run=cmd_diff)
+
+    publishing = sub.add_parser("publish", help="regenerate every published result from the committed code")
+    publishing.add_argument("--parts", help="comma-separated: compare, all, cpu, sweep, bench (default: all but bench)")
+    publishing.add_argument("--readme-only", action="store_true",
+                            help="only rewrite the README's result blocks from the files in results/")  # fmt: skip
+    publishing.set_defaults(run=cmd_publish)
 
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")
