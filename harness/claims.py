@@ -52,6 +52,10 @@ PARALLEL_GAIN = 0.5
 """Parallel means at least 1 + 0.5 x (usable cores - 1) cores' worth (1.5 on two
 cores): half of what the cores could add, since the client and the machine's
 other tenants share them."""
+OTHER_LOAD_MAX = 0.5
+"""When the rest of the machine (other processes, a hypervisor's steal) kept more than
+half a core busy during the batches, a server that did not reach parallel may just
+not have been given the cores: then it is *in between*, never a refutation."""
 DISPATCH_FLOOR = 5.0
 """D must be at least this many times a client's dispatch spread (first send to
 last handler entry); below it, a concurrent server cannot show 1 x D."""
@@ -358,7 +362,10 @@ def cpu_behaviour(row: Mapping[str, object], ctx: Context) -> str:
             return "concurrent"  # all held at once; one core cannot tell parallel from interleaved
         if par >= parallel_min(ctx.n, ctx.cores):
             return "parallel"
-        if par <= GIL_MAX_PARALLELISM:
+        other = _number(row.get("other_load"))
+        if other is not None and other > OTHER_LOAD_MAX:
+            return "in between"  # the rest of the machine took the cores: no telling what the server would do
+        if par <= GIL_MAX_PARALLELISM and _number(row.get("processes")) == 1:
             return "interleaved"
     return "in between"
 

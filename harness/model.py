@@ -66,6 +66,9 @@ class BatchRecord:
     """CPU time the client process used during the batch (all its threads), as it reported."""
     connections: str = "reuse"
     """The client's connection policy: ``reuse`` (kept across batches) or ``fresh`` (one per request)."""
+    machine_busy_cores: float | None = None
+    """How many cores the whole machine kept busy from the previous batch line to this
+    one (every process, and time the hypervisor stole): what was left for the server."""
 
     @property
     def warmup(self) -> bool:

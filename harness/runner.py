@@ -185,6 +185,26 @@ def running_server(
             sock.close()
 
 
+class MachineCpu:
+    """Cores the whole machine kept busy between two readings (``/proc/stat`` via psutil).
+
+    Steal time counts as busy: the hypervisor gave that core to someone else."""
+
+    def __init__(self) -> None:
+        self.busy, self.at = self._busy(), time.perf_counter()
+
+    @staticmethod
+    def _busy() -> float:
+        t = psutil.cpu_times()
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
+    def since_last(self) -> float | None:
+        busy, at = self._busy(), time.perf_counter()
+        cores = (busy - self.busy) / (at - self.at) if at > self.at else None
+        self.busy, self.at = busy, at
+        return cores
+
+
 def request_timeout_s(delay_s: float, n_clients: int) -> float:
     """Per request: a serial server answers the last one after N x D, so never less."""
     return 2 * n_clients * delay_s + 30
@@ -256,6 +276,7 @@ def run_client(
     )
     with proc:
         last = proc.started_at
+        machine = MachineCpu()
         for repeat in range(batches):
             try:
                 item = next_batch_line(proc, wait_s)
@@ -267,6 +288,7 @@ def run_client(
             if item is None:
                 raise client_ended(proc, f"after {repeat} of {batches} batches")
             arrived, line = item
+            busy_cores = machine.since_last()
             parsed = parse_batch_line(line, client=spec.name, clients=plan.n_clients)
             on_batch(
                 BatchRecord(
@@ -281,6 +303,7 @@ def run_client(
                     work=plan.work,
                     client_cpu_s=parsed.cpu_s,
                     connections=plan.connections,
+                    machine_busy_cores=busy_cores,
                 )
             )
             last = arrived

@@ -47,6 +47,7 @@ BATCH_COLUMNS = [
     "client_limited",
     "dispatch_s",
     "send_spread_s",
+    "other_load",
 ]
 
 PAIRING_COLUMNS = [
@@ -82,6 +83,7 @@ PAIRING_COLUMNS = [
     "client_limited",
     "dispatch_s",
     "send_spread_s",
+    "other_load",
 ]
 
 
@@ -99,6 +101,7 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
             latencies = [r.latency_s for r in b.requests if r.ok]
             held = [(r.exit_ns - r.enter_ns) / 1e9 for r in b.requests if r.ok and r.enter_ns and r.exit_ns]
             busy = b.client_cpu_s / b.wall_s if b.client_cpu_s is not None and b.wall_s > 0 else None
+            parallelism = ev.server_cpu_s / b.wall_s if ev.server_cpu_s is not None and b.wall_s > 0 else None
             rows.append(
                 {
                     "server": b.server,
@@ -121,17 +124,18 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "new_connections": new,
                     "server_closed": sum(r.server_closed for r in b.requests),
                     "server_cpu_s": ev.server_cpu_s,
-                    "parallelism": ev.server_cpu_s / b.wall_s if ev.server_cpu_s is not None and b.wall_s > 0 else None,
+                    "parallelism": parallelism,
                     "client_cpu_s": b.client_cpu_s,
                     "client_busy": busy,
                     "client_limited": busy is not None and busy > CLIENT_LIMITED_BUSY,
                     "dispatch_s": ev.dispatch_s,
                     "send_spread_s": ev.send_spread_s,
+                    "other_load": other_load(b.machine_busy_cores, parallelism, busy),
                 }
             )
     frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
     numeric = ("new_connections", "server_cpu_s", "parallelism", "client_cpu_s", "client_busy", "dispatch_s",
-               "send_spread_s")  # fmt: skip
+               "send_spread_s", "other_load")  # fmt: skip
     for col in numeric:
         frame[col] = pd.to_numeric(frame[col])
     return frame
@@ -184,10 +188,20 @@ def pairing_frame(
                     "client_limited": bool(g["client_busy"].median() > CLIENT_LIMITED_BUSY),
                     "dispatch_s": g["dispatch_s"].median(),
                     "send_spread_s": g["send_spread_s"].median(),
+                    "other_load": g["other_load"].median(),
                 }
             )
         rows.append(row)
     return pd.DataFrame(rows, columns=PAIRING_COLUMNS)
+
+
+def other_load(machine_cores: float | None, server: float | None, client: float | None) -> float | None:
+    """Cores the rest of the machine used while the batch ran: the machine's busy cores
+    less the server's and the client's own (never below 0; the readings' windows differ
+    by the gaps between batches)."""
+    if machine_cores is None or server is None:
+        return None
+    return max(0.0, machine_cores - server - (client or 0.0))
 
 
 def latency_summary(batches: Iterable[BatchRecord]) -> dict[str, float]:

@@ -174,6 +174,18 @@ def test_an_async_handler_with_all_in_flight_refutes_blocking() -> None:
     assert verdicts(frame, ctx=CPU)["X2"] == "refuted"
 
 
+def test_a_busy_machine_refutes_no_parallelism_claim() -> None:
+    frame = cpu_frame()
+    frame["other_load"] = 0.1
+    busy = frame["server"].isin(["go-nethttp", "gunicorn-workers5"])
+    frame.loc[busy, ["parallelism", "other_load"]] = (0.95, 1.0)  # another process held a core
+    result = verdicts(frame, ctx=CPU)
+    assert result["X3"] == result["X5"] == "inconclusive", result
+    frame.loc[busy, "other_load"] = 0.1  # the machine was free, and still one core's worth
+    result = verdicts(frame, ctx=CPU)
+    assert result["X5"] == "refuted" and result["X3"] == "inconclusive", result  # 5 processes never "interleave"
+
+
 def test_one_usable_core_confirms_no_claim_about_parallelism() -> None:
     one_core = Context(5, 1, "cpu", CATALOG)
     frame = cpu_frame()

@@ -10,6 +10,7 @@ from harness.claims import (
     CLAIMS,
     DISPATCH_FLOOR,
     GIL_MAX_PARALLELISM,
+    OTHER_LOAD_MAX,
     PARALLEL_GAIN,
     Context,
     bands,
@@ -110,6 +111,8 @@ def evidence(report: Report, server: str) -> str:
             "median latency": rows["latency_median_s"].map(lambda v: f"{v:.3f} s" if is_measured(v) else "-"),
         }
     )
+    if report.context.work == "cpu":  # the cores the rest of the machine took decide what parallelism can show
+        frame.insert(7, "others' cores", rows["other_load"].map(_fixed))
     return table(frame)
 
 
@@ -138,7 +141,8 @@ def bands_text(report: Report) -> str:
             "*bounded*: k in flight for a declared capacity k < N. Parallelism is the CPU time the serving "
             "processes used from their first handler enter to their last handler exit, over the batch's wall "
             "time (median over the counted batches). On one usable core, parallel and interleaved cannot be told "
-            "apart and claims about them say so. The ratio is shown in units of one call of that server, as this "
+            f"apart and claims about them say so; where the rest of the machine kept more than {OTHER_LOAD_MAX:g} "
+            "core busy (*others' cores*), a server short of parallel is *in between*, not refuted. The ratio is shown in units of one call of that server, as this "
             f"run measured it (its requests that ran alone), for reference only{scaled(ctx)}.{small}"
         )
     found = bands(ctx.n, ctx.cores, ctx.work)
