@@ -142,7 +142,8 @@ def bands_text(report: Report) -> str:
             "processes used from their first handler enter to their last handler exit, over the batch's wall "
             "time (median over the counted batches). On one usable core, parallel and interleaved cannot be told "
             f"apart and claims about them say so; where the rest of the machine kept more than {OTHER_LOAD_MAX:g} "
-            "core busy (*others' cores*), a server short of parallel is *in between*, not refuted. The ratio is shown in units of one call of that server, as this "
+            "core busy (*others' cores*), a server short of parallel is *in between*, not refuted. "
+            "The ratio is shown in units of one call of that server, as this "
             f"run measured it (its requests that ran alone), for reference only{scaled(ctx)}.{small}"
         )
     found = bands(ctx.n, ctx.cores, ctx.work)
