@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from harness.claims import GIL_MAX_PARALLELISM
+from harness.claims import GIL_MAX_PARALLELISM, OTHER_LOAD_MAX
 from tests.conftest import assert_none_left, harness
 
 pytestmark = pytest.mark.integration
@@ -102,9 +102,11 @@ def test_go_and_processes_use_the_cores(cpu_run: dict[str, Any]) -> None:
     assert workers["processes"] == 5 and go["processes"] == 1
     assert workers["max_in_flight"] == 5 and go["max_in_flight"] == 5
     if cpu_run["environment"]["cores"] >= 2:
-        # more than one core's worth, from the server's own CPU time in the same batch
-        assert go["parallelism"] > GIL_MAX_PARALLELISM, go
-        assert workers["parallelism"] > GIL_MAX_PARALLELISM, workers
+        # more than one core's worth, from the server's own CPU time in the same batch,
+        # wherever the rest of the machine left it a second core to show it on
+        for p in (go, workers):
+            if p["other_load"] <= OTHER_LOAD_MAX:
+                assert p["parallelism"] > GIL_MAX_PARALLELISM, p
 
 
 def test_parallelism_is_measured_for_every_pairing(cpu_run: dict[str, Any]) -> None:
