@@ -1,8 +1,11 @@
 """The servers and clients of the comparison, as data.
 
-Every entry is one frozen record: the command that runs it (a template filled in by
-``runner``), how it gets its socket, and what it is expected to do. Nothing else in
-the harness branches on a name; adding a setup is adding an entry here.
+Every entry is one frozen, typed record (a pydantic model): the command that runs it
+(a template filled in by ``runner``), how it gets its socket, what it is expected to
+do, and the ids of the claims it tests (``claims``). Nothing else in the harness
+names a server or a client; adding a setup is adding an entry here, or a
+``[[server]]`` / ``[[client]]`` table in a ``--catalog`` TOML file, checked by the
+same schema before anything starts.
 
 Command templates may use: ``{python}`` (this interpreter), ``{go_server}``,
 ``{go_client}``, ``{go_article}`` (built binaries), ``{host}``, ``{port}``, ``{fd}``,
@@ -18,9 +21,20 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from harness.errors import UsageError
 
@@ -42,44 +56,87 @@ Listen = Literal["fd", "port"]
 race); ``port``: the server binds the port itself and, for port 0, prints it."""
 
 
-@dataclass(frozen=True)
-class ServerSpec:
-    name: str
-    summary: str
-    command: tuple[str, ...]
+def _env_pairs(value: object) -> object:
+    """A TOML table of strings becomes sorted (name, value) pairs; anything else is left to the schema."""
+    if isinstance(value, Mapping):
+        bad = [f"{k} = {v!r}" for k, v in value.items() if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"values must be strings, got {', '.join(bad)}")
+        return tuple(sorted(value.items()))
+    return value
+
+
+def _port_pattern(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            found = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regex ({exc})") from None
+        if found.groups < 1:
+            raise ValueError("needs a capturing group, e.g. (\\d+), that finds the port")
+    return value
+
+
+Command = Annotated[tuple[StrictStr, ...], Field(min_length=1)]
+Env = Annotated[tuple[tuple[StrictStr, StrictStr], ...], BeforeValidator(_env_pairs)]
+ClaimIds = tuple[StrictStr, ...]
+Seconds = Annotated[float, Field(gt=0, strict=True)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[StrictStr, Field(min_length=1)]
+    summary: StrictStr
+    command: Command
+    env: Env = ()
+    claims: ClaimIds = ()
+    """Ids of the claims (``harness.claims``) this entry tests."""
+
+    @property
+    def needs_go(self) -> bool:
+        return bool(fields_of(self.command) & GO_BINARIES)
+
+    def _placeholders(self, known: set[str]) -> None:
+        if unknown := fields_of(self.command) - known:
+            raise ValueError(f"command: unknown placeholders {sorted(unknown)}; known: {sorted(known)}")
+
+
+class ServerSpec(_Entry):
     listen: Listen = "fd"
-    port_pattern: str | None = None
+    port_pattern: Annotated[StrictStr | None, BeforeValidator(_port_pattern)] = None
     """Regex with one group that finds the bound port in the log (``listen="port"``)."""
-    capacity: int | None = None
+    capacity: Annotated[int, Field(gt=0, strict=True)] | None = None
     """Requests it can hold at once; ``None`` means no limit short of the machine."""
-    capacity_reason: str = ""
-    env: tuple[tuple[str, str], ...] = ()
-    ready_timeout_s: float = 30.0
-    default: bool = True
+    capacity_reason: StrictStr = ""
+    ready_timeout_s: Seconds = 30.0
+    default: StrictBool = True
     """Part of a run that does not name its servers."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServerSpec:
+        self._placeholders(SERVER_FIELDS)
+        needs = "fd" if self.listen == "fd" else "port"
+        if needs not in fields_of(self.command):
+            raise ValueError(f"listen = {self.listen!r} needs {{{needs}}} in the command")
+        if self.listen == "port" and not self.port_pattern:
+            raise ValueError("listen = 'port' needs a port_pattern that finds the port in its log")
+        return self
 
     def port_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.port_pattern) if self.port_pattern else None
 
-    @property
-    def needs_go(self) -> bool:
-        return bool(fields_of(self.command) & GO_BINARIES)
 
-
-@dataclass(frozen=True)
-class ClientSpec:
-    name: str
-    summary: str
-    command: tuple[str, ...]
-    concurrent: bool
+class ClientSpec(_Entry):
+    concurrent: StrictBool
     """Whether it sends a batch's requests at once (the sequential baseline does not)."""
-    env: tuple[tuple[str, str], ...] = ()
-    timeout_s: float | None = None
+    timeout_s: Seconds | None = None
     """Longest wait for one batch; ``None``: derived from N and D (``runner``)."""
 
-    @property
-    def needs_go(self) -> bool:
-        return bool(fields_of(self.command) & GO_BINARIES)
+    @model_validator(mode="after")
+    def _consistent(self) -> ClientSpec:
+        self._placeholders(CLIENT_FIELDS)
+        return self
 
 
 GO_SERVER = ("{go_server}", "-fd", "{fd}", "-delay", "{delay}s", "-work", "{work}",
@@ -99,6 +156,7 @@ RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
 SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(
         name="go-nethttp",
+        claims=("C1", "C2", "X5"),
         summary="Go net/http: http.HandleFunc + Serve, one goroutine per connection",
         command=GO_SERVER,
         capacity=None,
@@ -106,6 +164,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="fastapi-async",
+        claims=("C3", "X2"),
         summary="uvicorn, FastAPI `async def` that awaits asyncio.sleep(D)",
         command=(*UVICORN, "servers.fastapi_app:app_async"),
         listen="port",
@@ -115,6 +174,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="fastapi-def",
+        claims=("C4", "X1"),
         summary="uvicorn, FastAPI plain `def` that calls time.sleep(D)",
         command=(*UVICORN, "servers.fastapi_app:app_def"),
         listen="port",
@@ -124,6 +184,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="fastapi-async-blocking",
+        claims=("C5",),
         summary="uvicorn, FastAPI `async def` that calls time.sleep(D)",
         command=(*UVICORN, "servers.fastapi_app:app_async_blocking"),
         listen="port",
@@ -133,6 +194,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="django-runserver",
+        claims=("C6", "C11", "X1"),
         summary="Django `manage.py runserver` (threaded default), plain `def` view",
         command=RUNSERVER,
         listen="port",
@@ -142,6 +204,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="django-nothreading",
+        claims=("C7", "C11"),
         summary="Django `manage.py runserver --nothreading`, same view",
         command=(*RUNSERVER, "--nothreading"),
         listen="port",
@@ -151,6 +214,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="gunicorn-default",
+        claims=("C8", "C11"),
         summary="gunicorn with its defaults (1 sync worker, 1 thread), same view",
         command=(*GUNICORN, DJANGO_WSGI),
         capacity=1,
@@ -158,6 +222,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="gunicorn-threads5",
+        claims=("C9", "C11", "X1"),
         summary="gunicorn `-w 1 --threads 5` (gthread), same view",
         command=(*GUNICORN, "-w", "1", "--threads", "5", DJANGO_WSGI),
         capacity=5,
@@ -165,6 +230,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="gunicorn-workers5",
+        claims=("C10", "C11", "X3"),
         summary="gunicorn `-w 5` (5 sync worker processes), same view",
         command=(*GUNICORN, "-w", "5", DJANGO_WSGI),
         capacity=5,
@@ -174,6 +240,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     # servers (the article's matrix); `--servers all` takes them.
     ServerSpec(
         name="uvicorn-workers5",
+        claims=("X4", "X7"),
         summary="uvicorn `--workers 5`, the FastAPI `async def` app (5 processes, an event loop each)",
         command=(*UVICORN, "--workers", "5", "servers.fastapi_app:app_async"),
         listen="port",
@@ -184,6 +251,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="gunicorn-uvicorn5",
+        claims=("X4", "X8"),
         summary="gunicorn `-k uvicorn_worker.UvicornWorker -w 5`, the FastAPI `async def` app",
         command=(*GUNICORN, "-k", "uvicorn_worker.UvicornWorker", "-w", "5", "servers.fastapi_app:app_async"),
         capacity=None,
@@ -192,6 +260,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="django-asgi-async",
+        claims=("X2", "X9"),
         summary="uvicorn (ASGI), Django `async def` view that awaits asyncio.sleep(D)",
         command=(*UVICORN, "servers.django_project.asgi:application"),
         listen="port",
@@ -202,6 +271,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec(
         name="go-bounded",
+        claims=("X6", "X10"),
         summary=f"the Go server with handlers bounded by a semaphore (buffered channel) of {GO_BOUND}",
         command=(*GO_SERVER, "-max-inflight", str(GO_BOUND)),
         capacity=GO_BOUND,
@@ -230,6 +300,7 @@ HTTPX_CLIENT = (
 CLIENTS: tuple[ClientSpec, ...] = (
     ClientSpec(
         name="go-goroutines",
+        claims=("C2",),
         summary="the article's Go client: goroutines + sync.WaitGroup",
         command=(
             "{go_client}",
@@ -283,51 +354,63 @@ class Catalog:
         return {c.name: c for c in self.clients}
 
     def with_file(self, path: Path) -> Catalog:
-        """This catalog plus the ``[[server]]`` and ``[[client]]`` tables of a TOML file."""
+        """This catalog plus the ``[[server]]`` and ``[[client]]`` tables of a TOML file.
+
+        Any mistake is one ``UsageError`` line naming the file, the entry and the field."""
+        where = f"--catalog {str(path)!r}"
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"cannot read --catalog {str(path)!r}: {exc}") from exc
+            raise UsageError(f"cannot read {where}: {exc}") from exc
         unknown = set(data) - {"server", "client"}
         if unknown:
-            raise UsageError(
-                f"--catalog {str(path)!r}: unknown tables {sorted(unknown)}; use [[server]] and [[client]]"
-            )
-        servers = tuple(_entry(ServerSpec, raw, path) for raw in data.get("server", []))
-        clients = tuple(_entry(ClientSpec, raw, path) for raw in data.get("client", []))
+            raise UsageError(f"{where}: unknown tables {sorted(unknown)}; use [[server]] and [[client]]")
+        servers = tuple(_entries(ServerSpec, data, "server", path))
+        clients = tuple(_entries(ClientSpec, data, "client", path))
         names = [e.name for e in (*self.servers, *self.clients, *servers, *clients)]
         if dupes := sorted({n for n in names if names.count(n) > 1}):
-            raise UsageError(f"--catalog {str(path)!r}: names already taken: {', '.join(dupes)}")
+            raise UsageError(f"{where}: names already taken: {', '.join(dupes)}")
         return Catalog(self.servers + servers, self.clients + clients)
 
 
-def _entry(kind: type[Any], raw: Mapping[str, Any], path: Path) -> Any:
-    known = {f.name for f in fields(kind)}
-    if unknown := set(raw) - known:
-        raise UsageError(f"--catalog {str(path)!r}: {raw.get('name', '?')!r} has unknown keys {sorted(unknown)}")
+def _entries(kind: type[_Entry], data: Mapping[str, Any], table: str, path: Path) -> list[Any]:
+    where = f"--catalog {str(path)!r}"
+    raws = data.get(table, [])
+    if not isinstance(raws, list) or not all(isinstance(raw, dict) for raw in raws):
+        name = raws.get("name") if isinstance(raws, dict) else None
+        entry = f"{table} {name!r}" if isinstance(name, str) else table
+        raise UsageError(f"{where}: {entry}: [{table}] is not an array of tables; write [[{table}]] before each entry")
+    return [_entry(kind, raw, index, table, path) for index, raw in enumerate(raws)]
+
+
+def _entry(kind: type[_Entry], raw: dict[str, Any], index: int, table: str, path: Path) -> _Entry:
+    name = raw.get("name")
+    label = f"{table} {name!r}" if isinstance(name, str) and name else f"{table} #{index + 1}"
     values = dict(raw)
-    # {catalog_dir}: the TOML file's folder, so a catalog can ship its own scripts
-    values["command"] = tuple(str(part).replace("{catalog_dir}", str(path.resolve().parent))
-                              for part in values.get("command", ()))  # fmt: skip
-    values["env"] = tuple(sorted(dict(values.get("env", {})).items()))
-    values.setdefault("summary", values.get("name", ""))
-    where = f"--catalog {str(path)!r}: {raw.get('name', '?')!r}"
+    if isinstance(values.get("command"), list):
+        # {catalog_dir}: the TOML file's folder, so a catalog can ship its own scripts
+        folder = str(path.resolve().parent)
+        values["command"] = [p.replace("{catalog_dir}", folder) if isinstance(p, str) else p
+                             for p in values["command"]]  # fmt: skip
+    values.setdefault("summary", name if isinstance(name, str) else "")
     try:
-        entry = kind(**values)
-    except TypeError as exc:
-        raise UsageError(f"{where}: {exc}") from exc
-    known = SERVER_FIELDS if kind is ServerSpec else CLIENT_FIELDS
-    if unknown := fields_of(entry.command) - known:
-        raise UsageError(f"{where}: unknown placeholders {sorted(unknown)} in command; known: {sorted(known)}")
-    if isinstance(entry, ServerSpec):
-        if entry.listen not in ("fd", "port"):
-            raise UsageError(f"{where}: listen must be 'fd' or 'port', got {entry.listen!r}")
-        needs = {"fd"} if entry.listen == "fd" else {"port"}
-        if not needs <= fields_of(entry.command):
-            raise UsageError(f"{where}: listen = {entry.listen!r} needs {{{needs.pop()}}} in the command")
-        if entry.listen == "port" and not entry.port_pattern:
-            raise UsageError(f"{where}: listen = 'port' needs a port_pattern that finds the port in its log")
-    return entry
+        return kind.model_validate(values)
+    except ValidationError as exc:
+        raise UsageError(f"--catalog {str(path)!r}: {label}: {validation_text(exc, kind)}") from None
+
+
+def validation_text(exc: ValidationError, kind: type[BaseModel]) -> str:
+    """Pydantic's errors on one line: ``field: message``, joined by ``; ``."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key; known: {', '.join(kind.model_fields)}"
+        elif error["type"] in ("tuple_type", "list_type"):
+            message = 'Input should be a list (a TOML array), e.g. ["a", "b"]'
+        parts.append(f"{field}: {message}" if field else message)
+    return "; ".join(parts)
 
 
 CATALOG = Catalog(SERVERS, CLIENTS)

@@ -1,8 +1,12 @@
 """The article's claims and ours beyond it, as data, and the one function that checks them.
 
-Each claim names its server(s), the client(s) whose batches count, the behaviour
-expected and, where the claim says *why*, the evidence (one process, N threads,
-...). ``check`` turns the pairing summaries into a verdict with the measured
+Each claim states the behaviour expected and, where the claim says *why*, the
+evidence (one process, N threads, ...). It names no server or client: catalog
+entries declare the claims they test (``ServerSpec.claims``, ``ClientSpec.claims``)
+and ``servers_for`` / ``clients_for`` find them, so a new entry joins a claim by
+declaring it. A server that declares no waiting-work claim (one from a ``--catalog``
+file, say) still gets a verdict: the generic claim ``G1`` holds it to its declared
+capacity. ``check`` turns the pairing summaries into a verdict with the measured
 values; it says ``inconclusive`` rather than guess.
 
 Waiting handlers: a behaviour is a band of the median ratio (wall / D) plus the
@@ -33,7 +37,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from harness.catalog import Catalog
+from harness.catalog import Catalog, ServerSpec
 
 ARTICLE_CLIENTS = 5
 CONCURRENT_MAX_RATIO = 1.5
@@ -120,10 +124,7 @@ def bands(n: int, cores: int, work: str, capacity: int | None = None) -> dict[st
 class Claim:
     id: str
     text: str
-    servers: tuple[str, ...] = ()
     expect: Behaviour | None = None
-    clients: tuple[str, ...] | None = None
-    """Clients whose batches count; ``None``: every client that sends at once."""
     processes: Count | None = None
     threads: Count | None = None
     depends: tuple[str, ...] = ()
@@ -131,54 +132,82 @@ class Claim:
     """The servers must have run one and the same handler (C11)."""
     work: Work = "wait"
     article: bool = True
-    """The article's own claim (C1..C11), or one beyond it (X1..)."""
+    """The article's own claim (C1..C11), or one beyond it (X1.., G1)."""
+    generic: bool = False
+    """About every server that declares no waiting-work claim, each held to its own
+    declared capacity (``G1``), instead of the servers that declare it."""
 
-
-DJANGO_WSGI = ("django-runserver", "django-nothreading", "gunicorn-default", "gunicorn-threads5", "gunicorn-workers5")
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("C1", "Go net/http serves the five requests concurrently", ("go-nethttp",), "concurrent",
+    Claim("C1", "Go net/http serves the five requests concurrently", "concurrent", processes="one", threads="N"),
+    # C2 is about a client: the clients that declare it count (and the servers that declare it)
+    Claim("C2", "the Go client's goroutines + WaitGroup issue the five requests concurrently", "concurrent"),
+    Claim("C3", "FastAPI `async def` that awaits its wait: concurrent", "concurrent", processes="one", threads="one"),
+    Claim("C4", "FastAPI plain `def`: concurrent through the threadpool", "concurrent", processes="one", threads="N"),
+    Claim("C5", "FastAPI `async def` that blocks (time.sleep) blocks the server", "serial"),
+    Claim("C6", "Django `runserver` (threaded default): concurrent with a plain `def` view", "concurrent",
           processes="one", threads="N"),
-    Claim("C2", "the Go client's goroutines + WaitGroup issue the five requests concurrently",
-          ("go-nethttp",), "concurrent", clients=("go-goroutines",)),
-    Claim("C3", "FastAPI `async def` that awaits its wait: concurrent", ("fastapi-async",), "concurrent",
-          processes="one", threads="one"),
-    Claim("C4", "FastAPI plain `def`: concurrent through the threadpool", ("fastapi-def",), "concurrent",
-          processes="one", threads="N"),
-    Claim("C5", "FastAPI `async def` that blocks (time.sleep) blocks the server", ("fastapi-async-blocking",),
-          "serial"),
-    Claim("C6", "Django `runserver` (threaded default): concurrent with a plain `def` view",
-          ("django-runserver",), "concurrent", processes="one", threads="N"),
-    Claim("C7", "Django `runserver --nothreading`: serial", ("django-nothreading",), "serial"),
-    Claim("C8", "gunicorn defaults (1 sync worker, 1 thread): serial", ("gunicorn-default",), "serial"),
-    Claim("C9", "gunicorn `-w 1 --threads 5`: concurrent", ("gunicorn-threads5",), "concurrent",
-          processes="one", threads="N"),
-    Claim("C10", "gunicorn `-w 5`: concurrent", ("gunicorn-workers5",), "concurrent", processes="N"),
+    Claim("C7", "Django `runserver --nothreading`: serial", "serial"),
+    Claim("C8", "gunicorn defaults (1 sync worker, 1 thread): serial", "serial"),
+    Claim("C9", "gunicorn `-w 1 --threads 5`: concurrent", "concurrent", processes="one", threads="N"),
+    Claim("C10", "gunicorn `-w 5`: concurrent", "concurrent", processes="N"),
     Claim("C11", "the same Django view is serial or concurrent depending only on how it is served",
-          DJANGO_WSGI, depends=("C6", "C7", "C8", "C9", "C10"), same_handler=True),
+          depends=("C6", "C7", "C8", "C9", "C10"), same_handler=True),
     # Beyond the article. With CPU work, concurrency is not parallelism.
     Claim("X1", "with CPU work, Python threads take turns (the GIL): all N in flight, no parallelism",
-          ("fastapi-def", "django-runserver", "gunicorn-threads5"), "interleaved", threads="N", work="cpu",
-          article=False),
-    Claim("X2", "with CPU work, an `async def` handler blocks its event loop: one at a time",
-          ("fastapi-async", "django-asgi-async"), "serial", work="cpu", article=False),
-    Claim("X3", "with CPU work, sync worker processes run handlers in parallel, up to the cores",
-          ("gunicorn-workers5",), "parallel", processes="N", work="cpu", article=False),
-    Claim("X4", "with CPU work, async worker processes run handlers in parallel, up to the cores",
-          ("uvicorn-workers5", "gunicorn-uvicorn5"), "parallel", work="cpu", article=False),
-    Claim("X5", "with CPU work, Go runs handlers in parallel, up to the cores", ("go-nethttp",), "parallel",
+          "interleaved", threads="N", work="cpu", article=False),
+    Claim("X2", "with CPU work, an `async def` handler blocks its event loop: one at a time", "serial",
+          work="cpu", article=False),
+    Claim("X3", "with CPU work, sync worker processes run handlers in parallel, up to the cores", "parallel",
+          processes="N", work="cpu", article=False),
+    Claim("X4", "with CPU work, async worker processes run handlers in parallel, up to the cores", "parallel",
+          work="cpu", article=False),
+    Claim("X5", "with CPU work, Go runs handlers in parallel, up to the cores", "parallel",
           processes="one", threads="N", work="cpu", article=False),
-    Claim("X6", "with CPU work, a semaphore bounds Go's handlers: ceil(N / k) rounds",
-          ("go-bounded",), "bounded", work="cpu", article=False),
+    Claim("X6", "with CPU work, a semaphore bounds Go's handlers: ceil(N / k) rounds", "bounded", work="cpu",
+          article=False),
     # Beyond the article: the setups people deploy, waiting as in the article.
-    Claim("X7", "uvicorn `--workers 5` (async app): concurrent", ("uvicorn-workers5",), "concurrent", article=False),
-    Claim("X8", "gunicorn with uvicorn workers (`-k uvicorn_worker.UvicornWorker -w 5`): concurrent",
-          ("gunicorn-uvicorn5",), "concurrent", article=False),
-    Claim("X9", "Django `async def` view that awaits, under uvicorn (ASGI): concurrent in one thread",
-          ("django-asgi-async",), "concurrent", processes="one", threads="one", article=False),
-    Claim("X10", "a semaphore of k bounds Go's net/http to k requests at a time: ceil(N / k) x D",
-          ("go-bounded",), "bounded", article=False),
+    Claim("X7", "uvicorn `--workers 5` (async app): concurrent", "concurrent", article=False),
+    Claim("X8", "gunicorn with uvicorn workers (`-k uvicorn_worker.UvicornWorker -w 5`): concurrent", "concurrent",
+          article=False),
+    Claim("X9", "Django `async def` view that awaits, under uvicorn (ASGI): concurrent in one thread", "concurrent",
+          processes="one", threads="one", article=False),
+    Claim("X10", "a semaphore of k bounds Go's net/http to k requests at a time: ceil(N / k) x D", "bounded",
+          article=False),
+    # Any server, from what it declares: the one claim a new entry gets without code.
+    Claim("G1", "a server's declared capacity k holds: N <= k requests are served at once (~1 x D, N in flight), "
+          "N > k in waves (ceil(N / k) x D, k in flight)", article=False, generic=True),
 )  # fmt: skip
+
+CLAIMS_BY_ID = {c.id: c for c in CLAIMS}
+WAIT_CLAIMS = frozenset(c.id for c in CLAIMS if c.work == "wait" and not c.generic)
+
+
+def servers_for(claim: Claim | str, catalog: Catalog, ran: set[str] | None = None) -> tuple[str, ...]:
+    """The catalog's servers a claim is about, in catalog order: those that declare it,
+    or for the generic claim, those that declare no waiting-work claim (of ``ran``, if given)."""
+    claim = claim if isinstance(claim, Claim) else CLAIMS_BY_ID[claim]
+    if claim.generic:
+        return tuple(s.name for s in catalog.servers
+                     if not set(s.claims) & WAIT_CLAIMS and (ran is None or s.name in ran))  # fmt: skip
+    return tuple(s.name for s in catalog.servers if claim.id in s.claims)
+
+
+def clients_for(claim: Claim | str, catalog: Catalog) -> tuple[str, ...] | None:
+    """The clients whose batches count: those that declare the claim, else ``None``
+    (every client that sends at once)."""
+    claim_id = claim.id if isinstance(claim, Claim) else claim
+    return tuple(c.name for c in catalog.clients if claim_id in c.claims) or None
+
+
+def expected_behaviour(claim: Claim, server: str, ctx: Context) -> str:
+    """The behaviour a claim expects of one of its servers."""
+    if not claim.generic:
+        return claim.expect or "concurrent"
+    k = ctx.capacity(server)
+    if k is None or k >= ctx.n:
+        return "concurrent"
+    return "serial" if k == 1 else "bounded"
 
 
 @dataclass(frozen=True)
@@ -309,13 +338,16 @@ def client_dispatch_s(pairings: pd.DataFrame, catalog: Catalog, n: int, work: st
     return found
 
 
-def expected_text(claim: Claim, ctx: Context) -> str:
+def expected_text(claim: Claim, ctx: Context, servers: tuple[str, ...]) -> str:
+    if claim.generic:
+        return "; ".join(f"{s}: {ctx.bands_for(s)[expected_behaviour(claim, s, ctx)].label}" for s in servers)
     if claim.expect is None:
         return f"{', '.join(claim.depends)} all confirmed, one handler"
+    first = servers[0] if servers else ""
     if ctx.work == "cpu":
-        parts = [cpu_expectation(claim.expect, ctx, ctx.capacity(claim.servers[0]))]
+        parts = [cpu_expectation(claim.expect, ctx, ctx.capacity(first))]
     else:
-        parts = [ctx.bands_for(claim.servers[0])[claim.expect].label]
+        parts = [ctx.bands_for(first)[claim.expect].label]
     if claim.processes:
         parts.append(f"{_count(claim.processes, ctx.n)} process(es)")
     if claim.threads:
@@ -393,19 +425,20 @@ PARALLELISM_CLAIMS = ("parallel", "interleaved")
 """Behaviours that only two usable cores can tell apart."""
 
 
-def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context) -> tuple[Verdict, str]:
-    rows = pairings[pairings["server"].isin(claim.servers)]
-    rows = rows[rows["client"].isin(claim.clients)] if claim.clients is not None else rows[rows["client_concurrent"]]
+def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tuple[str, ...]) -> tuple[Verdict, str]:
+    clients = clients_for(claim, ctx.catalog)
+    rows = pairings[pairings["server"].isin(servers)]
+    rows = rows[rows["client"].isin(clients)] if clients is not None else rows[rows["client_concurrent"]]
     if rows.empty:
-        return "inconclusive", f"not measured: run with --servers {','.join(claim.servers)}"
+        return "inconclusive", f"not measured: run with --servers {','.join(servers)}"
     measured, seen = [], []
     for _, row in rows.iterrows():
         name = behaviour(row, ctx)
         kind = {"failed": "failed", "D too small": "small", "in between": "gap"}.get(name, "other")
-        if name == (claim.expect or "concurrent"):
+        if name == expected_behaviour(claim, str(row["server"]), ctx):
             kind = "match"
         seen.append(kind)
-        prefix = f"{row['server']} " if len(claim.servers) > 1 else ""
+        prefix = f"{row['server']} " if len(servers) > 1 else ""
         value = "failed" if name == "failed" else f"{row['ratio_median']:.2f}x"
         if ctx.work == "cpu" and name != "failed":
             value += f" ({row['ratio_median'] / ctx.scale(row['server']):.2f} calls)"
@@ -441,11 +474,11 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context) -> tuple[Verd
     return verdict, "; ".join([", ".join(measured), *evidence])
 
 
-def applicable(claim: Claim, work: str, servers: set[str]) -> bool:
+def applicable(claim: Claim, work: str, servers: set[str], catalog: Catalog) -> bool:
     """The run's kind of work, and for claims beyond the article, a server it ran."""
     if claim.work != work:
         return False
-    return claim.article or bool(servers & set(claim.servers))
+    return claim.article or bool(servers & set(servers_for(claim, catalog)))
 
 
 def check(
@@ -457,35 +490,39 @@ def check(
     results: dict[str, ClaimResult] = {}
     servers = set(pairings["server"])
     for claim in CLAIMS:
-        if not applicable(claim, ctx.work, servers):
+        if not applicable(claim, ctx.work, servers, ctx.catalog):
             continue
-        expected = expected_text(claim, ctx)
-        if ctx.n != ARTICLE_CLIENTS:
+        # the generic claim is about the servers of this run; the others about all that declare them
+        about = servers_for(claim, ctx.catalog, servers if claim.generic else None)
+        expected = expected_text(claim, ctx, about)
+        if ctx.n != ARTICLE_CLIENTS and not claim.generic:
             verdict: Verdict = "inconclusive"
             measured = f"the claims are about {ARTICLE_CLIENTS} clients; this run used {ctx.n}"
         elif claim.depends:
-            verdict, measured = _check_composite(claim, results, handlers)
+            verdict, measured = _check_composite(claim, results, handlers, about)
         else:
-            verdict, measured = _check_one(claim, pairings, ctx)
+            verdict, measured = _check_one(claim, pairings, ctx, about)
         results[claim.id] = ClaimResult(claim.id, claim.text, expected, measured, verdict, claim.work, claim.article)
     return list(results.values())
 
 
-def claims_for(server: str) -> list[str]:
-    """Ids of the claims that name ``server``."""
-    return [c.id for c in CLAIMS if server in c.servers]
+def claims_for(spec: ServerSpec) -> list[str]:
+    """Ids of the claims a server is checked against: those it declares, or the generic one."""
+    generic = [c.id for c in CLAIMS if c.generic and not set(spec.claims) & WAIT_CLAIMS]
+    return [c.id for c in CLAIMS if c.id in spec.claims] + generic
 
 
-def not_checked(work: str, servers: set[str]) -> list[str]:
-    """Ids of claims this run cannot check, for the report to say how to check them."""
-    return [c.id for c in CLAIMS if not applicable(c, work, servers)]
+def not_checked(work: str, servers: set[str], catalog: Catalog) -> list[str]:
+    """Ids of claims this run cannot check, for the report to say how to check them
+    (the generic claim is about whatever servers ran, so never one of them)."""
+    return [c.id for c in CLAIMS if not c.generic and not applicable(c, work, servers, catalog)]
 
 
 def _check_composite(
-    claim: Claim, done: Mapping[str, ClaimResult], handlers: Mapping[str, set[str]]
+    claim: Claim, done: Mapping[str, ClaimResult], handlers: Mapping[str, set[str]], servers: tuple[str, ...]
 ) -> tuple[Verdict, str]:
     verdicts = {d: done[d].verdict for d in claim.depends}
-    seen = set().union(*(handlers.get(s, set()) for s in claim.servers))
+    seen = set().union(*(handlers.get(s, set()) for s in servers))
     measured = ", ".join(f"{d} {v}" for d, v in verdicts.items())
     measured += f"; handler(s) seen: {', '.join(sorted(seen)) or 'none'}"
     if "refuted" in verdicts.values() or (claim.same_handler and len(seen) > 1):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from harness.plots import Picture
@@ -341,7 +342,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for s in catalog.servers:
         capacity = "no limit" if s.capacity is None else s.capacity
         mark = "*" if s.default else " "
-        claim_ids = ",".join(claims_for(s.name))
+        claim_ids = ",".join(claims_for(s))
         print(f"{mark} {s.name:<24} {claim_ids:<8} capacity {capacity!s:<9} {s.summary}")
     print("clients:")
     for c in catalog.clients:
@@ -474,10 +475,10 @@ def main(argv: list[str] | None = None) -> int:
         args.command_line = "python -m harness " + shlex.join(argv)
         return int(args.run(args))
     except UsageError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)  # [[server]] is not markup
         return 2
     except HarnessError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)  # [[server]] is not markup
         return 1
     except KeyboardInterrupt:
         console.print("interrupted (Ctrl-C); every process the harness started was stopped")

@@ -119,7 +119,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         claims=tuple(verdicts),
         catalog=results.catalog,
         context=ctx,
-        unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]))),
+        unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]), results.catalog)),
         warnings=tuple(warnings),
         pictures=pictures,
         phases=tuple(results.phases),
@@ -129,7 +129,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
 def server_summary(spec: ServerSpec) -> str:
     capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
     reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
-    ids = claims_mod.claims_for(spec.name)
+    ids = claims_mod.claims_for(spec)
     claim = f" Claims: {', '.join(ids)}." if ids else ""
     return f"{spec.summary}. Capacity: {capacity}{reason}.{claim}"
 

@@ -3,8 +3,19 @@ import math
 import pandas as pd
 import pytest
 
-from harness.catalog import CATALOG, CLIENTS
-from harness.claims import CLAIMS, Context, bands, behaviour, check, client_dispatch_s, not_checked
+from harness.catalog import CATALOG, Catalog, ServerSpec
+from harness.claims import (
+    CLAIMS,
+    Context,
+    bands,
+    behaviour,
+    check,
+    claims_for,
+    client_dispatch_s,
+    clients_for,
+    not_checked,
+    servers_for,
+)
 
 CONCURRENT = {
     "go-nethttp": (1, 5),
@@ -15,6 +26,7 @@ CONCURRENT = {
     "gunicorn-workers5": (5, 5),
 }
 SERIAL = ("fastapi-async-blocking", "django-nothreading", "gunicorn-default")
+ISSUED_CLIENTS = ("go-goroutines", "httpx-async", "httpx-threads", "httpx-sequential")
 DJANGO = ("django-runserver", "django-nothreading", "gunicorn-default", "gunicorn-threads5", "gunicorn-workers5")
 HANDLERS = {s: {"views.process_request"} for s in DJANGO}
 WAIT = Context(5, 2, "wait", CATALOG)
@@ -40,7 +52,7 @@ def row(server: str, client: str, ratio: float, in_flight: int, processes: int =
 def article_frame(**overrides: tuple) -> pd.DataFrame:
     """Every pairing behaving as the article says; ``overrides`` replace (server, client) rows."""
     rows = {}
-    for client in (c.name for c in CLIENTS):
+    for client in ISSUED_CLIENTS:
         for server, (procs, threads) in CONCURRENT.items():
             rows[(server, client)] = (
                 row(server, client, 1.02, 5, procs, threads)
@@ -59,13 +71,65 @@ def verdicts(frame: pd.DataFrame, ctx: Context = WAIT, handlers: dict = HANDLERS
     return {c.id: c.verdict for c in check(frame, handlers, ctx)}
 
 
-def test_claims_name_catalog_servers() -> None:
+def test_claims_are_declared_by_catalog_servers() -> None:
     ids = [c.id for c in CLAIMS]
     assert ids[:11] == [f"C{i}" for i in range(1, 12)]
-    assert ids[11:] == [f"X{i}" for i in range(1, len(ids) - 10)]
+    assert [i for i in ids if i.startswith("X")] == [f"X{i}" for i in range(1, 11)]
     for claim in CLAIMS:
-        assert all(s in CATALOG.servers_by_name for s in claim.servers), claim.id
         assert claim.article == claim.id.startswith("C")
+        assert claim.generic or servers_for(claim, CATALOG), claim.id  # every specific claim has servers
+    declared = {i for entry in (*CATALOG.servers, *CATALOG.clients) for i in entry.claims}
+    assert declared <= {c.id for c in CLAIMS if not c.generic}
+
+
+def test_declarations_give_the_articles_servers() -> None:
+    assert servers_for("C1", CATALOG) == ("go-nethttp",)
+    assert servers_for("C11", CATALOG) == DJANGO
+    assert servers_for("X1", CATALOG) == ("fastapi-def", "django-runserver", "gunicorn-threads5")
+    assert clients_for("C2", CATALOG) == ("go-goroutines",)
+    assert clients_for("C1", CATALOG) is None  # every client that sends at once
+    default = {s.name for s in CATALOG.servers if s.default}
+    assert not set(servers_for("G1", CATALOG)) & default  # the article's servers have their own claims
+
+
+def threads10(**kw: object) -> ServerSpec:
+    return ServerSpec.model_validate({"name": "gunicorn-threads10", "summary": "gunicorn -w 1 --threads 10",
+                                      "command": ["{python}", "-m", "gunicorn", "-b", "fd://{fd}"], **kw})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("capacity", "ratio", "in_flight", "verdict", "label"),
+    [
+        (10, 1.02, 5, "confirmed", "~1 x D (<= 1.5x), 5 in flight"),
+        (10, 5.05, 1, "refuted", "~1 x D"),
+        (2, 3.05, 2, "confirmed", "~3 x D (ceil(N / 2)), 2 in flight"),
+        (1, 5.05, 1, "confirmed", "~5 x D (>= 4.5x), 1 in flight"),
+        (None, 1.02, 5, "confirmed", "~1 x D"),
+        (10, 2.5, 3, "inconclusive", "~1 x D"),
+    ],
+)
+def test_a_new_server_gets_the_generic_claim_from_its_capacity(
+    capacity: int | None, ratio: float, in_flight: int, verdict: str, label: str
+) -> None:
+    spec = threads10(capacity=capacity)
+    catalog = Catalog((*CATALOG.servers, spec), CATALOG.clients)
+    assert claims_for(spec) == ["G1"]
+    frame = pd.concat([article_frame(), pd.DataFrame([row(spec.name, "go-goroutines", ratio, in_flight)])])
+    result = {c.id: c for c in check(frame, HANDLERS, Context(5, 2, "wait", catalog))}
+    assert result["G1"].verdict == verdict, result["G1"]
+    assert label in result["G1"].expected and spec.name in result["G1"].expected
+    assert {k: v.verdict for k, v in result.items() if k != "G1"} == {f"C{i}": "confirmed" for i in range(1, 12)}
+
+
+def test_the_generic_claim_holds_at_any_n_and_not_for_declared_servers() -> None:
+    spec = threads10(capacity=10)
+    catalog = Catalog((*CATALOG.servers, spec), CATALOG.clients)
+    frame = pd.DataFrame([row(spec.name, "go-goroutines", 1.02, 3), row("go-nethttp", "go-goroutines", 1.02, 3)])
+    result = {c.id: c for c in check(frame, {}, Context(3, 2, "wait", catalog))}
+    assert result["G1"].verdict == "confirmed"  # the article's claims are about N = 5; G1 about any N
+    assert "go-nethttp" not in result["G1"].measured  # C1 speaks for it
+    assert "G1" not in {c.id for c in check(frame, {}, Context(3, 2, "cpu", catalog))}
+    assert claims_for(CATALOG.servers_by_name["go-nethttp"]) == ["C1", "C2", "X5"]
 
 
 def test_article_behaviour_confirms_every_claim() -> None:
@@ -240,10 +304,9 @@ def test_dispatch_spread_is_read_on_servers_that_hold_all_n() -> None:
 
 
 def test_unchecked_claims_say_how_to_check_them() -> None:
-    assert not_checked("wait", set(CONCURRENT) | set(SERIAL)) == [f"X{i}" for i in range(1, 11)]
-    assert not_checked("cpu", {"go-nethttp"}) == [f"C{i}" for i in range(1, 12)] + ["X1", "X2", "X3", "X4", "X6"] + [
-        f"X{i}" for i in range(7, 11)
-    ]
+    assert not_checked("wait", set(CONCURRENT) | set(SERIAL), CATALOG) == [f"X{i}" for i in range(1, 11)]
+    cpu_others = ["X1", "X2", "X3", "X4", "X6"] + [f"X{i}" for i in range(7, 11)]
+    assert not_checked("cpu", {"go-nethttp"}, CATALOG) == [f"C{i}" for i in range(1, 12)] + cpu_others
 
 
 def test_cpu_ratios_are_read_against_the_servers_own_solo_calls() -> None:

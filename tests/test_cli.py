@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import harness
@@ -46,22 +44,4 @@ def test_list_prints_catalog() -> None:
     assert "gunicorn-workers5" in proc.stdout and "httpx-sequential" in proc.stdout
 
 
-@pytest.mark.parametrize(
-    ("toml", "message"),
-    [
-        ('[[server]]\nname = "x"\ncommand = ["{python}", "{nope}"]\n', "unknown placeholders ['nope'] in command"),
-        ('[[server]]\nname = "x"\ncommand = ["{python}", "{port}"]\nlisten = "port"\n', "needs a port_pattern"),
-        ('[[server]]\nname = "x"\ncommand = ["{python}"]\n', "listen = 'fd' needs {fd} in the command"),
-        ('[[server]]\nname = "x"\ncommand = ["{python}", "{fd}"]\nlisten = "udp"\n', "listen must be 'fd' or 'port'"),
-        ('[[server]]\nname = "go-nethttp"\ncommand = ["{python}", "{fd}"]\n', "names already taken: go-nethttp"),
-        ('[[server]]\nname = "x"\ncolour = "red"\n', "has unknown keys ['colour']"),
-        ("[[server]\n", "cannot read --catalog"),
-    ],
-)
-def test_bad_catalog_is_one_line_and_status_2(tmp_path: Path, toml: str, message: str) -> None:
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text(toml)
-    proc = harness("list", "--catalog", str(catalog))
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], proc.stderr
+# Bad --catalog files: tests/test_catalog.py

@@ -16,6 +16,7 @@ from harness.claims import (
     bands,
     behaviour,
     parallel_min,
+    servers_for,
 )
 from harness.report import one_line, server_summary
 from harness.stats import number
@@ -173,7 +174,7 @@ def unchecked_text(report: Report) -> str:
     for claim in CLAIMS:
         if claim.id in report.unchecked:
             other_work = claim.work != report.context.work
-            how = f"--work {claim.work}" if other_work else f"--servers {','.join(claim.servers)}"
+            how = f"--work {claim.work}" if other_work else f"--servers {','.join(servers_for(claim, report.catalog))}"
             by_option.setdefault(how, []).append(claim.id)
     hints = [f"{', '.join(ids)} with `{how}`" for how, ids in by_option.items()]
     return f"Not checked in this run: {'; '.join(hints)}." if hints else ""
