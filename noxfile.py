@@ -133,4 +133,4 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     with session.chdir("go"):
-        session.run("go", "vet", "./server", "./client", "./internal/...")
+        session.run("go", "vet", "./server", "./client", "./loadclient", "./internal/...")

@@ -21,7 +21,7 @@ from harness.childenv import child_env
 from harness.errors import ToolchainError
 from harness.process import describe_exit, run_command
 
-PROGRAMS = ("server", "client", "article")
+PROGRAMS = ("server", "client", "article", "loadclient")
 
 
 @dataclass(frozen=True)

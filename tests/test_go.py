@@ -36,8 +36,22 @@ def test_go_vet_reports_the_articles_struct_tags() -> None:
 
 
 def test_go_vet_passes_on_our_code() -> None:
-    proc = vet("./server", "./client", "./internal/...")
+    proc = vet("./server", "./client", "./loadclient", "./internal/...")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_go_tests_pass() -> None:
+    """The Go packages' own tests (the load client's schedule, flags and a short run on loopback)."""
+    proc = subprocess.run(
+        [gobuild.find_go(), "test", "./loadclient/", "./internal/..."],
+        cwd=GO_DIR,
+        env=gobuild.go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
 def test_build_is_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
