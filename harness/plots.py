@@ -6,9 +6,11 @@ and each measured point is an artist of its own with a ``gid``, so the SVG carri
 ``id="request-..."`` / ``id="point-..."`` once per bar or point and a test can
 count them.
 
-- ``compare_timelines``: per server, one panel per client with the last counted
-  batch: one bar per request from handler enter to exit, one lane per worker
-  (process, thread or goroutine), x in units of D from the batch's first send.
+- ``compare_timelines``: per server, one panel per client with its median counted
+  batch (the one whose wall / D is the median the report's matrix shows): one bar
+  per request from handler enter to exit, one lane per worker ("worker 1..k" in the
+  order they first entered a handler; the pid and thread are the SVG's tooltips),
+  x in units of D from the batch's first send.
 - ``sweep_pictures``: per group of servers with the same kind of declared capacity,
   wall / D against N (log-log) with the predicted ceil(N / k) line, and peak RSS and
   threads against N; plus one timeline per server at a telling N.
@@ -16,11 +18,12 @@ count them.
 
 from __future__ import annotations
 
+import html
 import io
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 DPI = 110
 BAR_COLOR = "#4878a8"
 LABEL_MAX_LANES = 12
-"""Lanes are labelled with their pid and thread up to this many; beyond, only counted."""
+"""Lanes are labelled "worker i" up to this many; beyond, only counted (the SVG's tooltips still name them)."""
 NAME_MAX_BARS = 12
 """Bars carry their client's name up to this many per panel."""
 TIMELINE_MIN_N = 10
@@ -73,16 +76,36 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[str, str]:
-    """Write ``stem``.png and .svg atomically; return their paths relative to the report."""
+def with_tooltips(svg: str, tooltips: Mapping[str, str]) -> str:
+    """``svg`` with a ``<title>`` (a browser's tooltip) as the first child of each ``<g id=gid>``."""
+    if not tooltips:
+        return svg
+
+    def titled(m: re.Match[str]) -> str:
+        text = tooltips.get(html.unescape(m.group(2)))
+        return m.group(0) if text is None else f"{m.group(0)}\n{m.group(1)} <title>{html.escape(text)}</title>"
+
+    return re.sub(r'^( *)<g id="([^"]+)">', titled, svg, flags=re.MULTILINE)
+
+
+def save(
+    fig: Figure, out_dir: Path, stem: str, *, report_dir: Path, tooltips: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """Write ``stem``.png and .svg atomically; return their paths relative to the report.
+
+    ``tooltips`` maps an artist's gid to the text its SVG group shows on hover.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     with mpl.rc_context(SVG_RC):
         for fmt, extra in (("png", {"dpi": DPI}), ("svg", {"metadata": {"Date": None}})):
             buf = io.BytesIO()
             fig.savefig(buf, format=fmt, **extra)  # constrained layout already fits: no "tight" redraw
+            data = buf.getvalue()
+            if fmt == "svg" and tooltips:
+                data = with_tooltips(data.decode(), tooltips).encode()
             path = out_dir / f"{stem}.{fmt}"
-            write_bytes(path, buf.getvalue())
+            write_bytes(path, data)
             paths.append(path.relative_to(report_dir).as_posix())
     return paths[0], paths[1]
 
@@ -101,11 +124,20 @@ class Lanes:
     row_of: dict[str, int]
     """Request name -> row (0 at the top)."""
     workers: list[tuple[str, int, int]]
-    """(label, first row, number of rows) per worker."""
+    """(label, first row, number of rows) per worker; labels read "worker 1..k"."""
+    ids: list[str] = field(default_factory=list)
+    """Per worker, what the OS calls it: "pid 24717 thread t24717" (the SVG's tooltip)."""
+    worker_of: dict[str, int] = field(default_factory=dict)
+    """Request name -> index of its worker in ``workers``."""
 
     @property
     def rows(self) -> int:
         return sum(n for _, _, n in self.workers)
+
+
+def _plain(value: object) -> object:
+    """A pid read back from a CSV column with gaps is a float: print it as the integer it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def lanes(requests: pd.DataFrame) -> Lanes:
@@ -116,9 +148,11 @@ def lanes(requests: pd.DataFrame) -> Lanes:
     ):
         by_worker.setdefault((pid, thread), []).append((int(enter), int(leave), str(name)))
     row_of: dict[str, int] = {}
+    worker_of: dict[str, int] = {}
     workers = []
+    ids = []
     first = 0
-    for (pid, thread), reqs in by_worker.items():
+    for w, ((pid, thread), reqs) in enumerate(by_worker.items()):
         ends: list[int] = []  # the end of the last bar on each row of this worker
         for enter, leave, name in reqs:
             row = next((i for i, end in enumerate(ends) if end <= enter), len(ends))
@@ -126,25 +160,36 @@ def lanes(requests: pd.DataFrame) -> Lanes:
                 ends.append(leave)
             ends[row] = leave
             row_of[name] = first + row
-        workers.append((f"pid {pid} {thread}", first, len(ends)))
+            worker_of[name] = w
+        workers.append((f"worker {w + 1}", first, len(ends)))
+        ids.append(f"pid {_plain(pid)} thread {thread}")
         first += len(ends)
-    return Lanes(row_of, workers)
+    return Lanes(row_of, workers, ids, worker_of)
 
 
-def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str) -> tuple[int, float]:
-    """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D)."""
+def timeline_panel(
+    ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str, tooltips: dict[str, str] | None = None
+) -> tuple[int, float]:
+    """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D).
+
+    ``tooltips`` (when given) gets, per bar and per lane label, the gid of its SVG group
+    and the text to show on hover: the worker's pid and thread, the request's times.
+    """
     start = int(requests["sent_ns"].min())
     d_ns = delay_s * 1e9
     layout = lanes(requests)
     served = requests[requests["enter_ns"].notna()]
+    tips = tooltips if tooltips is not None else {}
     bars = 0
     right = 1.0
     for i, (_, first, n) in enumerate(layout.workers):
         if i % 2 == 0:  # one shaded band per other worker: its rows belong together
             ax.axhspan(first - 0.5, first + n - 0.5, color="#f0f0f0", zorder=0, linewidth=0)
     for _, r in served.iterrows():
-        y = layout.row_of[str(r["name"])]
+        name = str(r["name"])
+        y = layout.row_of[name]
         enter, leave = ((r[c] - start) / d_ns for c in ("enter_ns", "exit_ns"))
+        bar_gid = f"request-{gid}-{name}"
         bar = Rectangle(
             (enter, y - 0.35),
             leave - enter,
@@ -152,11 +197,15 @@ def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str
             facecolor=BAR_COLOR,
             edgecolor="white",
             linewidth=0.6,
-            gid=f"request-{gid}-{r['name']}",
+            gid=bar_gid,
         )
         ax.add_patch(bar)
+        w = layout.worker_of[name]
+        tips[bar_gid] = (
+            f"request {name}: {layout.workers[w][0]} ({layout.ids[w]}), handler {enter:.2f} D to {leave:.2f} D"
+        )
         if len(served) <= NAME_MAX_BARS:
-            ax.text((enter + leave) / 2, y, r["name"], ha="center", va="center", fontsize=7, color="white")
+            ax.text((enter + leave) / 2, y, name, ha="center", va="center", fontsize=7, color="white")
         bars += 1
         right = max(right, leave, (r["recv_ns"] - start) / d_ns)
     failed = requests[requests["enter_ns"].isna()]
@@ -168,6 +217,9 @@ def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str
     if len(layout.workers) <= LABEL_MAX_LANES:
         ax.set_yticks([first + (n - 1) / 2 for _, first, n in layout.workers], [w[0] for w in layout.workers])
         ax.tick_params(axis="y", labelsize=7, length=0)
+        for i, label in enumerate(ax.get_yticklabels()):
+            label.set_gid(f"worker-{gid}-{i + 1}")
+            tips[f"worker-{gid}-{i + 1}"] = f"{layout.workers[i][0]}: {layout.ids[i]}"
     else:
         ax.set_yticks([])
         ax.set_ylabel(f"{len(layout.workers)} workers", fontsize=8)
@@ -182,16 +234,23 @@ def _lane_height(requests: pd.DataFrame) -> float:
 
 
 def timeline_figure(
-    panels: Sequence[tuple[str, str, pd.DataFrame]], *, delay_s: float, title: str
+    panels: Sequence[tuple[str, str, pd.DataFrame]],
+    *,
+    delay_s: float,
+    title: str,
+    tooltips: dict[str, str] | None = None,
 ) -> tuple[Figure, int]:
-    """One figure with a panel per (title, gid, requests of one batch); returns (figure, bars)."""
+    """One figure with a panel per (title, gid, requests of one batch); returns (figure, bars).
+
+    ``tooltips`` gets each bar's and lane label's hover text (see ``timeline_panel``).
+    """
     heights = [_lane_height(reqs) for _, _, reqs in panels]
     fig = Figure(figsize=(8, sum(heights) + 0.6 * len(panels) + 0.6), layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True, height_ratios=heights)[:, 0]
     bars = 0
     right = 1.0
     for ax, (panel_title, gid, reqs) in zip(axes, panels, strict=True):
-        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid)
+        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid, tooltips=tooltips)
         bars, right = bars + drawn, max(right, end)
         ax.set_title(panel_title, fontsize=9, loc="left")
     axes[-1].set_xlim(0, right * 1.04)  # one scale for every panel: 1x and 5x side by side
@@ -200,10 +259,32 @@ def timeline_figure(
     return fig, bars
 
 
+def median_batch(batches: pd.DataFrame) -> tuple[pd.Series, str]:
+    """The counted batch whose wall / D is the median of ``batches`` (one pairing's), and
+    how a panel title says so.
+
+    For an even count, the lower of the two middle batches; the title then gives the
+    median too (the matrix's number, the mean of the two). Batches without a ratio
+    are skipped; with none left, the last batch.
+    """
+    measured = batches[batches["ratio"].notna()].sort_values(["ratio", "repeat"])
+    if measured.empty:
+        last = batches.loc[batches["repeat"].idxmax()]
+        return last, "the last counted batch, no wall time"
+    n = len(measured)
+    pick = measured.iloc[(n - 1) // 2]
+    if n == 1:
+        return pick, f"its one counted batch: {pick['ratio']:.2f}x"
+    if n % 2:
+        return pick, f"median of {n} batches: {pick['ratio']:.2f}x"
+    median = float(measured["ratio"].median())
+    return pick, f"lower middle of {n} batches: {pick['ratio']:.2f}x (median {median:.2f}x)"
+
+
 def compare_timelines(
     requests: pd.DataFrame, batches: pd.DataFrame, *, out_dir: Path, report_dir: Path
 ) -> list[Picture]:
-    """A compare run's timelines: per server, the last counted batch of every client."""
+    """A compare run's timelines: per server, the median counted batch of every client."""
     pictures = []
     counted = requests[~requests["warmup"].astype(bool)]
     rows = batches[~batches["warmup"].astype(bool)]
@@ -212,19 +293,20 @@ def compare_timelines(
         delay_s = float(rows[rows["server"] == server]["delay_s"].iloc[0])
         for client in dict.fromkeys(counted[counted["server"] == server]["client"]):
             mine = rows[(rows["server"] == server) & (rows["client"] == client)]
-            last = mine.loc[mine["repeat"].idxmax()]
+            shown, which = median_batch(mine)
             reqs = counted[
-                (counted["server"] == server) & (counted["client"] == client) & (counted["repeat"] == last["repeat"])
+                (counted["server"] == server) & (counted["client"] == client) & (counted["repeat"] == shown["repeat"])
             ]
             label = (
-                f"{client}: {last['ratio']:.2f}x, {last['max_in_flight']} in flight, "
-                f"{last['processes']} process(es), {last['threads']} thread(s)"
+                f"{client}: {which}; {shown['max_in_flight']} in flight, "
+                f"{shown['processes']} process(es), {shown['threads']} thread(s)"
             )
             panels.append((label, _slug(client), reqs))
         n = int(rows[rows["server"] == server]["clients"].iloc[0])
-        title = f"{server}: the last counted batch of each client (N = {n}, D = {delay_s:g} s)"
-        fig, bars = timeline_figure(panels, delay_s=delay_s, title=title)
-        png, svg = save(fig, out_dir, f"timeline-{_slug(server)}", report_dir=report_dir)
+        title = f"{server}: the median counted batch of each client (N = {n}, D = {delay_s:g} s)"
+        tooltips: dict[str, str] = {}
+        fig, bars = timeline_figure(panels, delay_s=delay_s, title=title, tooltips=tooltips)
+        png, svg = save(fig, out_dir, f"timeline-{_slug(server)}", report_dir=report_dir, tooltips=tooltips)
         pictures.append(Picture("timeline", server, title, png, svg, bars))
     return pictures
 
@@ -398,7 +480,10 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
         )
         k = report.declared(server)
         title = f"{server} (k = {k or 'unbounded'}): N = {n} at once, D = {point['delay_s']:g} s"
-        fig, bars = timeline_figure([(label, _slug(server), reqs)], delay_s=float(point["delay_s"]), title=title)
-        png, svg = save(fig, out_dir, f"sweep-timeline-{_slug(server)}", report_dir=report_dir)
+        tooltips: dict[str, str] = {}
+        fig, bars = timeline_figure(
+            [(label, _slug(server), reqs)], delay_s=float(point["delay_s"]), title=title, tooltips=tooltips
+        )
+        png, svg = save(fig, out_dir, f"sweep-timeline-{_slug(server)}", report_dir=report_dir, tooltips=tooltips)
         pictures.append(Picture("timeline", server, title, png, svg, bars))
     return pictures
