@@ -12,8 +12,9 @@ count them.
   order they first entered a handler; the pid and thread are the SVG's tooltips),
   x in units of D from the batch's first send.
 - ``sweep_pictures``: per group of servers with the same kind of declared capacity,
-  wall / D against N (log-log) with the predicted ceil(N / k) line, and peak RSS and
-  threads against N; plus one timeline per server at a telling N.
+  wall / D against N (log-log, one small panel per server) with the predicted
+  ceil(N / k) line, over-budget points apart and SYN drops annotated, and peak RSS
+  and threads against N; plus one timeline per server at a telling N.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -352,6 +354,39 @@ def _log_axis(axis: Axis, ticks: Sequence[float]) -> None:
 
 MARKERS = ("o", "s", "D", "v", "P", "X")
 """One shape per server of a chart, so servers that measure the same stay visible."""
+LINESTYLES = ("-", "--", ":", "-.")
+"""One line style per server of a resources chart, for the same reason."""
+DODGE = 0.018
+"""On a log N axis, servers of one resources chart are shifted this fraction of the
+axis apart (about a marker's width), so points with the same N and value sit side by
+side, not on each other."""
+MEASURED_COLOR = BAR_COLOR
+MODEL_COLOR = "#888888"
+OVER_COLOR = "#d0661c"
+EVENT_COLOR = "#c03030"
+PANEL_COLUMNS = 3
+"""Small multiples per row of a wall / D chart: one panel per server."""
+
+MEASURED_STYLE: dict[str, object] = {"color": MEASURED_COLOR, "linestyle": "-", "linewidth": 1.0}
+MEASURED_POINT: dict[str, object] = {"marker": "o", "markersize": 5, "color": MEASURED_COLOR, "linestyle": "none"}
+MODEL_STYLE: dict[str, object] = {"color": MODEL_COLOR, "linestyle": "--", "linewidth": 1.2}
+OVER_POINT: dict[str, object] = {
+    "marker": "^",
+    "markersize": 8,
+    "color": OVER_COLOR,
+    "markerfacecolor": "none",
+    "markeredgewidth": 1.4,
+    "linestyle": "none",
+}
+EVENT_RING: dict[str, object] = {
+    "marker": "o",
+    "markersize": 12,
+    "color": EVENT_COLOR,
+    "markerfacecolor": "none",
+    "markeredgewidth": 1.0,
+    "linestyle": "none",
+}
+"""The artists of a wall / D chart and, drawn from the same dicts, its legend's entries."""
 
 
 def _colors(names: Sequence[str]) -> dict[str, object]:
@@ -363,76 +398,155 @@ def _markers(names: Sequence[str]) -> dict[str, str]:
     return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
 
 
-def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
-    """wall / D against N (log-log): measured points and each server's predicted line."""
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    ax = fig.subplots()
-    colors, shapes = _colors(servers), _markers(servers)
+def _count(value: object) -> int:
+    """A counter that may be missing (``pd.NA``, NaN) as an int, 0 when missing."""
+    try:
+        return 0 if pd.isna(value) else int(value)  # type: ignore[call-overload, arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+def syn_event(point: Mapping[str, object]) -> str | None:
+    """What the kernel counted during a point's batch, when it dropped or resent SYNs.
+
+    ``listen_overflows``: a connection found the listen backlog (the accept queue)
+    full and its SYN was dropped; ``syn_retrans``: SYNs resent, each 1 s after the
+    first (see ``capacity.explain``). The counters are the machine's.
+    """
+    overflows, resends = _count(point.get("listen_overflows")), _count(point.get("syn_retrans"))
+    if overflows:
+        return f"SYNs dropped: backlog full\n({overflows} overflows, {resends} resent after 1 s)"
+    if resends:
+        return f"SYNs resent ({resends}, 1 s after the first)"
+    return None
+
+
+def wall_panel(ax: Axes, report: SweepReport, server: str, *, top: int) -> int:
+    """One server's wall / D against N on ``ax``: its model line, its measured points
+    joined by a line, over-budget points apart (not joined: the batch took at least
+    that long), and the first point where the kernel dropped or resent SYNs annotated."""
+    pts = report.points
+    mine = pts[(pts["server"] == server) & pts["ratio"].notna()].sort_values("clients")
+    k = report.declared(server)
+    ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
+    grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
+    ax.plot(grid, [math.ceil(n / k) if k else 1 for n in grid], zorder=1, **MODEL_STYLE)  # type: ignore[arg-type]
+    ok = mine[mine["status"] != "over budget"]
+    ax.plot(ok["clients"], ok["ratio"], zorder=2, **MEASURED_STYLE)  # type: ignore[arg-type]
     marks = 0
+    noted = False
+    for _, p in mine.iterrows():
+        over = p["status"] == "over budget"
+        style = OVER_POINT if over else MEASURED_POINT
+        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"point-{_slug(server)}-{p['clients']}", **style)  # type: ignore[arg-type]
+        marks += 1
+        event = syn_event(p)
+        if event is None:
+            continue
+        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"event-{_slug(server)}-{p['clients']}", **EVENT_RING)  # type: ignore[arg-type]
+        if not noted:  # the first one says what the rings mean; the legend says it for the rest
+            note = ax.annotate(
+                f"N = {p['clients']}: {event}",
+                (p["clients"], p["ratio"]),
+                xytext=(0.03, 0.8),  # the upper left stays clear: measured points rise to the right
+                textcoords="axes fraction",
+                ha="left",
+                va="bottom",
+                fontsize=7,
+                color=EVENT_COLOR,
+                bbox={"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+                arrowprops={"arrowstyle": "-", "color": EVENT_COLOR, "linewidth": 0.8, "shrinkB": 6},
+            )
+            note.set_in_layout(False)
+            noted = True
+    ax.set_title(f"{server} (k = {k or 'unbounded'})", fontsize=9)
+    return marks
+
+
+def _legend_entry(label: str, *styles: Mapping[str, object]) -> Line2D:
+    merged: dict[str, object] = {}
+    for style in styles:
+        merged.update(style)
+    return Line2D([], [], label=label, **merged)  # type: ignore[arg-type]
+
+
+def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
+    """wall / D against N (log-log), one small panel per server on shared axes: measured
+    points and the server's predicted ceil(N / k) line, so servers that measure the
+    same (two 5-wide gunicorns, three serial servers) are all seen."""
+    cols = min(len(servers), PANEL_COLUMNS)
+    rows = math.ceil(len(servers) / cols)
+    fig = Figure(figsize=(2.9 * cols + 0.9, 3.1 * rows + 1.1), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
     pts = report.points
     top = int(pts["clients"].max())
-    ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
-    for server in servers:
-        mine = pts[(pts["server"] == server) & pts["ratio"].notna()].sort_values("clients")
-        k = report.declared(server)
-        grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
-        ax.plot(
-            grid,
-            [math.ceil(n / k) if k else 1 for n in grid],
-            linestyle="--",
-            linewidth=1.2,
-            color=colors[server],
-            alpha=0.7,
-        )
-        ax.plot(mine["clients"], mine["ratio"], color=colors[server], linewidth=0.8, alpha=0.6)
-        for _, p in mine.iterrows():
-            over = p["status"] == "over budget"
-            ax.plot(
-                [p["clients"]],
-                [p["ratio"]],
-                marker="^" if over else shapes[server],
-                markersize=8 if over else 6,
-                alpha=0.85,
-                color=colors[server],
-                markerfacecolor="none" if over else colors[server],
-                gid=f"point-{_slug(server)}-{p['clients']}",
-            )
-            marks += 1
-        ax.plot([], [], marker=shapes[server], color=colors[server], label=f"{server} (k = {k or 'unbounded'})")
-    ax.plot([], [], linestyle="--", color="grey", label="predicted: ceil(N / k)")
-    ax.plot([], [], marker="^", linestyle="none", markerfacecolor="none", color="grey", label="over budget (at least)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    _log_axis(ax.xaxis, [v for v in NICE if v <= top])
-    low, high = ax.get_ylim()  # the predicted lines reach past the measured points
-    _log_axis(ax.yaxis, [v for v in NICE if low <= v <= high])
-    ax.set_xlabel("N, requests sent at once")
-    ax.set_ylabel("batch wall time / D")
-    ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"{title}: wall / D against N (green band: served at once, <= {AT_ONCE_MAX_RATIO}x)", fontsize=10)
+    marks = 0
+    events = False
+    for ax, server in zip(axes, servers, strict=False):
+        marks += wall_panel(ax, report, server, top=top)
+        mine = pts[(pts["server"] == server) & pts["ratio"].notna()]
+        events = events or any(syn_event(p) for _, p in mine.iterrows())
+    for ax in axes[len(servers) :]:
+        ax.set_visible(False)
+    over = bool((pts[pts["server"].isin(servers)]["status"] == "over budget").any())
+    first = axes[0]
+    first.set_xscale("log")
+    first.set_yscale("log")
+    _log_axis(first.xaxis, [v for v in NICE if v <= top and str(v)[0] != "2"])  # narrow panels: 1, 5, 10, 50..
+    first.xaxis.set_minor_locator(FixedLocator([v for v in NICE if v <= top and str(v)[0] == "2"]))
+    low, high = first.get_ylim()  # the predicted lines reach past the measured points
+    _log_axis(first.yaxis, [v for v in NICE if low <= v <= high])
+    for i, ax in enumerate(axes[: len(servers)]):
+        ax.grid(True, which="both", color="#dddddd", linewidth=0.6)
+        ax.tick_params(labelsize=7)
+        if i % cols == 0:
+            ax.set_ylabel("batch wall time / D")
+        if i >= len(servers) - cols:
+            ax.set_xlabel("N, requests sent at once")
+    handles = [
+        _legend_entry("measured", MEASURED_STYLE, {"marker": MEASURED_POINT["marker"], "markersize": 5}),
+        _legend_entry("model: ceil(N / k) (1 when unbounded)", MODEL_STYLE),
+    ]
+    if over:
+        handles.append(_legend_entry("over budget: took at least this (not joined)", OVER_POINT))
+    if events:
+        handles.append(_legend_entry("the kernel dropped or resent SYNs", EVENT_RING))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(f"{title}: wall / D against N (green band: served at once, <= {AT_ONCE_MAX_RATIO}x)", fontsize=10)
     return fig, marks
 
 
 def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
-    """Peak RSS (summed over the server's processes) and peak OS threads against N."""
+    """Peak RSS (summed over the server's processes) and peak OS threads against N.
+
+    Every server has its own colour, shape and line style, and is shifted a little
+    along the log N axis (``DODGE``), so servers with the same values (one
+    thread each) are seen side by side; the legend's entries are drawn the same way.
+    """
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     rss_ax, thr_ax = fig.subplots(1, 2)
     colors, shapes = _colors(servers), _markers(servers)
     marks = 0
     pts = report.points
-    for server in servers:
+    handles = []
+    top = int(pts["clients"].max())
+    shown = pts[pts["server"].isin(servers) & pts["peak_rss_bytes"].notna()]["clients"]
+    decades = math.log10(max(int(shown.max()) / int(shown.min()), 2)) if len(shown) else 1.0  # the axis's span
+    for i, server in enumerate(servers):
         mine = pts[(pts["server"] == server) & pts["peak_rss_bytes"].notna()].sort_values("clients")
-        c = colors[server]
-        rss_ax.plot(mine["clients"], mine["peak_rss_bytes"] / 2**20, color=c, linewidth=0.8, label=server)
-        thr_ax.plot(mine["clients"], mine["peak_threads"], color=c, linewidth=0.8, label=server)
-        for _, p in mine.iterrows():
+        shift = 10 ** (DODGE * decades * (i - (len(servers) - 1) / 2))
+        x = mine["clients"].astype(float) * shift
+        line = {"color": colors[server], "linewidth": 0.9, "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+        point = {"marker": shapes[server], "color": colors[server], "markersize": 5, "alpha": 0.85}
+        rss_ax.plot(x, mine["peak_rss_bytes"] / 2**20, **line)  # type: ignore[arg-type]
+        thr_ax.plot(x, mine["peak_threads"], **line)  # type: ignore[arg-type]
+        for xi, (_, p) in zip(x, mine.iterrows(), strict=True):
             slug = f"{_slug(server)}-{p['clients']}"
-            style = {"marker": shapes[server], "color": c, "markersize": 5, "alpha": 0.85}
-            rss_ax.plot([p["clients"]], [p["peak_rss_bytes"] / 2**20], gid=f"point-{slug}", **style)
-            thr_ax.plot([p["clients"]], [p["peak_threads"]], gid=f"threads-{slug}", **style)
+            rss_ax.plot([xi], [p["peak_rss_bytes"] / 2**20], gid=f"point-{slug}", **point)  # type: ignore[arg-type]
+            thr_ax.plot([xi], [p["peak_threads"]], gid=f"threads-{slug}", **point)  # type: ignore[arg-type]
             marks += 1
-    ladder = [v for v in NICE if v <= int(pts["clients"].max())]
+        handles.append(_legend_entry(server, line, point))
+    ladder = [v for v in NICE if v <= top]
     rss_ax.set_ylim(bottom=0)
     thr_ax.set_yscale("log")
     low, high = thr_ax.get_ylim()
@@ -443,7 +557,7 @@ def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> 
         ax.set_xlabel("N, requests sent at once")
         ax.set_ylabel(label)
         ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
-    thr_ax.legend(fontsize=8, loc="upper left")
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
     fig.suptitle(f"{title}: the server's resources at their peak during each batch", fontsize=10)
     return fig, marks
 
