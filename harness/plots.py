@@ -592,6 +592,8 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
             f"{point['client']}: {point['ratio']:.2f}x (predicted {point['predicted_ratio']:g}x), "
             f"{point['max_in_flight']} in flight, {point['processes']} process(es), {point['threads']} thread(s)"
         )
+        if event := syn_event(point):
+            label += f"\nthe kernel: {event.replace(chr(10), ' ')}"
         k = report.declared(server)
         title = f"{server} (k = {k or 'unbounded'}): N = {n} at once, D = {point['delay_s']:g} s"
         tooltips: dict[str, str] = {}

@@ -205,3 +205,15 @@ def test_sweep_pictures_write_png_and_svg(sweep: sweep_report.SweepReport, tmp_p
             assert len(re.findall(r'<g id="request-[^"]+">\s*<title>request ', svg)) == p.marks
         else:
             assert len(re.findall(r'id="point-', svg)) == p.marks
+
+
+def test_sweep_timeline_says_when_the_kernel_dropped_syns(sweep: sweep_report.SweepReport, tmp_path: Path) -> None:
+    points = sweep.points.copy()
+    at = (points["server"] == "gunicorn-threads5") & (points["clients"] == 10)  # the N its timeline shows
+    points.loc[at, "listen_overflows"] = 2
+    pictures = plots.sweep_pictures(replace(sweep, points=points), out_dir=tmp_path / "pictures", report_dir=tmp_path)
+    (timeline,) = [p for p in pictures if p.kind == "timeline" and p.key == "gunicorn-threads5"]
+    assert (
+        "the kernel: SYNs dropped: backlog full (2 overflows, 0 resent after 1 s)"
+        in (tmp_path / timeline.svg).read_text()
+    )
