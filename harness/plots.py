@@ -6,21 +6,25 @@ and each measured point is an artist of its own with a ``gid``, so the SVG carri
 ``id="request-..."`` / ``id="point-..."`` once per bar or point and a test can
 count them.
 
-- ``compare_timelines``: per server, one panel per client with the last counted
-  batch: one bar per request from handler enter to exit, one lane per worker
-  (process, thread or goroutine), x in units of D from the batch's first send.
+- ``compare_timelines``: per server, one panel per client with its median counted
+  batch (the one whose wall / D is the median the report's matrix shows): one bar
+  per request from handler enter to exit, one lane per worker ("worker 1..k" in the
+  order they first entered a handler; the pid and thread are the SVG's tooltips),
+  x in units of D from the batch's first send.
 - ``sweep_pictures``: per group of servers with the same kind of declared capacity,
-  wall / D against N (log-log) with the predicted ceil(N / k) line, and peak RSS and
-  threads against N; plus one timeline per server at a telling N.
+  wall / D against N (log-log, one small panel per server) with the predicted
+  ceil(N / k) line, over-budget points apart and SYN drops annotated, and peak RSS
+  and threads against N; plus one timeline per server at a telling N.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +34,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
 DPI = 110
 BAR_COLOR = "#4878a8"
 LABEL_MAX_LANES = 12
-"""Lanes are labelled with their pid and thread up to this many; beyond, only counted."""
+"""Lanes are labelled "worker i" up to this many; beyond, only counted (the SVG's tooltips still name them)."""
 NAME_MAX_BARS = 12
 """Bars carry their client's name up to this many per panel."""
 TIMELINE_MIN_N = 10
@@ -73,16 +78,36 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-def save(fig: Figure, out_dir: Path, stem: str, *, report_dir: Path) -> tuple[str, str]:
-    """Write ``stem``.png and .svg atomically; return their paths relative to the report."""
+def with_tooltips(svg: str, tooltips: Mapping[str, str]) -> str:
+    """``svg`` with a ``<title>`` (a browser's tooltip) as the first child of each ``<g id=gid>``."""
+    if not tooltips:
+        return svg
+
+    def titled(m: re.Match[str]) -> str:
+        text = tooltips.get(html.unescape(m.group(2)))
+        return m.group(0) if text is None else f"{m.group(0)}\n{m.group(1)} <title>{html.escape(text)}</title>"
+
+    return re.sub(r'^( *)<g id="([^"]+)">', titled, svg, flags=re.MULTILINE)
+
+
+def save(
+    fig: Figure, out_dir: Path, stem: str, *, report_dir: Path, tooltips: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """Write ``stem``.png and .svg atomically; return their paths relative to the report.
+
+    ``tooltips`` maps an artist's gid to the text its SVG group shows on hover.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     with mpl.rc_context(SVG_RC):
         for fmt, extra in (("png", {"dpi": DPI}), ("svg", {"metadata": {"Date": None}})):
             buf = io.BytesIO()
             fig.savefig(buf, format=fmt, **extra)  # constrained layout already fits: no "tight" redraw
+            data = buf.getvalue()
+            if fmt == "svg" and tooltips:
+                data = with_tooltips(data.decode(), tooltips).encode()
             path = out_dir / f"{stem}.{fmt}"
-            write_bytes(path, buf.getvalue())
+            write_bytes(path, data)
             paths.append(path.relative_to(report_dir).as_posix())
     return paths[0], paths[1]
 
@@ -101,11 +126,20 @@ class Lanes:
     row_of: dict[str, int]
     """Request name -> row (0 at the top)."""
     workers: list[tuple[str, int, int]]
-    """(label, first row, number of rows) per worker."""
+    """(label, first row, number of rows) per worker; labels read "worker 1..k"."""
+    ids: list[str] = field(default_factory=list)
+    """Per worker, what the OS calls it: "pid 24717 thread t24717" (the SVG's tooltip)."""
+    worker_of: dict[str, int] = field(default_factory=dict)
+    """Request name -> index of its worker in ``workers``."""
 
     @property
     def rows(self) -> int:
         return sum(n for _, _, n in self.workers)
+
+
+def _plain(value: object) -> object:
+    """A pid read back from a CSV column with gaps is a float: print it as the integer it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def lanes(requests: pd.DataFrame) -> Lanes:
@@ -116,9 +150,11 @@ def lanes(requests: pd.DataFrame) -> Lanes:
     ):
         by_worker.setdefault((pid, thread), []).append((int(enter), int(leave), str(name)))
     row_of: dict[str, int] = {}
+    worker_of: dict[str, int] = {}
     workers = []
+    ids = []
     first = 0
-    for (pid, thread), reqs in by_worker.items():
+    for w, ((pid, thread), reqs) in enumerate(by_worker.items()):
         ends: list[int] = []  # the end of the last bar on each row of this worker
         for enter, leave, name in reqs:
             row = next((i for i, end in enumerate(ends) if end <= enter), len(ends))
@@ -126,25 +162,36 @@ def lanes(requests: pd.DataFrame) -> Lanes:
                 ends.append(leave)
             ends[row] = leave
             row_of[name] = first + row
-        workers.append((f"pid {pid} {thread}", first, len(ends)))
+            worker_of[name] = w
+        workers.append((f"worker {w + 1}", first, len(ends)))
+        ids.append(f"pid {_plain(pid)} thread {thread}")
         first += len(ends)
-    return Lanes(row_of, workers)
+    return Lanes(row_of, workers, ids, worker_of)
 
 
-def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str) -> tuple[int, float]:
-    """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D)."""
+def timeline_panel(
+    ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str, tooltips: dict[str, str] | None = None
+) -> tuple[int, float]:
+    """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D).
+
+    ``tooltips`` (when given) gets, per bar and per lane label, the gid of its SVG group
+    and the text to show on hover: the worker's pid and thread, the request's times.
+    """
     start = int(requests["sent_ns"].min())
     d_ns = delay_s * 1e9
     layout = lanes(requests)
     served = requests[requests["enter_ns"].notna()]
+    tips = tooltips if tooltips is not None else {}
     bars = 0
     right = 1.0
     for i, (_, first, n) in enumerate(layout.workers):
         if i % 2 == 0:  # one shaded band per other worker: its rows belong together
             ax.axhspan(first - 0.5, first + n - 0.5, color="#f0f0f0", zorder=0, linewidth=0)
     for _, r in served.iterrows():
-        y = layout.row_of[str(r["name"])]
+        name = str(r["name"])
+        y = layout.row_of[name]
         enter, leave = ((r[c] - start) / d_ns for c in ("enter_ns", "exit_ns"))
+        bar_gid = f"request-{gid}-{name}"
         bar = Rectangle(
             (enter, y - 0.35),
             leave - enter,
@@ -152,11 +199,15 @@ def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str
             facecolor=BAR_COLOR,
             edgecolor="white",
             linewidth=0.6,
-            gid=f"request-{gid}-{r['name']}",
+            gid=bar_gid,
         )
         ax.add_patch(bar)
+        w = layout.worker_of[name]
+        tips[bar_gid] = (
+            f"request {name}: {layout.workers[w][0]} ({layout.ids[w]}), handler {enter:.2f} D to {leave:.2f} D"
+        )
         if len(served) <= NAME_MAX_BARS:
-            ax.text((enter + leave) / 2, y, r["name"], ha="center", va="center", fontsize=7, color="white")
+            ax.text((enter + leave) / 2, y, name, ha="center", va="center", fontsize=7, color="white")
         bars += 1
         right = max(right, leave, (r["recv_ns"] - start) / d_ns)
     failed = requests[requests["enter_ns"].isna()]
@@ -168,6 +219,9 @@ def timeline_panel(ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str
     if len(layout.workers) <= LABEL_MAX_LANES:
         ax.set_yticks([first + (n - 1) / 2 for _, first, n in layout.workers], [w[0] for w in layout.workers])
         ax.tick_params(axis="y", labelsize=7, length=0)
+        for i, label in enumerate(ax.get_yticklabels()):
+            label.set_gid(f"worker-{gid}-{i + 1}")
+            tips[f"worker-{gid}-{i + 1}"] = f"{layout.workers[i][0]}: {layout.ids[i]}"
     else:
         ax.set_yticks([])
         ax.set_ylabel(f"{len(layout.workers)} workers", fontsize=8)
@@ -182,16 +236,23 @@ def _lane_height(requests: pd.DataFrame) -> float:
 
 
 def timeline_figure(
-    panels: Sequence[tuple[str, str, pd.DataFrame]], *, delay_s: float, title: str
+    panels: Sequence[tuple[str, str, pd.DataFrame]],
+    *,
+    delay_s: float,
+    title: str,
+    tooltips: dict[str, str] | None = None,
 ) -> tuple[Figure, int]:
-    """One figure with a panel per (title, gid, requests of one batch); returns (figure, bars)."""
+    """One figure with a panel per (title, gid, requests of one batch); returns (figure, bars).
+
+    ``tooltips`` gets each bar's and lane label's hover text (see ``timeline_panel``).
+    """
     heights = [_lane_height(reqs) for _, _, reqs in panels]
     fig = Figure(figsize=(8, sum(heights) + 0.6 * len(panels) + 0.6), layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True, height_ratios=heights)[:, 0]
     bars = 0
     right = 1.0
     for ax, (panel_title, gid, reqs) in zip(axes, panels, strict=True):
-        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid)
+        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid, tooltips=tooltips)
         bars, right = bars + drawn, max(right, end)
         ax.set_title(panel_title, fontsize=9, loc="left")
     axes[-1].set_xlim(0, right * 1.04)  # one scale for every panel: 1x and 5x side by side
@@ -200,10 +261,32 @@ def timeline_figure(
     return fig, bars
 
 
+def median_batch(batches: pd.DataFrame) -> tuple[pd.Series, str]:
+    """The counted batch whose wall / D is the median of ``batches`` (one pairing's), and
+    how a panel title says so.
+
+    For an even count, the lower of the two middle batches; the title then gives the
+    median too (the matrix's number, the mean of the two). Batches without a ratio
+    are skipped; with none left, the last batch.
+    """
+    measured = batches[batches["ratio"].notna()].sort_values(["ratio", "repeat"])
+    if measured.empty:
+        last = batches.loc[batches["repeat"].idxmax()]
+        return last, "the last counted batch, no wall time"
+    n = len(measured)
+    pick = measured.iloc[(n - 1) // 2]
+    if n == 1:
+        return pick, f"its one counted batch: {pick['ratio']:.2f}x"
+    if n % 2:
+        return pick, f"median of {n} batches: {pick['ratio']:.2f}x"
+    median = float(measured["ratio"].median())
+    return pick, f"lower middle of {n} batches: {pick['ratio']:.2f}x (median {median:.2f}x)"
+
+
 def compare_timelines(
     requests: pd.DataFrame, batches: pd.DataFrame, *, out_dir: Path, report_dir: Path
 ) -> list[Picture]:
-    """A compare run's timelines: per server, the last counted batch of every client."""
+    """A compare run's timelines: per server, the median counted batch of every client."""
     pictures = []
     counted = requests[~requests["warmup"].astype(bool)]
     rows = batches[~batches["warmup"].astype(bool)]
@@ -212,19 +295,20 @@ def compare_timelines(
         delay_s = float(rows[rows["server"] == server]["delay_s"].iloc[0])
         for client in dict.fromkeys(counted[counted["server"] == server]["client"]):
             mine = rows[(rows["server"] == server) & (rows["client"] == client)]
-            last = mine.loc[mine["repeat"].idxmax()]
+            shown, which = median_batch(mine)
             reqs = counted[
-                (counted["server"] == server) & (counted["client"] == client) & (counted["repeat"] == last["repeat"])
+                (counted["server"] == server) & (counted["client"] == client) & (counted["repeat"] == shown["repeat"])
             ]
             label = (
-                f"{client}: {last['ratio']:.2f}x, {last['max_in_flight']} in flight, "
-                f"{last['processes']} process(es), {last['threads']} thread(s)"
+                f"{client}: {which}; {shown['max_in_flight']} in flight, "
+                f"{shown['processes']} process(es), {shown['threads']} thread(s)"
             )
             panels.append((label, _slug(client), reqs))
         n = int(rows[rows["server"] == server]["clients"].iloc[0])
-        title = f"{server}: the last counted batch of each client (N = {n}, D = {delay_s:g} s)"
-        fig, bars = timeline_figure(panels, delay_s=delay_s, title=title)
-        png, svg = save(fig, out_dir, f"timeline-{_slug(server)}", report_dir=report_dir)
+        title = f"{server}: the median counted batch of each client (N = {n}, D = {delay_s:g} s)"
+        tooltips: dict[str, str] = {}
+        fig, bars = timeline_figure(panels, delay_s=delay_s, title=title, tooltips=tooltips)
+        png, svg = save(fig, out_dir, f"timeline-{_slug(server)}", report_dir=report_dir, tooltips=tooltips)
         pictures.append(Picture("timeline", server, title, png, svg, bars))
     return pictures
 
@@ -270,6 +354,39 @@ def _log_axis(axis: Axis, ticks: Sequence[float]) -> None:
 
 MARKERS = ("o", "s", "D", "v", "P", "X")
 """One shape per server of a chart, so servers that measure the same stay visible."""
+LINESTYLES = ("-", "--", ":", "-.")
+"""One line style per server of a resources chart, for the same reason."""
+DODGE = 0.018
+"""On a log N axis, servers of one resources chart are shifted this fraction of the
+axis apart (about a marker's width), so points with the same N and value sit side by
+side, not on each other."""
+MEASURED_COLOR = BAR_COLOR
+MODEL_COLOR = "#888888"
+OVER_COLOR = "#d0661c"
+EVENT_COLOR = "#c03030"
+PANEL_COLUMNS = 3
+"""Small multiples per row of a wall / D chart: one panel per server."""
+
+MEASURED_STYLE: dict[str, object] = {"color": MEASURED_COLOR, "linestyle": "-", "linewidth": 1.0}
+MEASURED_POINT: dict[str, object] = {"marker": "o", "markersize": 5, "color": MEASURED_COLOR, "linestyle": "none"}
+MODEL_STYLE: dict[str, object] = {"color": MODEL_COLOR, "linestyle": "--", "linewidth": 1.2}
+OVER_POINT: dict[str, object] = {
+    "marker": "^",
+    "markersize": 8,
+    "color": OVER_COLOR,
+    "markerfacecolor": "none",
+    "markeredgewidth": 1.4,
+    "linestyle": "none",
+}
+EVENT_RING: dict[str, object] = {
+    "marker": "o",
+    "markersize": 12,
+    "color": EVENT_COLOR,
+    "markerfacecolor": "none",
+    "markeredgewidth": 1.0,
+    "linestyle": "none",
+}
+"""The artists of a wall / D chart and, drawn from the same dicts, its legend's entries."""
 
 
 def _colors(names: Sequence[str]) -> dict[str, object]:
@@ -281,76 +398,155 @@ def _markers(names: Sequence[str]) -> dict[str, str]:
     return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
 
 
-def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
-    """wall / D against N (log-log): measured points and each server's predicted line."""
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    ax = fig.subplots()
-    colors, shapes = _colors(servers), _markers(servers)
+def _count(value: object) -> int:
+    """A counter that may be missing (``pd.NA``, NaN) as an int, 0 when missing."""
+    try:
+        return 0 if pd.isna(value) else int(value)  # type: ignore[call-overload, arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+def syn_event(point: Mapping[str, object]) -> str | None:
+    """What the kernel counted during a point's batch, when it dropped or resent SYNs.
+
+    ``listen_overflows``: a connection found the listen backlog (the accept queue)
+    full and its SYN was dropped; ``syn_retrans``: SYNs resent, each 1 s after the
+    first (see ``capacity.explain``). The counters are the machine's.
+    """
+    overflows, resends = _count(point.get("listen_overflows")), _count(point.get("syn_retrans"))
+    if overflows:
+        return f"SYNs dropped: backlog full\n({overflows} overflows, {resends} resent after 1 s)"
+    if resends:
+        return f"SYNs resent ({resends}, 1 s after the first)"
+    return None
+
+
+def wall_panel(ax: Axes, report: SweepReport, server: str, *, top: int) -> int:
+    """One server's wall / D against N on ``ax``: its model line, its measured points
+    joined by a line, over-budget points apart (not joined: the batch took at least
+    that long), and the first point where the kernel dropped or resent SYNs annotated."""
+    pts = report.points
+    mine = pts[(pts["server"] == server) & pts["ratio"].notna()].sort_values("clients")
+    k = report.declared(server)
+    ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
+    grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
+    ax.plot(grid, [math.ceil(n / k) if k else 1 for n in grid], zorder=1, **MODEL_STYLE)  # type: ignore[arg-type]
+    ok = mine[mine["status"] != "over budget"]
+    ax.plot(ok["clients"], ok["ratio"], zorder=2, **MEASURED_STYLE)  # type: ignore[arg-type]
     marks = 0
+    noted = False
+    for _, p in mine.iterrows():
+        over = p["status"] == "over budget"
+        style = OVER_POINT if over else MEASURED_POINT
+        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"point-{_slug(server)}-{p['clients']}", **style)  # type: ignore[arg-type]
+        marks += 1
+        event = syn_event(p)
+        if event is None:
+            continue
+        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"event-{_slug(server)}-{p['clients']}", **EVENT_RING)  # type: ignore[arg-type]
+        if not noted:  # the first one says what the rings mean; the legend says it for the rest
+            note = ax.annotate(
+                f"N = {p['clients']}: {event}",
+                (p["clients"], p["ratio"]),
+                xytext=(0.03, 0.8),  # the upper left stays clear: measured points rise to the right
+                textcoords="axes fraction",
+                ha="left",
+                va="bottom",
+                fontsize=7,
+                color=EVENT_COLOR,
+                bbox={"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+                arrowprops={"arrowstyle": "-", "color": EVENT_COLOR, "linewidth": 0.8, "shrinkB": 6},
+            )
+            note.set_in_layout(False)
+            noted = True
+    ax.set_title(f"{server} (k = {k or 'unbounded'})", fontsize=9)
+    return marks
+
+
+def _legend_entry(label: str, *styles: Mapping[str, object]) -> Line2D:
+    merged: dict[str, object] = {}
+    for style in styles:
+        merged.update(style)
+    return Line2D([], [], label=label, **merged)  # type: ignore[arg-type]
+
+
+def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
+    """wall / D against N (log-log), one small panel per server on shared axes: measured
+    points and the server's predicted ceil(N / k) line, so servers that measure the
+    same (two 5-wide gunicorns, three serial servers) are all seen."""
+    cols = min(len(servers), PANEL_COLUMNS)
+    rows = math.ceil(len(servers) / cols)
+    fig = Figure(figsize=(2.9 * cols + 0.9, 3.1 * rows + 1.1), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
     pts = report.points
     top = int(pts["clients"].max())
-    ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
-    for server in servers:
-        mine = pts[(pts["server"] == server) & pts["ratio"].notna()].sort_values("clients")
-        k = report.declared(server)
-        grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
-        ax.plot(
-            grid,
-            [math.ceil(n / k) if k else 1 for n in grid],
-            linestyle="--",
-            linewidth=1.2,
-            color=colors[server],
-            alpha=0.7,
-        )
-        ax.plot(mine["clients"], mine["ratio"], color=colors[server], linewidth=0.8, alpha=0.6)
-        for _, p in mine.iterrows():
-            over = p["status"] == "over budget"
-            ax.plot(
-                [p["clients"]],
-                [p["ratio"]],
-                marker="^" if over else shapes[server],
-                markersize=8 if over else 6,
-                alpha=0.85,
-                color=colors[server],
-                markerfacecolor="none" if over else colors[server],
-                gid=f"point-{_slug(server)}-{p['clients']}",
-            )
-            marks += 1
-        ax.plot([], [], marker=shapes[server], color=colors[server], label=f"{server} (k = {k or 'unbounded'})")
-    ax.plot([], [], linestyle="--", color="grey", label="predicted: ceil(N / k)")
-    ax.plot([], [], marker="^", linestyle="none", markerfacecolor="none", color="grey", label="over budget (at least)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    _log_axis(ax.xaxis, [v for v in NICE if v <= top])
-    low, high = ax.get_ylim()  # the predicted lines reach past the measured points
-    _log_axis(ax.yaxis, [v for v in NICE if low <= v <= high])
-    ax.set_xlabel("N, requests sent at once")
-    ax.set_ylabel("batch wall time / D")
-    ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"{title}: wall / D against N (green band: served at once, <= {AT_ONCE_MAX_RATIO}x)", fontsize=10)
+    marks = 0
+    events = False
+    for ax, server in zip(axes, servers, strict=False):
+        marks += wall_panel(ax, report, server, top=top)
+        mine = pts[(pts["server"] == server) & pts["ratio"].notna()]
+        events = events or any(syn_event(p) for _, p in mine.iterrows())
+    for ax in axes[len(servers) :]:
+        ax.set_visible(False)
+    over = bool((pts[pts["server"].isin(servers)]["status"] == "over budget").any())
+    first = axes[0]
+    first.set_xscale("log")
+    first.set_yscale("log")
+    _log_axis(first.xaxis, [v for v in NICE if v <= top and str(v)[0] != "2"])  # narrow panels: 1, 5, 10, 50..
+    first.xaxis.set_minor_locator(FixedLocator([v for v in NICE if v <= top and str(v)[0] == "2"]))
+    low, high = first.get_ylim()  # the predicted lines reach past the measured points
+    _log_axis(first.yaxis, [v for v in NICE if low <= v <= high])
+    for i, ax in enumerate(axes[: len(servers)]):
+        ax.grid(True, which="both", color="#dddddd", linewidth=0.6)
+        ax.tick_params(labelsize=7)
+        if i % cols == 0:
+            ax.set_ylabel("batch wall time / D")
+        if i >= len(servers) - cols:
+            ax.set_xlabel("N, requests sent at once")
+    handles = [
+        _legend_entry("measured", MEASURED_STYLE, {"marker": MEASURED_POINT["marker"], "markersize": 5}),
+        _legend_entry("model: ceil(N / k) (1 when unbounded)", MODEL_STYLE),
+    ]
+    if over:
+        handles.append(_legend_entry("over budget: took at least this (not joined)", OVER_POINT))
+    if events:
+        handles.append(_legend_entry("the kernel dropped or resent SYNs", EVENT_RING))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(f"{title}: wall / D against N (green band: served at once, <= {AT_ONCE_MAX_RATIO}x)", fontsize=10)
     return fig, marks
 
 
 def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
-    """Peak RSS (summed over the server's processes) and peak OS threads against N."""
+    """Peak RSS (summed over the server's processes) and peak OS threads against N.
+
+    Every server has its own colour, shape and line style, and is shifted a little
+    along the log N axis (``DODGE``), so servers with the same values (one
+    thread each) are seen side by side; the legend's entries are drawn the same way.
+    """
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     rss_ax, thr_ax = fig.subplots(1, 2)
     colors, shapes = _colors(servers), _markers(servers)
     marks = 0
     pts = report.points
-    for server in servers:
+    handles = []
+    top = int(pts["clients"].max())
+    shown = pts[pts["server"].isin(servers) & pts["peak_rss_bytes"].notna()]["clients"]
+    decades = math.log10(max(int(shown.max()) / int(shown.min()), 2)) if len(shown) else 1.0  # the axis's span
+    for i, server in enumerate(servers):
         mine = pts[(pts["server"] == server) & pts["peak_rss_bytes"].notna()].sort_values("clients")
-        c = colors[server]
-        rss_ax.plot(mine["clients"], mine["peak_rss_bytes"] / 2**20, color=c, linewidth=0.8, label=server)
-        thr_ax.plot(mine["clients"], mine["peak_threads"], color=c, linewidth=0.8, label=server)
-        for _, p in mine.iterrows():
+        shift = 10 ** (DODGE * decades * (i - (len(servers) - 1) / 2))
+        x = mine["clients"].astype(float) * shift
+        line = {"color": colors[server], "linewidth": 0.9, "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+        point = {"marker": shapes[server], "color": colors[server], "markersize": 5, "alpha": 0.85}
+        rss_ax.plot(x, mine["peak_rss_bytes"] / 2**20, **line)  # type: ignore[arg-type]
+        thr_ax.plot(x, mine["peak_threads"], **line)  # type: ignore[arg-type]
+        for xi, (_, p) in zip(x, mine.iterrows(), strict=True):
             slug = f"{_slug(server)}-{p['clients']}"
-            style = {"marker": shapes[server], "color": c, "markersize": 5, "alpha": 0.85}
-            rss_ax.plot([p["clients"]], [p["peak_rss_bytes"] / 2**20], gid=f"point-{slug}", **style)
-            thr_ax.plot([p["clients"]], [p["peak_threads"]], gid=f"threads-{slug}", **style)
+            rss_ax.plot([xi], [p["peak_rss_bytes"] / 2**20], gid=f"point-{slug}", **point)  # type: ignore[arg-type]
+            thr_ax.plot([xi], [p["peak_threads"]], gid=f"threads-{slug}", **point)  # type: ignore[arg-type]
             marks += 1
-    ladder = [v for v in NICE if v <= int(pts["clients"].max())]
+        handles.append(_legend_entry(server, line, point))
+    ladder = [v for v in NICE if v <= top]
     rss_ax.set_ylim(bottom=0)
     thr_ax.set_yscale("log")
     low, high = thr_ax.get_ylim()
@@ -361,7 +557,7 @@ def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> 
         ax.set_xlabel("N, requests sent at once")
         ax.set_ylabel(label)
         ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
-    thr_ax.legend(fontsize=8, loc="upper left")
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
     fig.suptitle(f"{title}: the server's resources at their peak during each batch", fontsize=10)
     return fig, marks
 
@@ -396,9 +592,14 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
             f"{point['client']}: {point['ratio']:.2f}x (predicted {point['predicted_ratio']:g}x), "
             f"{point['max_in_flight']} in flight, {point['processes']} process(es), {point['threads']} thread(s)"
         )
+        if event := syn_event(point):
+            label += f"\nthe kernel: {event.replace(chr(10), ' ')}"
         k = report.declared(server)
         title = f"{server} (k = {k or 'unbounded'}): N = {n} at once, D = {point['delay_s']:g} s"
-        fig, bars = timeline_figure([(label, _slug(server), reqs)], delay_s=float(point["delay_s"]), title=title)
-        png, svg = save(fig, out_dir, f"sweep-timeline-{_slug(server)}", report_dir=report_dir)
+        tooltips: dict[str, str] = {}
+        fig, bars = timeline_figure(
+            [(label, _slug(server), reqs)], delay_s=float(point["delay_s"]), title=title, tooltips=tooltips
+        )
+        png, svg = save(fig, out_dir, f"sweep-timeline-{_slug(server)}", report_dir=report_dir, tooltips=tooltips)
         pictures.append(Picture("timeline", server, title, png, svg, bars))
     return pictures

@@ -316,7 +316,8 @@ class MarkdownExporter:
             "every process): the most requests in flight at once, and how many distinct processes and "
             "threads ran them, per batch (median over the counted batches). This is why a batch took 1x or "
             f"{n}x. Each server's timeline draws one bar per request, from handler enter to exit, in one lane "
-            "per worker (process and thread or goroutine), for the last counted batch of every client.",
+            "per worker (process and thread or goroutine; hover in the SVG for its pid and thread), for the "
+            "median counted batch of every client, the one whose wall time / D is the matrix's median.",
             "",
         ]
         for server in report.servers:

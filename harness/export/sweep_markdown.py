@@ -146,8 +146,9 @@ class SweepMarkdownExporter:
             "",
             "## Wall time against N",
             "",
-            "One chart per kind of declared capacity. Dots: measured wall time / D (triangles: over budget, "
-            "so at least that); dashed: predicted ceil(N / k); the green band is *at once*.",
+            "One chart per kind of declared capacity, one panel per server. Dots joined by a line: measured "
+            "wall time / D; hollow triangles, not joined: over budget, so at least that; grey dashed: predicted "
+            "ceil(N / k); red rings: the kernel dropped or resent SYNs; the green band is *at once*.",
             "",
             *_pictures(report, "sweep"),
             "## Resources against N",
