@@ -1,6 +1,6 @@
 """A server added by a TOML file alone runs in ``compare`` and gets a verdict (G1).
 
-The file is README's "Adding a server" example, so the README example is tested."""
+The file is the "Adding a server" example of docs/catalog.md, so the documented example is tested."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from tests.conftest import REPO, assert_none_left, harness
 THREADS10 = REPO / "tests" / "fixtures" / "threads10.toml"
 
 
-def test_readme_shows_the_fixture() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert THREADS10.read_text(encoding="utf-8") in readme
+def test_the_catalog_docs_show_the_fixture() -> None:
+    docs = (REPO / "docs" / "catalog.md").read_text(encoding="utf-8")
+    assert THREADS10.read_text(encoding="utf-8") in docs
 
 
 def test_the_fixture_declares_a_capacity_and_gets_the_generic_claim() -> None:
