@@ -134,3 +134,10 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     with session.chdir("go"):
         session.run("go", "vet", "./server", "./client", "./loadclient", "./internal/...")
+
+
+@nox.session(default=False)
+def load(session: nox.Session) -> None:
+    """Sustained load: throughput and tail latency against offered rate (runs/load/load.md)."""
+    install(session)
+    harness(session, "load")

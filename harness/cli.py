@@ -336,6 +336,31 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    """Sustained load against offered rate: see ``harness.load``."""
+    from harness.load import command as load
+
+    catalog = load_catalog(args)
+    by_server = catalog.servers_by_name
+    names = _names(args.servers, by_server, list(load.DEFAULT_SERVERS), "server", "--servers")  # type: ignore[arg-type]
+    delay = _delay(args.delay)
+    plan = load.make_plan(args, tuple(by_server[n] for n in names), delay)
+    out = _writable(Path(args.out))
+    go = build_go([])
+    if go is None:
+        go = gobuild.build(GO_DIR, CACHE_DIR / "go")
+    env = environment(go_version=go.version, log_path=out / "logs" / "git.log", command=args.command_line)
+    settings = load.settings_of(plan, args.command_line)
+    steps = sum(len(plan.ladder_for(s)) for s in plan.servers)
+    console.print(
+        f"load: {len(plan.servers)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
+        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals; about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
+    )
+    code = load.measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print)
+    console.print(f"report: {out / 'load.md'}")
+    return code
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     print("servers (* = in a run that does not name its servers):")
@@ -455,6 +480,14 @@ def parser() -> Parser:
     publishing.add_argument("--readme-only", action="store_true",
                             help="only rewrite the README's result blocks from the files in results/")  # fmt: skip
     publishing.set_defaults(run=cmd_publish)
+
+    from harness.load.command import add_arguments as load_arguments
+
+    loading = sub.add_parser("load", help="sustained load: throughput and tail latency against offered rate")
+    load_arguments(loading)
+    loading.add_argument("--out", default=str(default_out("load")), help="folder for load.md (default: runs/load/)")
+    loading.add_argument("--catalog", help="TOML file with more [[server]] entries")
+    loading.set_defaults(run=cmd_load)
 
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")

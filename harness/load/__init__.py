@@ -1,0 +1,1 @@
+"""Sustained load: throughput and tail latency against offered rate (open model)."""

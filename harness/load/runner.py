@@ -1,0 +1,122 @@
+"""Run the open-model load: a ladder of offered rates per server, one load client per step.
+
+For each server: start it, then for each offered rate λ of its ladder run the Go
+load client (``go/loadclient``) for a short warm-up and T counted seconds on a
+schedule fixed in advance, each request in its own goroutine, connections reused
+and not capped. Every step is bounded (warm-up + T + the request timeout + slack);
+a client that overruns is stopped and the step marked. Steps are kept as they
+finish, so Ctrl-C keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.catalog import ServerSpec
+from harness.childenv import child_env
+from harness.errors import PairingError, ServerError
+from harness.gobuild import GoBuild
+from harness.load.model import ceiling_rps
+from harness.load.steps import Step, parse_output
+from harness.paths import PYTHON_DIR
+from harness.process import ManagedProcess, describe_exit
+from harness.runner import running_server, seconds, server_died
+
+CEILING_FACTORS = (0.5, 0.8, 0.95, 1.1, 1.5)
+"""A bounded server's ladder, as multiples of its predicted ceiling k / D."""
+CLIENT_LIMIT_RPS = 1000.0
+"""The top of an unbounded server's ladder: the Go load client sent on time (< 1 %
+late) up to about 1500-2000 requests per second on the 2-core test machine, with the
+server beside it; 1000/s leaves it room."""
+UNBOUNDED_FACTORS = (0.1, 0.25, 0.5, 1.0)
+"""An unbounded server's ladder, as multiples of ``CLIENT_LIMIT_RPS``."""
+STEP_SLACK_S = 15.0
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    servers: tuple[ServerSpec, ...]
+    delay_s: float
+    duration_s: float
+    warmup_s: float
+    rates: tuple[float, ...] | None
+    """Offered rates for every server; ``None``: each server's own ladder."""
+    arrivals: str = "constant"
+    seed: int = 1
+    client_limit_rps: float = CLIENT_LIMIT_RPS
+
+    def ladder_for(self, spec: ServerSpec) -> tuple[float, ...]:
+        if self.rates:
+            return self.rates
+        ceiling = ceiling_rps(spec.capacity, self.delay_s)
+        if math.isinf(ceiling):
+            return tuple(round(f * self.client_limit_rps, 3) for f in UNBOUNDED_FACTORS)
+        return tuple(round(f * ceiling, 3) for f in CEILING_FACTORS if f * ceiling <= self.client_limit_rps)
+
+    @property
+    def request_timeout_s(self) -> float:
+        """Long enough for the queue of the worst step to drain: 1.5 x the ceiling for T seconds."""
+        return max(10.0, self.duration_s + 10 * self.delay_s)
+
+
+def run_step(server_url: str, server_name: str, rate: float, *, plan: LoadPlan, go: GoBuild, logs: str) -> Step:
+    argv = [
+        str(go.binaries["loadclient"]), "-url", server_url, "-rate", f"{rate:g}",
+        "-duration", f"{seconds(plan.duration_s)}s", "-warmup", f"{seconds(plan.warmup_s)}s",
+        "-arrivals", plan.arrivals, "-seed", str(plan.seed), "-timeout", f"{seconds(plan.request_timeout_s)}s",
+    ]  # fmt: skip
+    from pathlib import Path
+
+    proc = ManagedProcess(argv, name="loadclient", log_path=Path(logs) / f"load-{server_name}.log",
+                          env=child_env(delay_s=plan.delay_s), cwd=PYTHON_DIR, capture_stdout=True)  # fmt: skip
+    budget = plan.warmup_s + plan.duration_s + plan.request_timeout_s + STEP_SLACK_S
+    lines: list[str] = []
+    with proc:
+        deadline = time.monotonic() + budget
+        try:
+            while (item := proc.next_line(deadline - time.monotonic())) is not None:
+                lines.append(item[1])
+            code = proc.wait(5.0)
+        except TimeoutError:
+            step = Step(server_name, rate, status="over budget",
+                        reason=f"the load client did not finish within {budget:g} s and was stopped")  # fmt: skip
+            return step
+    if code != 0:
+        raise PairingError(f"loadclient exited ({describe_exit(code)}) at {rate:g}/s; its log: {proc.log_path}")
+    requests, summary = parse_output("".join(lines), client="loadclient")
+    return Step(server_name, rate, requests, summary)
+
+
+def run_load(
+    plan: LoadPlan,
+    *,
+    go: GoBuild,
+    logs_dir: str,
+    on_step: Callable[[Step], None],
+    on_server: Callable[[str, str], None] = lambda server, event: None,
+) -> None:
+    """Every step of every server; a server that fails to start or dies fails its steps, not the run."""
+    from pathlib import Path
+
+    for spec in plan.servers:
+        on_server(spec.name, "starting")
+        done: set[float] = set()
+        try:
+            with running_server(spec, delay_s=plan.delay_s, logs_dir=Path(logs_dir), go=go) as running:
+                for rate in plan.ladder_for(spec):
+                    try:
+                        step = run_step(running.url, spec.name, rate, plan=plan, go=go, logs=logs_dir)
+                    except PairingError as exc:
+                        step = Step(spec.name, rate, status="failed", reason=str(exc))
+                    on_step(step)
+                    done.add(rate)
+                    if died := server_died(running, f"at {rate:g}/s"):
+                        raise died
+        except ServerError as exc:
+            on_server(spec.name, f"failed: {exc}")
+            for rate in plan.ladder_for(spec):
+                if rate not in done:
+                    on_step(Step(spec.name, rate, status="failed", reason=str(exc).splitlines()[0]))

@@ -1,0 +1,163 @@
+"""One step of a load run: the load client's records, and what they say.
+
+The Go load client (``go/loadclient``) prints one JSON line per scheduled request
+and a summary line. Every figure of a step is derived here from those records:
+throughput (answers completed inside the counted window, per second), latency
+percentiles counted from each request's *intended* send time (so a stalled server
+cannot hide its stall), failures by kind, the client's late sends, and from the
+handlers' own stamps the most requests in flight and the server's CPU use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import ClientError
+from harness.evidence import max_in_flight, server_cpu_s
+from harness.load.model import CLIENT_LAG_MAX
+from harness.model import RequestRecord
+
+REJECTED_STATUSES = (429, 503)
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    name: str
+    warmup: bool
+    intended_ns: int
+    sent_ns: int | None
+    recv_ns: int | None
+    status: int
+    error: str
+    late: bool
+    server_closed: bool
+    pid: int | None = None
+    thread: str | None = None
+    enter_ns: int | None = None
+    exit_ns: int | None = None
+    cpu_enter_ns: int | None = None
+    cpu_exit_ns: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    @property
+    def latency_s(self) -> float | None:
+        return None if self.recv_ns is None or not self.ok else (self.recv_ns - self.intended_ns) / 1e9
+
+    def as_record(self) -> RequestRecord:
+        """The request as the shared evidence functions read it."""
+        return RequestRecord(name=self.name, error=self.error or None, status=self.status,
+                             sent_ns=self.sent_ns or self.intended_ns, recv_ns=self.recv_ns or 0, pid=self.pid,
+                             thread=self.thread, enter_ns=self.enter_ns, exit_ns=self.exit_ns,
+                             cpu_enter_ns=self.cpu_enter_ns, cpu_exit_ns=self.cpu_exit_ns)  # fmt: skip
+
+
+@dataclass
+class Step:
+    server: str
+    offered_rps: float
+    requests: list[LoadRequest] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"
+    reason: str = ""
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_line(raw: dict[str, Any]) -> LoadRequest:
+    body = raw.get("body") if isinstance(raw.get("body"), dict) else {}
+    return LoadRequest(
+        name=str(raw["name"]),
+        warmup=bool(raw["warmup"]),
+        intended_ns=int(raw["intended_ns"]),
+        sent_ns=_int(raw.get("sent_ns")),
+        recv_ns=_int(raw.get("recv_ns")),
+        status=int(raw.get("status") or 0),
+        error=str(raw.get("error") or ""),
+        late=bool(raw.get("late")),
+        server_closed=bool(raw.get("server_closed")),
+        pid=_int(body.get("pid")),
+        thread=body.get("thread") if isinstance(body.get("thread"), str) else None,
+        enter_ns=_int(body.get("enter_ns")),
+        exit_ns=_int(body.get("exit_ns")),
+        cpu_enter_ns=_int(body.get("cpu_enter_ns")),
+        cpu_exit_ns=_int(body.get("cpu_exit_ns")),
+    )
+
+
+def parse_output(text: str, *, client: str) -> tuple[list[LoadRequest], dict[str, Any]]:
+    """The load client's JSON Lines: its requests and its summary."""
+    requests, summary = [], None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if "summary" in data:
+                summary = data["summary"]
+            else:
+                requests.append(parse_line(data))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ClientError(f"{client} printed a malformed line ({exc}): {line[:200]!r}") from exc
+    if summary is None:
+        raise ClientError(f"{client} ended without its summary line")
+    return requests, summary
+
+
+def failure_kind(error: str) -> str:
+    """Failures grouped by kind: the status for HTTP errors, the error text without numbers else."""
+    if error.startswith("HTTP status"):
+        return error
+    return re.sub(r"[\d.:]+", "N", error)[:80]
+
+
+def step_row(step: Step, *, delay_s: float) -> dict[str, Any]:
+    """Everything a step's table row shows, from its records."""
+    s = step.summary
+    counted = [r for r in step.requests if not r.warmup]
+    start, end = s.get("counted_start_ns"), s.get("counted_end_ns")
+    duration_s = (end - start) / 1e9 if isinstance(start, int) and isinstance(end, int) and end > start else None
+    in_window = [r for r in step.requests if r.ok and r.recv_ns is not None and start is not None
+                 and end is not None and start <= r.recv_ns <= end]  # fmt: skip
+    latencies = pd.Series([r.latency_s for r in counted if r.latency_s is not None], dtype=float)
+    failures = Counter(failure_kind(r.error) for r in counted if not r.ok)
+    rejected = sum(1 for r in counted if r.status in REJECTED_STATUSES or "connection refused" in r.error)
+    served = [r.as_record() for r in step.requests if r.ok and r.enter_ns is not None]
+    cpu = server_cpu_s([r.as_record() for r in counted if r.ok])
+    scheduled = len(counted)
+    late = sum(1 for r in counted if r.late)
+    q = (lambda p: float(latencies.quantile(p))) if len(latencies) else (lambda p: None)
+    return {
+        "server": step.server,
+        "offered_rps": step.offered_rps,
+        "status": step.status,
+        "reason": step.reason,
+        "duration_s": duration_s,
+        "sent": sum(1 for r in counted if r.sent_ns is not None),
+        "completed": sum(1 for r in counted if r.ok),
+        "failed": sum(1 for r in counted if not r.ok),
+        "rejected": rejected,
+        "failures": dict(failures),
+        "achieved_rps": len(in_window) / duration_s if duration_s else None,
+        "p50_s": q(0.5),
+        "p90_s": q(0.9),
+        "p99_s": q(0.99),
+        "p999_s": q(0.999),
+        "max_s": float(latencies.max()) if len(latencies) else None,
+        "late_sends": late,
+        "client_lagged": scheduled > 0 and late / scheduled > CLIENT_LAG_MAX,
+        "max_in_flight": max_in_flight(served) if served else None,
+        "server_cpu_cores": cpu / duration_s if cpu is not None and duration_s else None,
+        "client_cpu_s": (s.get("counted_cpu_ns") or 0) / 1e9,
+        "delay_s": delay_s,
+    }

@@ -1,0 +1,76 @@
+"""Sustained load: the queueing model, the verdicts, and a short real run."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from pathlib import Path
+
+import pytest
+
+from harness.load import model
+from tests.conftest import assert_none_left, harness
+
+
+def step(offered: float, achieved: float, lagged: bool = False) -> dict[str, object]:
+    return {"offered_rps": offered, "achieved_rps": achieved, "client_lagged": lagged}
+
+
+def test_the_model_caps_throughput_at_k_over_d() -> None:
+    assert model.ceiling_rps(5, 0.05) == pytest.approx(100)
+    assert math.isinf(model.ceiling_rps(None, 0.05))
+    assert model.predicted_rps(150, 5, 0.05) == pytest.approx(100)
+    assert model.predicted_rps(50, 5, 0.05) == 50
+    # below the ceiling latency is D; above it the queue grows by λ - k / D per second
+    assert model.predicted_latency_s(50, 5, 0.05, poisson=False, duration_s=4) == pytest.approx(0.05)
+    assert model.predicted_latency_s(150, 5, 0.05, poisson=False, duration_s=4) == pytest.approx(0.05 + 0.5 * 2)
+    # Poisson arrivals queue below the ceiling too (M/D/k ~ M/M/k / 2)
+    assert 0.05 < model.predicted_latency_s(90, 5, 0.05, poisson=True, duration_s=4) < 0.1
+    assert model.erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: P(wait) = utilisation
+
+
+@pytest.mark.parametrize(
+    ("declared", "steps", "verdict"),
+    [
+        (5, [step(50, 50), step(95, 94), step(150, 101)], "consistent"),
+        (5, [step(50, 50), step(150, 60)], "disagrees"),  # tops out far below k / D
+        (5, [step(50, 50), step(150, 180)], "disagrees"),  # more than k / D: not 5 at a time
+        (5, [step(50, 50), step(95, 95)], "inconclusive"),  # never offered more than the ceiling
+        (5, [step(50, 50, lagged=True)], "inconclusive"),  # the client lagged
+        (None, [step(100, 100), step(1000, 995)], "consistent"),
+        (None, [step(100, 100), step(1000, 400)], "disagrees"),
+    ],
+)
+def test_ceiling_verdicts(declared: int | None, steps: list[dict[str, object]], verdict: str) -> None:
+    assert model.assess("s", declared, 0.05, steps).verdict == verdict
+
+
+@pytest.mark.integration
+def test_a_short_load_run_finds_the_ceilings(tmp_path: Path) -> None:
+    run_id = f"load-{uuid.uuid4().hex[:8]}"
+    proc = harness("load", "--servers", "gunicorn-default,gunicorn-threads5", "--rates", "10,40,150",
+                   "--duration", "2", "--warmup", "0.5", "--out", str(tmp_path), run_id=run_id,
+                   timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_none_left(run_id)
+    data = json.loads((tmp_path / "load.json").read_text())
+    assert re_commit(data["provenance"]["commit"]) and data["environment"]["cores"] >= 1
+    steps = {(s["server"], s["offered_rps"]): s for s in data["steps"]}
+    for server, ceiling in (("gunicorn-default", 20), ("gunicorn-threads5", 100)):
+        top = steps[(server, 150.0)]
+        assert top["achieved_rps"] <= 1.3 * ceiling, top  # it cannot serve faster than k / D
+        assert top["max_in_flight"] <= ceiling * 0.05, top  # never more than k at once
+        below = steps[(server, 10.0)]
+        assert below["p50_s"] < 3 * 0.05, below  # below the ceiling: about D
+        assert top["p99_s"] > 2 * below["p99_s"], (below, top)  # above it: latency climbs
+    for key in ("offered_rps", "achieved_rps", "p50_s", "p90_s", "p99_s", "max_s", "sent", "completed", "failed",
+                "late_sends", "max_in_flight"):  # fmt: skip
+        assert key in data["steps"][0]
+    assert {c["server"] for c in data["capacity"]} == {"gunicorn-default", "gunicorn-threads5"}
+    assert (tmp_path / "load-requests.csv").stat().st_size > 0
+    assert (tmp_path / "pictures" / "load-throughput.png").exists()
+
+
+def re_commit(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
