@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.model import BatchRecord, RequestRecord
-from harness.results import RunResults
+from harness.compare.results import RunResults
+from harness.core.records import BatchRecord, RequestRecord
 
 MS = 1_000_000
 ENV = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from harness.catalog import CATALOG
-from harness.model import BatchRecord, RequestRecord
-from harness.sweep import Resources, SweepPoint, SweepResults
+from harness.core.catalog import CATALOG
+from harness.core.records import BatchRecord, RequestRecord
+from harness.sweep.runner import Resources, SweepPoint, SweepResults
 from tests.helpers import ENV
 
 MS = 1_000_000

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import capacity, sweep_report
-from harness.catalog import CATALOG
-from harness.sweep import SweepPoint, ladder_for
+from harness.core.catalog import CATALOG
+from harness.sweep import capacity
+from harness.sweep import report as sweep_report
+from harness.sweep.runner import SweepPoint, ladder_for
 from tests.sweep_helpers import fixed_sweep, not_run, point, waves
 
 

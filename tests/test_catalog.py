@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import CATALOG, CLIENT_FIELDS, CLIENTS, SERVER_FIELDS, SERVERS, fields_of
-from harness.claims import CLAIMS, claims_for, servers_for
-from harness.gobuild import PROGRAMS, GoBuild
-from harness.runner import base_values
+from harness.compare.claims import CLAIMS, claims_for, servers_for
+from harness.core.catalog import CATALOG, CLIENT_FIELDS, CLIENTS, SERVER_FIELDS, SERVERS, fields_of
+from harness.core.gobuild import PROGRAMS, GoBuild
+from harness.core.serving import base_values
 from tests.conftest import harness
 
 ISSUED_SERVERS = [

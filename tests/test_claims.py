@@ -3,8 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from harness.catalog import CATALOG, Catalog, ServerSpec
-from harness.claims import (
+from harness.compare.claims import (
     CLAIMS,
     Context,
     bands,
@@ -16,6 +15,7 @@ from harness.claims import (
     not_checked,
     servers_for,
 )
+from harness.core.catalog import CATALOG, Catalog, ServerSpec
 
 CONCURRENT = {
     "go-nethttp": (1, 5),
@@ -320,8 +320,8 @@ def test_cpu_ratios_are_read_against_the_servers_own_solo_calls() -> None:
 
 
 def test_solo_calls_are_requests_that_ran_alone() -> None:
-    from harness.model import Pairing
-    from harness.stats import solo_call_s
+    from harness.compare.stats import solo_call_s
+    from harness.core.records import Pairing
     from tests.helpers import batch, concurrent_requests, serial_requests
 
     serial = Pairing(

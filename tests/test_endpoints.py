@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness import gobuild
-from harness.catalog import CATALOG
-from harness.childenv import child_env
-from harness.gobuild import GoBuild
-from harness.paths import CACHE_DIR, GO_DIR, PYTHON_DIR
-from harness.runner import RunningServer, base_values, fill, running_server
+from harness.core import gobuild
+from harness.core.catalog import CATALOG
+from harness.core.childenv import child_env
+from harness.core.gobuild import GoBuild
+from harness.core.paths import CACHE_DIR, GO_DIR, PYTHON_DIR
+from harness.core.serving import RunningServer, base_values, fill, running_server
 
 pytestmark = pytest.mark.integration
 

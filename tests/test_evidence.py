@@ -1,4 +1,4 @@
-from harness.evidence import evidence, max_in_flight
+from harness.core.evidence import evidence, max_in_flight
 from tests.helpers import concurrent_requests, request, serial_requests
 
 

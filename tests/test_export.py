@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import export, report
-from harness.export.markdown import matrix
-from harness.files import UMASK
+from harness import export
+from harness.compare import report
+from harness.core.files import UMASK
+from harness.export.markdown import MarkdownExporter, matrix
 from tests.helpers import fixed_results
 
 
@@ -28,7 +29,7 @@ def test_matrix_snapshot(tmp_path: Path) -> None:
 
 def test_write_all_formats(tmp_path: Path) -> None:
     rep = build(tmp_path)
-    paths = export.write(rep, tmp_path)
+    paths = export.write("compare", rep, tmp_path)
     assert sorted(p.name for p in paths) == ["report.json", "report.md", "requests.csv"]
     assert all(p.stat().st_mode & 0o777 == 0o666 & ~UMASK for p in paths)  # as open() makes them, not 0600
 
@@ -74,7 +75,7 @@ def test_partial_run_is_marked(tmp_path: Path) -> None:
     results.finish("gunicorn-default", "httpx-sequential", "not measured")
     rep = report.build(results)
     assert rep.status == "partial"
-    md = export.MarkdownExporter().render(rep)
+    md = MarkdownExporter().render(rep)
     assert (
         "> **Partial report.** The run was interrupted (Ctrl-C). Not measured: gunicorn-default x httpx-sequential."
         in md

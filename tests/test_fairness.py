@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ClientError
-from harness.evidence import evidence, new_connections
-from harness.metadata import cgroup_cpu_quota
-from harness.model import Pairing
-from harness.protocol import CLOCK_TOLERANCE_NS, parse_batch_line
-from harness.runner import failed_requests_reason, seconds
-from harness.stats import batch_frame, pairing_frame
+from harness.compare.runner import failed_requests_reason
+from harness.compare.stats import batch_frame, pairing_frame
+from harness.core.environment import cgroup_cpu_quota
+from harness.core.errors import ClientError
+from harness.core.evidence import evidence, new_connections
+from harness.core.protocol import CLOCK_TOLERANCE_NS, parse_batch_line
+from harness.core.records import Pairing
+from harness.core.serving import seconds
 from tests.helpers import MS, batch, concurrent_requests, request
 
 
@@ -131,7 +132,7 @@ def test_durations_for_go_have_no_exponent(value: float, text: str) -> None:
 
 
 def test_cgroup_quota_caps_the_usable_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.metadata as metadata
+    import harness.core.environment as metadata
 
     (tmp_path / "cpu.max").write_text("150000 100000\n")
     real_read = Path.read_text

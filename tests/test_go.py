@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from harness import gobuild
-from harness.paths import GO_DIR
+from harness.core import gobuild
+from harness.core.paths import GO_DIR
 
 ARTICLE = GO_DIR / "article" / "main.go"
 

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from harness.cli import parser
-from harness.paths import DEFAULT_OUT, REPO
+from harness.cli.main import parser
+from harness.core.paths import DEFAULT_OUT, REPO
 
 PUBLISHED = REPO / "results"
 

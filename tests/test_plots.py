@@ -12,8 +12,12 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.lines import Line2D
 
-from harness import plots, report, sweep_report
-from harness.results import RunResults
+from harness.compare import report
+from harness.compare.results import RunResults
+from harness.core import picture
+from harness.plots import sweep as sweep_plots
+from harness.plots import timelines as timeline_plots
+from harness.sweep import report as sweep_report
 from tests.helpers import ENV, batch, request
 from tests.sweep_helpers import fixed_sweep
 
@@ -55,17 +59,17 @@ def three_batches(out: Path, ratios: list[float]) -> RunResults:
 
 def test_median_batch_odd_even_and_unmeasured() -> None:
     frame = pd.DataFrame({"repeat": [0, 1, 2], "ratio": [4.70, 4.57, 6.27]})
-    shown, text = plots.median_batch(frame)
+    shown, text = timeline_plots.median_batch(frame)
     assert shown["repeat"] == 0 and text == "median of 3 batches: 4.70x"
-    shown, text = plots.median_batch(pd.DataFrame({"repeat": [0, 1, 2, 3], "ratio": [3.0, 1.0, 4.0, 2.0]}))
+    shown, text = timeline_plots.median_batch(pd.DataFrame({"repeat": [0, 1, 2, 3], "ratio": [3.0, 1.0, 4.0, 2.0]}))
     assert shown["repeat"] == 3 and text == "lower middle of 4 batches: 2.00x (median 2.50x)"
-    shown, text = plots.median_batch(pd.DataFrame({"repeat": [0, 1], "ratio": [float("nan"), 1.5]}))
+    shown, text = timeline_plots.median_batch(pd.DataFrame({"repeat": [0, 1], "ratio": [float("nan"), 1.5]}))
     assert shown["repeat"] == 1 and text == "its one counted batch: 1.50x"
 
 
 def test_timeline_draws_the_median_batch_not_the_last(tmp_path: Path) -> None:
     rep = report.build(three_batches(tmp_path, [4.70, 4.57, 6.27]))
-    (picture,) = plots.timelines(rep, tmp_path)
+    (picture,) = timeline_plots.timelines(rep, tmp_path)
     svg = (tmp_path / picture.svg).read_text()
     assert "median of 3 batches: 4.70x" in svg  # the matrix's median, in the panel title
     assert f"{rep.pairings['ratio_median'].iloc[0]:.2f}x" == "4.70x"
@@ -78,7 +82,7 @@ def test_timeline_draws_the_median_batch_not_the_last(tmp_path: Path) -> None:
 
 def test_lanes_read_worker_numbers_with_pid_and_thread_as_tooltips(tmp_path: Path) -> None:
     rep = report.build(three_batches(tmp_path, [5.0, 5.0, 1.0]))  # median: repeat 1, one request after another
-    (picture,) = plots.timelines(rep, tmp_path)
+    (picture,) = timeline_plots.timelines(rep, tmp_path)
     svg = (tmp_path / picture.svg).read_text()
     labels = re.findall(r">(worker \d+)</text>", svg)
     assert labels == [f"worker {i}" for i in range(1, 6)]  # numbered in order of first handler entry
@@ -99,7 +103,7 @@ def test_lane_order_follows_first_entry() -> None:
             "exit_ns": [40, 15, 25],
         }
     )
-    layout = plots.lanes(frame)
+    layout = timeline_plots.lanes(frame)
     assert [w[0] for w in layout.workers] == ["worker 1", "worker 2", "worker 3"]
     assert layout.ids == ["pid 7 thread t1", "pid 8 thread t1", "pid 7 thread t2"]
     assert layout.worker_of == {"B": 0, "C": 1, "A": 2}
@@ -107,10 +111,10 @@ def test_lane_order_follows_first_entry() -> None:
 
 def test_tooltips_are_escaped_and_only_where_asked() -> None:
     svg = '<svg>\n  <g id="request-a">\n   <path/>\n  </g>\n  <g id="other">\n  </g>\n</svg>'
-    out = plots.with_tooltips(svg, {"request-a": "pid 1 thread <main> & co"})
+    out = picture.with_tooltips(svg, {"request-a": "pid 1 thread <main> & co"})
     assert '<g id="request-a">\n   <title>pid 1 thread &lt;main&gt; &amp; co</title>' in out
     assert '<g id="other">\n  </g>' in out
-    assert plots.with_tooltips(svg, {}) == svg
+    assert picture.with_tooltips(svg, {}) == svg
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +122,13 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> sweep_report.SweepReport:
     return sweep_report.build(fixed_sweep(tmp_path_factory.mktemp("sweep")))
 
 
-def panel(fig: plots.Figure, server: str) -> plots.Axes:
+def panel(fig: sweep_plots.Figure, server: str) -> sweep_plots.Axes:
     return next(ax for ax in fig.axes if ax.get_title().startswith(f"{server} "))
 
 
 def test_sweep_chart_one_panel_per_server(sweep: sweep_report.SweepReport) -> None:
     servers = ["go-nethttp", "gunicorn-threads5", "gunicorn-default"]
-    fig, marks = plots.sweep_chart(sweep, servers, "all")
+    fig, marks = sweep_plots.sweep_chart(sweep, servers, "all")
     shown = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in shown] == [
         "go-nethttp (k = unbounded)",
@@ -135,7 +139,7 @@ def test_sweep_chart_one_panel_per_server(sweep: sweep_report.SweepReport) -> No
 
 
 def test_over_budget_point_is_not_joined(sweep: sweep_report.SweepReport) -> None:
-    fig, _ = plots.sweep_chart(sweep, ["gunicorn-default"], "serial")
+    fig, _ = sweep_plots.sweep_chart(sweep, ["gunicorn-default"], "serial")
     ax = panel(fig, "gunicorn-default")
     joined = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
     assert len(joined) == 1 and list(joined[0].get_xdata()) == [1, 2, 5]  # N = 10 ran out of budget
@@ -146,7 +150,7 @@ def test_over_budget_point_is_not_joined(sweep: sweep_report.SweepReport) -> Non
 
 
 def test_legend_entries_are_drawn_like_the_lines(sweep: sweep_report.SweepReport) -> None:
-    fig, _ = plots.sweep_chart(sweep, ["gunicorn-threads5", "gunicorn-default"], "some")
+    fig, _ = sweep_plots.sweep_chart(sweep, ["gunicorn-threads5", "gunicorn-default"], "some")
     handles = {h.get_label(): h for h in fig.legends[0].legend_handles if isinstance(h, Line2D)}
     model = handles["model: ceil(N / k) (1 when unbounded)"]
     measured = handles["measured"]
@@ -164,7 +168,7 @@ def test_syn_drops_are_annotated(sweep: sweep_report.SweepReport, tmp_path: Path
     at = (points["server"] == "go-nethttp") & (points["clients"] == 20)
     points.loc[at, "listen_overflows"] = 5
     points.loc[at, "syn_retrans"] = 5
-    fig, _ = plots.sweep_chart(replace(sweep, points=points), ["go-nethttp"], "unbounded")
+    fig, _ = sweep_plots.sweep_chart(replace(sweep, points=points), ["go-nethttp"], "unbounded")
     ax = panel(fig, "go-nethttp")
     notes = [t.get_text() for t in ax.texts]
     assert notes == ["N = 20: SYNs dropped: backlog full\n(5 overflows, 5 resent after 1 s)"]
@@ -172,15 +176,17 @@ def test_syn_drops_are_annotated(sweep: sweep_report.SweepReport, tmp_path: Path
         "event-go-nethttp-20"
     ]
     assert "the kernel dropped or resent SYNs" in [t.get_text() for t in fig.legends[0].get_texts()]
-    plain, _ = plots.sweep_chart(sweep, ["go-nethttp"], "unbounded")
+    plain, _ = sweep_plots.sweep_chart(sweep, ["go-nethttp"], "unbounded")
     assert not panel(plain, "go-nethttp").texts and len(plain.legends[0].get_texts()) == 2
-    assert plots.syn_event({"listen_overflows": pd.NA, "syn_retrans": 3}) == "SYNs resent (3, 1 s after the first)"
+    assert (
+        sweep_plots.syn_event({"listen_overflows": pd.NA, "syn_retrans": 3}) == "SYNs resent (3, 1 s after the first)"
+    )
 
 
 def test_resources_chart_keeps_coinciding_servers_apart(sweep: sweep_report.SweepReport) -> None:
     points = sweep.points.assign(peak_threads=1, peak_rss_bytes=40 * 2**20)  # every server the same
     servers = ["go-nethttp", "gunicorn-threads5", "gunicorn-default"]
-    fig, marks = plots.resources_chart(replace(sweep, points=points), servers, "all")
+    fig, marks = sweep_plots.resources_chart(replace(sweep, points=points), servers, "all")
     rss_ax = fig.axes[0]
     at_5 = {}
     for line in rss_ax.get_lines():
@@ -197,7 +203,7 @@ def test_resources_chart_keeps_coinciding_servers_apart(sweep: sweep_report.Swee
 
 
 def test_sweep_pictures_write_png_and_svg(sweep: sweep_report.SweepReport, tmp_path: Path) -> None:
-    pictures = plots.sweep_pictures(sweep, out_dir=tmp_path / "pictures", report_dir=tmp_path)
+    pictures = sweep_plots.sweep_pictures(sweep, out_dir=tmp_path / "pictures", report_dir=tmp_path)
     for p in pictures:
         assert (tmp_path / p.png).stat().st_size > 0
         svg = (tmp_path / p.svg).read_text()
@@ -211,7 +217,9 @@ def test_sweep_timeline_says_when_the_kernel_dropped_syns(sweep: sweep_report.Sw
     points = sweep.points.copy()
     at = (points["server"] == "gunicorn-threads5") & (points["clients"] == 10)  # the N its timeline shows
     points.loc[at, "listen_overflows"] = 2
-    pictures = plots.sweep_pictures(replace(sweep, points=points), out_dir=tmp_path / "pictures", report_dir=tmp_path)
+    pictures = sweep_plots.sweep_pictures(
+        replace(sweep, points=points), out_dir=tmp_path / "pictures", report_dir=tmp_path
+    )
     (timeline,) = [p for p in pictures if p.kind == "timeline" and p.key == "gunicorn-threads5"]
     assert (
         "the kernel: SYNs dropped: backlog full (2 overflows, 0 resent after 1 s)"

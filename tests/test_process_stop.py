@@ -18,8 +18,8 @@ from types import FrameType
 import psutil
 import pytest
 
-from harness import process
-from harness.process import ManagedProcess, Terminated, stop_all
+from harness.core import process
+from harness.core.process import ManagedProcess, Terminated, stop_all
 
 GRACE_S = 3.0
 INTERRUPT_AFTER_S = 0.3

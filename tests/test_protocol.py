@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from harness.errors import ClientError
-from harness.protocol import check_body, parse_batch_line
+from harness.core.errors import ClientError
+from harness.core.protocol import check_body, parse_batch_line
 
 GOOD = {"hello": "world", "client": "A", "pid": 1, "thread": "g1", "enter_ns": 1, "exit_ns": 2, "handler": "h"}
 

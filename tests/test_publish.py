@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.diff import movement
+from harness.compare import report
+from harness.compare.diff import movement
+from harness.core.environment import provenance
 from harness.export.json import JsonExporter
 from harness.export.markdown import MarkdownExporter
-from harness.metadata import provenance
 from tests.conftest import harness
 from tests.helpers import fixed_results
 

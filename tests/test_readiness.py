@@ -7,8 +7,8 @@ import re
 import sys
 from pathlib import Path
 
-from harness.process import ManagedProcess
-from harness.readiness import port_from_log
+from harness.core.process import ManagedProcess
+from harness.core.readiness import port_from_log
 
 PATTERN = re.compile(r"listening on port (\d+)")
 

@@ -10,10 +10,10 @@ import httpx
 import psutil
 import pytest
 
-from harness import gobuild
-from harness.catalog import CATALOG
-from harness.paths import CACHE_DIR, GO_DIR, PYTHON_DIR, REPO
-from harness.runner import running_server
+from harness.core import gobuild
+from harness.core.catalog import CATALOG
+from harness.core.paths import CACHE_DIR, GO_DIR, PYTHON_DIR, REPO
+from harness.core.serving import running_server
 
 SETTINGS = PYTHON_DIR / "servers" / "django_project" / "settings.py"
 

@@ -10,10 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import plots, report, sweep_report
-from harness.export import sweep as sweep_export
+from harness import export
+from harness.compare import report
 from harness.export.markdown import MarkdownExporter
-from harness.sweep import read_points
+from harness.plots import sweep as sweep_plots
+from harness.plots import timelines as timeline_plots
+from harness.sweep import report as sweep_report
+from harness.sweep.runner import read_points
 from tests.helpers import fixed_results
 from tests.sweep_helpers import fixed_sweep
 
@@ -42,7 +45,7 @@ def drawn(tmp_path_factory: pytest.TempPathFactory) -> tuple[sweep_report.SweepR
     """The fixed sweep's report with its pictures, drawn once for the module."""
     out = tmp_path_factory.mktemp("sweep")
     rep = sweep_report.build(fixed_sweep(out))
-    pictures = plots.sweep_pictures(rep, out_dir=out / "pictures", report_dir=out)
+    pictures = sweep_plots.sweep_pictures(rep, out_dir=out / "pictures", report_dir=out)
     return replace(rep, pictures=tuple(pictures)), out
 
 
@@ -54,7 +57,7 @@ def test_raw_file_reads_back_to_the_same_report(tmp_path: Path) -> None:
 
 def test_sweep_files(drawn: tuple[sweep_report.SweepReport, Path]) -> None:
     rep, tmp_path = drawn
-    paths = sweep_export.write(rep, tmp_path)
+    paths = export.write("sweep", rep, tmp_path)
     assert sorted(p.name for p in paths) == ["sweep-requests.csv", "sweep.csv", "sweep.json", "sweep.md"]
 
     data = json.loads((tmp_path / "sweep.json").read_text())
@@ -106,23 +109,23 @@ def test_sweep_timeline_n() -> None:
     def seen(ns: list[int], first_miss: int = 10**9) -> list[tuple[int, bool]]:
         return [(n, n < first_miss) for n in ns]
 
-    assert plots.timeline_n(5, seen([1, 2, 5, 6, 10, 20], first_miss=6)) == 10
-    assert plots.timeline_n(40, seen([1, 10, 40, 41, 50], first_miss=41)) == 41
-    assert plots.timeline_n(None, seen([1, 2, 5, 10, 20])) == 10
-    assert plots.timeline_n(None, seen([1, 2, 5, 10, 20, 50], first_miss=20)) == 20  # where it stalls
-    assert plots.timeline_n(None, seen([1, 10, 100, 1000], first_miss=1000)) == 10  # too many bars to draw
-    assert plots.timeline_n(1, seen([1, 2, 5], first_miss=2)) == 5
-    assert plots.timeline_n(1, []) is None
+    assert sweep_plots.timeline_n(5, seen([1, 2, 5, 6, 10, 20], first_miss=6)) == 10
+    assert sweep_plots.timeline_n(40, seen([1, 10, 40, 41, 50], first_miss=41)) == 41
+    assert sweep_plots.timeline_n(None, seen([1, 2, 5, 10, 20])) == 10
+    assert sweep_plots.timeline_n(None, seen([1, 2, 5, 10, 20, 50], first_miss=20)) == 20  # where it stalls
+    assert sweep_plots.timeline_n(None, seen([1, 10, 100, 1000], first_miss=1000)) == 10  # too many bars to draw
+    assert sweep_plots.timeline_n(1, seen([1, 2, 5], first_miss=2)) == 5
+    assert sweep_plots.timeline_n(1, []) is None
 
 
 def test_overlapping_requests_of_one_worker_get_rows_of_their_own() -> None:
     from tests.sweep_helpers import waves
 
     reqs = pd.DataFrame([r.__dict__ for r in waves(7, 3)])  # 3 threads: 3, then 3, then 1
-    layout = plots.lanes(reqs)
+    layout = timeline_plots.lanes(reqs)
     assert layout.rows == 3 and [n for _, _, n in layout.workers] == [1, 1, 1]
     loop = reqs.assign(thread="t0")  # the same requests on one event loop thread
-    layout = plots.lanes(loop)
+    layout = timeline_plots.lanes(loop)
     assert [n for _, _, n in layout.workers] == [3]  # at most 3 at once: 3 rows, reused by the next waves
     assert sorted(layout.row_of.values()) == [0, 0, 0, 1, 1, 2, 2]
 
@@ -131,7 +134,7 @@ def test_compare_timelines_one_bar_per_request(tmp_path: Path) -> None:
     results = fixed_results(tmp_path)
     results.close()
     rep = report.build(results)
-    pictures = plots.timelines(rep, tmp_path)
+    pictures = timeline_plots.timelines(rep, tmp_path)
     assert [p.key for p in pictures] == ["go-nethttp", "gunicorn-default"]
     counted = rep.requests[~rep.requests["warmup"]]
     for p in pictures:

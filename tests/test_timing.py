@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.bench import BenchPlan, BenchResult, Scale, WholeRun
-from harness.catalog import CATALOG
-from harness.export import bench as bench_export
-from harness.model import Phase
-from harness.timing import BatchTiming, batch_ideal_s, breakdown, ideal_s, overheads, request_split
+from harness import export
+from harness.bench.runner import BenchPlan, BenchResult, Scale, WholeRun
+from harness.bench.timing import BatchTiming, batch_ideal_s, breakdown, ideal_s, overheads, request_split
+from harness.core.catalog import CATALOG
+from harness.core.records import Phase
 
 D = 0.5
 
@@ -175,7 +175,7 @@ def test_targets_are_checked_against_the_figures(tmp_path: Path) -> None:
 
 
 def test_bench_files(tmp_path: Path) -> None:
-    paths = bench_export.write(fixed_bench(tmp_path), tmp_path)
+    paths = export.write("bench", fixed_bench(tmp_path), tmp_path)
     assert sorted(p.name for p in paths) == ["bench.json", "bench.md"]
     data = json.loads((tmp_path / "bench.json").read_text())
     for key in ("overhead", "efficiency", "ideal_s", "measure_s", "cold_s", "warm_s", "n1000_ratio", "environment"):

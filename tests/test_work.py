@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from harness.claims import GIL_MAX_PARALLELISM, OTHER_LOAD_MAX
+from harness.compare.claims import GIL_MAX_PARALLELISM, OTHER_LOAD_MAX
 from tests.conftest import assert_none_left, harness
 
 pytestmark = pytest.mark.integration

@@ -1,40 +1,40 @@
-"""One exporter per output format, behind one protocol; ``write`` puts them in place.
+"""One exporter per output format, one registry keyed by report kind; ``write`` puts them in place.
 
-Each exporter renders a ``Report`` to text; ``write`` replaces the files
-atomically, so a reader (or a crash) never sees half a report.
+Each exporter renders one kind of report (compare's ``Report``, the sweep's
+``SweepReport``, the bench's ``BenchResult``, the load run's ``LoadReport``) to text; ``write`` replaces the
+files atomically, so a reader (or a crash) never sees half a report. The schema
+names the JSON files carry are ``core.records.SCHEMAS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any
 
+from harness.core.records import ReportKind
+from harness.export.base import Exporter, write_all
+from harness.export.bench_json import BenchJsonExporter
+from harness.export.bench_markdown import BenchMarkdownExporter
 from harness.export.csv import CsvExporter
 from harness.export.json import JsonExporter
+from harness.export.load import LoadJsonExporter, LoadMarkdownExporter, LoadRequestsCsvExporter
 from harness.export.markdown import MarkdownExporter
-from harness.files import write_text
-from harness.report import Report
+from harness.export.sweep_csv import SweepCsvExporter, SweepRequestsCsvExporter
+from harness.export.sweep_json import SweepJsonExporter
+from harness.export.sweep_markdown import SweepMarkdownExporter
 
-R = TypeVar("R", contravariant=True)
-
-
-class Exporter(Protocol[R]):
-    """One output format: a file name and a renderer (compare and sweep reports alike)."""
-
-    filename: str
-
-    def render(self, report: R) -> str: ...
+EXPORTERS: Mapping[ReportKind, tuple[Exporter[Any], ...]] = {
+    "compare": (MarkdownExporter(), JsonExporter(), CsvExporter()),
+    "sweep": (SweepMarkdownExporter(), SweepJsonExporter(), SweepCsvExporter(), SweepRequestsCsvExporter()),
+    "bench": (BenchMarkdownExporter(), BenchJsonExporter()),
+    "load": (LoadMarkdownExporter(), LoadJsonExporter(), LoadRequestsCsvExporter()),
+}
 
 
-EXPORTERS: tuple[Exporter[Report], ...] = (MarkdownExporter(), JsonExporter(), CsvExporter())
+def write(kind: ReportKind, report: object, out_dir: Path) -> list[Path]:
+    """Render ``report`` (of ``kind``) with each of its exporters and put every file in place."""
+    return write_all(report, out_dir, EXPORTERS[kind])
 
 
-def write(report: R, out_dir: Path, exporters: Sequence[Exporter[R]] = EXPORTERS) -> list[Path]:  # type: ignore[assignment]
-    """Render ``report`` with every exporter (the compare report's by default) and put each file in place."""
-    paths = []
-    for exporter in exporters:
-        path = out_dir / exporter.filename
-        write_text(path, exporter.render(report))
-        paths.append(path)
-    return paths
+__all__ = ["EXPORTERS", "Exporter", "write", "write_all"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.report import Report
+    from harness.compare.report import Report
 
 
 class CsvExporter:

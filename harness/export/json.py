@@ -7,12 +7,12 @@ import math
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from harness.model import SCHEMA
+from harness.core.records import SCHEMAS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harness.report import Report
+    from harness.compare.report import Report
 
 
 def _clean(value: Any) -> Any:
@@ -43,7 +43,7 @@ class JsonExporter:
 
     def render(self, report: Report) -> str:
         data = {
-            "schema": SCHEMA,
+            "schema": SCHEMAS["compare"],
             "status": report.status,
             "notes": list(report.notes),
             "settings": report.settings,

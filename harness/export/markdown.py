@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from harness.claims import (
+from harness.compare.claims import (
     CLAIMS,
     DISPATCH_FLOOR,
     GIL_MAX_PARALLELISM,
@@ -18,11 +18,11 @@ from harness.claims import (
     parallel_min,
     servers_for,
 )
-from harness.report import one_line, server_summary
-from harness.stats import number
+from harness.compare.report import one_line, server_summary
+from harness.core.frames import number
 
 if TYPE_CHECKING:
-    from harness.report import Report
+    from harness.compare.report import Report
 
 
 def table(frame: pd.DataFrame) -> str:

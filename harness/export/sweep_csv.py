@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.sweep_report import SweepReport
+    from harness.sweep.report import SweepReport
 
 
 class SweepCsvExporter:

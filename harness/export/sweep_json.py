@@ -6,11 +6,11 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from harness.core.records import SCHEMAS
 from harness.export.json import provenance_and_environment, records
-from harness.sweep_report import SCHEMA
 
 if TYPE_CHECKING:
-    from harness.sweep_report import SweepReport
+    from harness.sweep.report import SweepReport
 
 
 class SweepJsonExporter:
@@ -18,7 +18,7 @@ class SweepJsonExporter:
 
     def render(self, report: SweepReport) -> str:
         data = {
-            "schema": SCHEMA,
+            "schema": SCHEMAS["sweep"],
             "status": report.status,
             "notes": list(report.notes),
             "settings": report.settings,

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from harness.capacity import AT_ONCE_MAX_RATIO, GROUPS
+from harness.compare.report import server_summary
 from harness.export.markdown import environment_rows, is_measured, table, work_text
-from harness.report import server_summary
+from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS
 
 if TYPE_CHECKING:
-    from harness.plots import Picture
-    from harness.sweep_report import SweepReport
+    from harness.core.picture import Picture
+    from harness.sweep.report import SweepReport
 
 
 def _fmt(value: Any, spec: str, suffix: str = "") -> str:

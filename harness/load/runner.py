@@ -14,16 +14,20 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from harness.catalog import ServerSpec
-from harness.childenv import child_env
-from harness.errors import PairingError, ServerError
-from harness.gobuild import GoBuild
+from harness import export
+from harness.core.catalog import ServerSpec
+from harness.core.childenv import child_env
+from harness.core.errors import PairingError, ServerError
+from harness.core.gobuild import GoBuild
+from harness.core.paths import PYTHON_DIR
+from harness.core.process import ManagedProcess, describe_exit
+from harness.core.serving import running_server, seconds, server_died
 from harness.load.model import ceiling_rps
-from harness.load.steps import Step, parse_output
-from harness.paths import PYTHON_DIR
-from harness.process import ManagedProcess, describe_exit
-from harness.runner import running_server, seconds, server_died
+from harness.load.report import LoadReport, build
+from harness.load.steps import Step, parse_output, step_row
 
 CEILING_FACTORS = (0.5, 0.8, 0.95, 1.1, 1.5)
 """A bounded server's ladder, as multiples of its predicted ceiling k / D."""
@@ -68,8 +72,6 @@ def run_step(server_url: str, server_name: str, rate: float, *, plan: LoadPlan, 
         "-duration", f"{seconds(plan.duration_s)}s", "-warmup", f"{seconds(plan.warmup_s)}s",
         "-arrivals", plan.arrivals, "-seed", str(plan.seed), "-timeout", f"{seconds(plan.request_timeout_s)}s",
     ]  # fmt: skip
-    from pathlib import Path
-
     proc = ManagedProcess(argv, name="loadclient", log_path=Path(logs) / f"load-{server_name}.log",
                           env=child_env(delay_s=plan.delay_s), cwd=PYTHON_DIR, capture_stdout=True)  # fmt: skip
     budget = plan.warmup_s + plan.duration_s + plan.request_timeout_s + STEP_SLACK_S
@@ -99,8 +101,6 @@ def run_load(
     on_server: Callable[[str, str], None] = lambda server, event: None,
 ) -> None:
     """Every step of every server; a server that fails to start or dies fails its steps, not the run."""
-    from pathlib import Path
-
     for spec in plan.servers:
         on_server(spec.name, "starting")
         done: set[float] = set()
@@ -120,3 +120,52 @@ def run_load(
             for rate in plan.ladder_for(spec):
                 if rate not in done:
                     on_step(Step(spec.name, rate, status="failed", reason=str(exc).splitlines()[0]))
+
+
+def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any], environment: dict[str, Any],
+            say: Any) -> int:  # fmt: skip
+    """Run every step, rewriting the report after each, and draw the pictures at the end."""
+    steps: list[Step] = []
+    capacities = {s.name: s.capacity for s in plan.servers}
+    start = time.perf_counter()
+    complete = False
+
+    def write(pictures: tuple[Any, ...] = ()) -> LoadReport:
+        settings["duration_run_s"] = time.perf_counter() - start
+        built = build(steps, settings=settings, environment=environment, capacities=capacities,
+                                  complete=complete, pictures=pictures)  # fmt: skip
+        export.write("load", built, out_dir)
+        return built
+
+    def on_step(step: Step) -> None:
+        steps.append(step)
+        row = step_row(step, delay_s=plan.delay_s)
+        if step.status != "ok":
+            why = step.reason.splitlines()[0] if step.reason else ""
+            say(f"  {step.offered_rps:>8g}/s  [red]{step.status}[/]: {why}")
+        else:
+            p50, p99 = row["p50_s"] or 0.0, row["p99_s"] or 0.0
+            lagged = "  [yellow]client lagged[/]" if row["client_lagged"] else ""
+            say(
+                f"  {step.offered_rps:>8g}/s  achieved {row['achieved_rps'] or 0:7.1f}/s  p50 {p50 * 1e3:6.0f} ms  "
+                f"p99 {p99 * 1e3:7.0f} ms  in flight {row['max_in_flight']}  failed {row['failed']}  "
+                f"late {row['late_sends']}{lagged}"
+            )
+        write()
+
+    try:
+        run_load(plan, go=go, logs_dir=str(out_dir / "logs"), on_step=on_step,
+                 on_server=lambda server, event: say(f"[bold]{server}[/]: {event}"))  # fmt: skip
+        complete = True
+    finally:
+        built = write()
+        if complete and len(built.steps):
+            from harness.plots.load import load_pictures  # matplotlib: only when there is something to draw
+
+            pictures = load_pictures(built.steps, capacities, plan.delay_s, out_dir=out_dir / "pictures",
+                                     report_dir=out_dir)  # fmt: skip
+            built = write(tuple(pictures))
+        for c in built.capacity:
+            say(f"{c.server}: {c.verdict} ({c.reason})")
+    failed = [s for s in steps if s.status == "failed"]
+    return 1 if failed else 0

@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from harness.errors import ClientError
-from harness.evidence import max_in_flight, server_cpu_s
+from harness.core.errors import ClientError
+from harness.core.evidence import max_in_flight, server_cpu_s
+from harness.core.records import RequestRecord
 from harness.load.model import CLIENT_LAG_MAX
-from harness.model import RequestRecord
 
 REJECTED_STATUSES = (429, 503)
 

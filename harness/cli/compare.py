@@ -1,0 +1,156 @@
+"""``python -m harness compare``: every client against every server, and the report."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness import export
+from harness.cli.options import (
+    DEFAULT_CLIENTS,
+    DEFAULT_DELAY_S,
+    DEFAULT_REPEATS,
+    MAX_CLIENTS,
+    QUICK_DELAY_S,
+    QUICK_REPEATS,
+    build_go,
+    calibrate_cpu,
+    console,
+    delay,
+    load_catalog,
+    names,
+    writable,
+)
+from harness.cli.progress import ConsoleProgress
+from harness.compare import report
+from harness.compare.claims import Context
+from harness.compare.results import RunResults
+from harness.compare.runner import Plan, run_plan
+from harness.core.calibration import WORK_KINDS
+from harness.core.catalog import Catalog
+from harness.core.environment import environment
+from harness.core.errors import UsageError
+from harness.core.paths import default_out
+from harness.core.serving import CONNECTIONS
+
+if TYPE_CHECKING:
+    from harness.core.picture import Picture
+
+
+def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
+    if args.quick:
+        if args.delay is not None or args.repeats is not None:
+            raise UsageError("--quick sets --delay and --repeats itself; leave them out or drop --quick")
+        args.delay, args.repeats = QUICK_DELAY_S, QUICK_REPEATS
+    args.delay = DEFAULT_DELAY_S if args.delay is None else args.delay
+    args.repeats = DEFAULT_REPEATS if args.repeats is None else args.repeats
+    if not 1 <= args.clients <= MAX_CLIENTS:
+        raise UsageError(f"--clients must be between 1 and {MAX_CLIENTS}, got {args.clients}")
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
+    by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
+    default = [s.name for s in catalog.servers if s.default]
+    servers = names(args.servers, by_server, default, "server", "--servers")  # type: ignore[arg-type]
+    clients = names(args.client_impls, by_client, list(by_client), "client", "--client-impls")  # type: ignore[arg-type]
+    return Plan(
+        servers=tuple(by_server[s] for s in servers),
+        clients=tuple(by_client[c] for c in clients),
+        delay_s=delay(args.delay),
+        n_clients=args.clients,
+        repeats=args.repeats,
+        out_dir=writable(Path(args.out)),
+        work=args.work,
+        connections=args.connections,
+    )
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    setup_start = time.perf_counter()
+    catalog = load_catalog(args)
+    plan = make_plan(args, catalog)
+    go = build_go([*plan.servers, *plan.clients])
+    for old in [*(plan.out_dir / "logs").glob("*.log"), *(plan.out_dir / "pictures").glob("timeline-*")]:
+        old.unlink()
+    if plan.work == "cpu":
+        plan = dataclasses.replace(plan, calibration=calibrate_cpu(plan.delay_s, go=go, log_dir=plan.out_dir / "logs"))
+    settings = {
+        "command": "python -m harness compare " + shlex.join(args.argv),
+        "delay_s": plan.delay_s,
+        "clients": plan.n_clients,
+        "repeats": plan.repeats,
+        "work": plan.work,
+        "connections": plan.connections,
+        "quick": bool(args.quick),
+        "calibration": plan.calibration.to_dict() if plan.calibration else None,
+        "servers": [s.name for s in plan.servers],
+        "client_impls": [c.name for c in plan.clients],
+    }
+    env = environment(
+        go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log", command=args.command_line
+    )
+    results = RunResults(plan.out_dir, settings, env, catalog)
+    results.add_phase("setup", setup_start)
+    start = results.origin
+
+    def checkpoint() -> None:
+        with results.timed("report"):
+            results.checkpoint(lambda: export.write("compare", report.build(results), plan.out_dir))
+
+    def finish() -> None:
+        pictures: tuple[Picture, ...] = ()
+        if not results.interrupted:
+            with results.timed("report"):  # the timelines are part of the report
+                from harness.plots import (
+                    timelines as timeline_plots,  # matplotlib: loaded only when there is something to draw
+                )
+
+                pictures = tuple(timeline_plots.timelines(report.build(results), plan.out_dir))
+
+        def final() -> None:
+            results.add_phase("run", start)
+            export.write("compare", report.build(results, pictures), plan.out_dir)
+
+        results.checkpoint(final)
+
+    total = len(plan.servers) * len(plan.clients) * (plan.repeats + 1)
+    context = Context.of(settings, env, catalog)
+    console.print(
+        f"{len(plan.servers)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
+        f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} usable cores, "
+        f"{plan.connections} connections: "
+        f"{total} batches"
+    )
+    with results.running(finish), ConsoleProgress(total_batches=total, context=context, console=console) as progress:
+        run_plan(plan, results, go=go, progress=progress, checkpoint=checkpoint)
+    console.print(f"report: {plan.out_dir / 'report.md'} ({time.perf_counter() - start:.0f} s)")
+    failed = results.failed()
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(results.pairings)} pairings failed[/]; see the report")
+        return 1
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``compare`` on the CLI's subcommands."""
+    compare = sub.add_parser("compare", help="run every client against every server and write the report")
+    compare.add_argument("--delay", type=float, help=f"D, seconds each request is held (default {DEFAULT_DELAY_S:g})")
+    compare.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="N, requests per batch (1..1000)")
+    compare.add_argument("--repeats", type=int, help=f"R, counted batches per pairing (default {DEFAULT_REPEATS})")
+    quick_help = f"a quick look: D = {QUICK_DELAY_S:g} s and {QUICK_REPEATS} counted batch; the report says so"
+    compare.add_argument("--quick", action="store_true", help=quick_help)
+    compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
+    compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
+    compare.add_argument("--out", default=str(default_out("compare")),
+                         help="folder for the report (default: runs/compare/, git-ignored scratch; "
+                         "--out results to publish)")  # fmt: skip
+    compare.add_argument("--work", choices=WORK_KINDS, default="wait",
+                         help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
+    compare.add_argument("--connections", choices=CONNECTIONS, default="reuse",
+                         help="reuse: the warm-up opens N connections and every batch reuses them (default); "
+                         "fresh: a new connection for every request, as the article's program")  # fmt: skip
+    compare.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
+    compare.set_defaults(run=cmd_compare)

@@ -1,0 +1,116 @@
+"""``python -m harness load``: sustained load against a ladder of offered rates per server."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from harness.cli.options import build_go, console, delay, load_catalog, names, writable
+from harness.core import gobuild
+from harness.core.environment import environment
+from harness.core.errors import UsageError
+from harness.core.paths import CACHE_DIR, GO_DIR, default_out
+from harness.load.runner import CLIENT_LIMIT_RPS, LoadPlan, measure
+
+DEFAULT_LOAD_DELAY_S = 0.05
+DEFAULT_DURATION_S = 5.0
+DEFAULT_WARMUP_S = 1.0
+MAX_DURATION_S = 120.0
+MAX_RATE_RPS = 5000.0
+"""Above this the Go load client lags on a 2-core machine (it sent on time up to ~1500-2000/s)."""
+
+
+def rates(value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        found = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(
+            f"--rates must be comma-separated requests per second, e.g. 50,100,200, got {value!r}"
+        ) from None
+    bad = [r for r in found if not 0 < r <= MAX_RATE_RPS or math.isnan(r)]
+    if not found or bad:
+        raise UsageError(f"--rates must be between 0 and {MAX_RATE_RPS:g} requests per second, got {value!r}")
+    return tuple(sorted(set(found)))
+
+
+def seconds_between(value: float, flag: str, low: float, high: float) -> float:
+    if not low <= value <= high or math.isnan(value):
+        raise UsageError(f"{flag} must be between {low:g} and {high:g} seconds, got {value:g}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--servers", help="comma-separated server names, or all (default: go-nethttp, "
+                        "gunicorn-default, gunicorn-threads5)")  # fmt: skip
+    parser.add_argument("--rates", help="offered rates for every server, requests/s (default: a ladder around "
+                        f"each server's k / D; unbounded ones up to {CLIENT_LIMIT_RPS:g}/s)")  # fmt: skip
+    parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="counted seconds per step")
+    parser.add_argument("--warmup", type=float, default=DEFAULT_WARMUP_S, help="seconds per step, not counted")
+    parser.add_argument("--delay", type=float, default=DEFAULT_LOAD_DELAY_S, help="D, seconds each request is held")
+    parser.add_argument("--arrivals", choices=("constant", "poisson"), default="constant",
+                        help="a request every 1/λ s, or Poisson arrivals (with --seed)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=1, help="the Poisson schedule's seed (stated in the report)")
+
+
+DEFAULT_SERVERS = ("go-nethttp", "gunicorn-default", "gunicorn-threads5")
+
+
+def make_plan(args: argparse.Namespace, servers: tuple[Any, ...], delay_s: float) -> LoadPlan:
+    return LoadPlan(
+        servers=servers,
+        delay_s=delay_s,
+        duration_s=seconds_between(args.duration, "--duration", 0.5, MAX_DURATION_S),
+        warmup_s=seconds_between(args.warmup, "--warmup", 0.0, MAX_DURATION_S),
+        rates=rates(args.rates),
+        arrivals=args.arrivals,
+        seed=args.seed,
+    )
+
+
+def settings_of(plan: LoadPlan, command: str) -> dict[str, Any]:
+    return {
+        "command": command,
+        "delay_s": plan.delay_s,
+        "duration_s": plan.duration_s,
+        "warmup_s": plan.warmup_s,
+        "arrivals": plan.arrivals,
+        "seed": plan.seed,
+        "ladders": {s.name: list(plan.ladder_for(s)) for s in plan.servers},
+        "client_limit_rps": plan.client_limit_rps,
+        "request_timeout_s": plan.request_timeout_s,
+    }
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Sustained load against offered rate: see ``harness.load``."""
+    catalog = load_catalog(args)
+    by_server = catalog.servers_by_name
+    chosen = names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")  # type: ignore[arg-type]
+    plan = make_plan(args, tuple(by_server[n] for n in chosen), delay(args.delay))
+    out = writable(Path(args.out))
+    go = build_go([])
+    if go is None:
+        go = gobuild.build(GO_DIR, CACHE_DIR / "go")
+    env = environment(go_version=go.version, log_path=out / "logs" / "git.log", command=args.command_line)
+    settings = settings_of(plan, args.command_line)
+    steps = sum(len(plan.ladder_for(s)) for s in plan.servers)
+    console.print(
+        f"load: {len(plan.servers)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
+        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals; about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
+    )
+    code = measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print)
+    console.print(f"report: {out / 'load.md'}")
+    return code
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``load`` on the CLI's subcommands."""
+    loading = sub.add_parser("load", help="sustained load: throughput and tail latency against offered rate")
+    add_arguments(loading)
+    loading.add_argument("--out", default=str(default_out("load")), help="folder for load.md (default: runs/load/)")
+    loading.add_argument("--catalog", help="TOML file with more [[server]] entries")
+    loading.set_defaults(run=cmd_load)

@@ -1,0 +1,101 @@
+"""What every subcommand shares: defaults, limits and validators of its options, the console,
+the catalog, the Go build and the CPU calibration."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+
+from harness.core import calibration, gobuild
+from harness.core.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
+from harness.core.errors import UsageError
+from harness.core.paths import CACHE_DIR, GO_DIR
+
+DEFAULT_DELAY_S = 0.5
+
+DEFAULT_CLIENTS = 5
+
+DEFAULT_REPEATS = 3
+
+MAX_CLIENTS = 1000
+
+MAX_DELAY_S = 25.0
+"""gunicorn kills a sync worker busy for 30 s (its --timeout); D must stay below."""
+
+MIN_DELAY_S = 0.001
+"""Below a millisecond no client gets five requests into handlers before the first
+one ends (httpx-async needs ~9 ms here); runs between this and the client's own
+floor are marked *D too small* in the report (``claims.DISPATCH_FLOOR``)."""
+
+QUICK_DELAY_S = 0.2
+
+QUICK_REPEATS = 1
+"""``--quick``: the default matrix at D = 0.2 s with one counted batch, about a
+quarter of the default run's time. D = 0.2 s keeps runserver's ~40 ms per reused
+connection (Nagle and a delayed ACK) at 1.2x, well inside the concurrent band."""
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but bad input gives one line (and status 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `python -m harness {self.prog.split()[-1]} --help`)")
+
+
+def names(value: str | None, known: dict[str, object], default: list[str], what: str, flag: str) -> list[str]:
+    if value is None:
+        return default
+    if value.strip() == "all":
+        return list(known)
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown {what} {', '.join(map(repr, unknown)) or '(none given)'} in {flag}; "
+            f"valid: {', '.join(known)} (or all)"
+        )
+    return list(dict.fromkeys(names))
+
+
+def delay(value: float, flag: str = "--delay") -> float:
+    if not MIN_DELAY_S <= value <= MAX_DELAY_S:
+        raise UsageError(f"{flag} must be a number of seconds from {MIN_DELAY_S:g} to {MAX_DELAY_S:g}, got {value:g}")
+    return value
+
+
+def writable(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write to --out {str(out)!r} ({exc.strerror}): choose another folder") from exc
+    return out
+
+
+def load_catalog(args: argparse.Namespace) -> Catalog:
+    return CATALOG.with_file(Path(args.catalog)) if args.catalog else CATALOG
+
+
+def build_go(specs: list[ServerSpec | ClientSpec]) -> gobuild.GoBuild | None:
+    if not any(s.needs_go for s in specs):
+        return None
+    with console.status("building the Go code"):
+        go = gobuild.build(GO_DIR, CACHE_DIR / "go")
+    console.print(f"Go {go.version}: {'cached build' if go.cached else 'built'} ({go.binaries['server'].parent})")
+    return go
+
+
+def calibrate_cpu(delay_s: float, *, go: gobuild.GoBuild | None, log_dir: Path) -> calibration.Calibration:
+    """Calibrate the CPU work with the machine otherwise idle, and say what it found."""
+    with console.status("calibrating the CPU work"):
+        cal = calibration.calibrate(delay_s, go=go, log_dir=log_dir)
+    go_text = f", Go {cal.go_iterations:,} rounds = {cal.go_call_s:.3f} s" if cal.go_iterations else ""
+    console.print(f"CPU work: Python {cal.python_iterations:,} rounds = {cal.python_call_s:.3f} s{go_text}")
+    return cal

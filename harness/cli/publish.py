@@ -1,0 +1,56 @@
+"""``python -m harness publish``: every published artefact regenerated, then the README's tables."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.cli.options import (
+    console,
+    names,
+)
+from harness.core.errors import UsageError
+
+if TYPE_CHECKING:
+    pass
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Every published artefact from the current, committed code, then the README's tables."""
+    from harness.compare import publish
+    from harness.core.environment import provenance
+
+    parts = {p.name: p for p in publish.PARTS}
+    chosen = names(args.parts, parts, list(publish.DEFAULT_PARTS), "part", "--parts")  # type: ignore[arg-type]
+    if not args.readme_only:
+        prov = provenance(args.command_line, Path(tempfile.mkdtemp(prefix="harness-publish-")) / "git.log")
+        if prov["dirty"] is not False:
+            raise UsageError(
+                "the code (harness/, go/, python/, pyproject.toml, noxfile.py) has uncommitted changes or no git: "
+                "commit first, a published report must name the commit that made it"
+            )
+        for name in chosen:
+            part = parts[name]
+            console.print(f"[bold]publish {name}[/]: {part.what} (python -m harness {' '.join(part.argv)})")
+            code = args.main(list(part.argv))
+            if code != 0:
+                console.print(f"[red]publish stopped:[/] {name} exited with status {code}; the README is unchanged")
+                return code
+    text = publish.README.read_text(encoding="utf-8")
+    fresh = publish.refresh(text)
+    if fresh != text:
+        publish.README.write_text(fresh, encoding="utf-8")
+    console.print(f"README: {len(publish.MARKER.findall(fresh))} result blocks regenerated from results/")
+    return 0
+
+
+def add_parser(sub: Any, *, main: Callable[[list[str]], int]) -> None:
+    """Register ``publishing`` on the CLI's subcommands."""
+    publishing = sub.add_parser("publish", help="regenerate every published result from the committed code")
+    publishing.add_argument("--parts", help="comma-separated: compare, all, cpu, sweep, bench (default: all but bench)")
+    publishing.add_argument("--readme-only", action="store_true",
+                            help="only rewrite the README's result blocks from the files in results/")  # fmt: skip
+    publishing.set_defaults(run=cmd_publish, main=main)

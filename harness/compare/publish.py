@@ -1,0 +1,177 @@
+"""Publishing: every published artefact regenerated from the current code, on purpose.
+
+``python -m harness publish`` (``nox -s publish``) refuses a tree whose code has
+uncommitted changes (a published report must name the commit that made it), runs
+each part into ``results/`` and then rewrites the README's result blocks from those
+files. A README block sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->``
+and is generated here and nowhere else, so a test can check that every figure the
+README quotes equals the published file's (``stale_blocks``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from harness.core.errors import UsageError
+from harness.core.paths import REPO
+
+RESULTS = REPO / "results"
+README = REPO / "README.md"
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    argv: tuple[str, ...]
+    what: str
+
+
+PARTS: tuple[Part, ...] = (
+    Part("compare", ("compare", "--out", "results"), "the article's matrix: results/report.md"),
+    Part("all", ("compare", "--servers", "all", "--out", "results/all"), "every setup, waiting: results/all/"),
+    Part(
+        "cpu",
+        ("compare", "--servers", "all", "--work", "cpu", "--out", "results/cpu"),
+        "every setup, computing: results/cpu/",
+    ),
+    Part("sweep", ("sweep", "--out", "results"), "N = 1 .. 1000 at once: results/sweep.md"),
+    Part("bench", ("bench", "--out", "results"), "the harness measuring itself: results/bench.md"),
+)
+DEFAULT_PARTS = ("compare", "all", "cpu", "sweep")
+"""The bench takes about 13 minutes and measures the harness, not the servers: on request."""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _md(rows: list[list[str]], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _ratio(p: Mapping[str, Any], with_range: bool = True) -> str:
+    if p.get("ratio_median") is None:
+        return p.get("status", "not measured")
+    cell = f"{p['ratio_median']:.2f}x"
+    if with_range and (p.get("repeats") or 0) > 1:
+        cell += f" ({p['ratio_min']:.2f}-{p['ratio_max']:.2f})"
+    if p.get("d_too_small"):
+        cell += " D too small"
+    return cell
+
+
+def _grid(report: Mapping[str, Any], cell: Callable[[Mapping[str, Any]], str], clients: list[str]) -> str:
+    by = {(p["server"], p["client"]): p for p in report["pairings"]}
+    servers = list(dict.fromkeys(p["server"] for p in report["pairings"]))
+    rows = [[f"`{s}`", *(cell(by[(s, c)]) if (s, c) in by else "-" for c in clients)] for s in servers]
+    return _md(rows, ["server", *clients])
+
+
+def _clients(report: Mapping[str, Any]) -> list[str]:
+    return list(dict.fromkeys(p["client"] for p in report["pairings"]))
+
+
+def _source(report: Mapping[str, Any], path: str) -> str:
+    prov, s, env = report.get("provenance") or {}, report["settings"], report["environment"]
+    commit = str(prov.get("commit", "unknown"))[:12]
+    return (
+        f"From [`{path}`]({path}) (`{s['command']}`, {str(prov.get('created', env['date']))[:16].replace('T', ' ')} "
+        f"UTC, commit `{commit}`; D = {s['delay_s']:g} s, N = {s['clients']}, R = {s['repeats']}, "
+        f"{env['cores']} usable cores, {s.get('duration_s', 0):.0f} s)."
+    )
+
+
+def block_matrix(results: Path) -> str:
+    report = _load(results / "report.json")
+    return _source(report, "results/report.md") + "\n\n" + _grid(report, _ratio, _clients(report))
+
+
+def block_claims(results: Path) -> str:
+    report = _load(results / "report.json")
+    rows = [[c["id"], c["verdict"], c["measured"]] for c in report["claims"]]
+    return _md(rows, ["id", "verdict", "measured"])
+
+
+def _evidence(p: Mapping[str, Any]) -> str:
+    if p.get("ratio_median") is None:
+        return p.get("status", "-")
+    par = p.get("parallelism")
+    parallel = f", parallelism {par:.2f}" if par is not None else ""
+    return f"{_ratio(p, with_range=False)}: {p['max_in_flight']} in flight{parallel}"
+
+
+def block_cpu(results: Path) -> str:
+    report = _load(results / "cpu" / "report.json")
+    concurrent = [c for c in _clients(report) if c != "httpx-sequential"]
+    claims = [[c["id"], c["text"], c["verdict"], c["measured"]] for c in report["claims"]]
+    return (
+        _source(report, "results/cpu/report.md")
+        + " Each cell: batch wall time / D, the most requests in flight, and parallelism (the server's CPU "
+        "seconds over the batch's wall seconds).\n\n"
+        + _grid(report, _evidence, concurrent)
+        + "\n\n"
+        + _md(claims, ["id", "claim", "verdict", "measured"])
+    )
+
+
+def block_all(results: Path) -> str:
+    report = _load(results / "all" / "report.json")
+    beyond = [[c["id"], c["text"], c["verdict"], c["measured"]] for c in report["claims"] if not c["article"]]
+    return (
+        _source(report, "results/all/report.md")
+        + "\n\n"
+        + _grid(report, _ratio, _clients(report))
+        + "\n\n"
+        + _md(beyond, ["id", "claim", "verdict", "measured"])
+    )
+
+
+def block_sweep(results: Path) -> str:
+    sweep = _load(results / "sweep.json")
+    rows = [[f"`{c['server']}`", str(c["declared"] if c["declared"] is not None else "unbounded"),
+             c["declared_reason"], ("" if c["measured"] is None else (">= " if c["measured_at_least"] else "")
+                                    + str(c["measured"])), c["verdict"]] for c in sweep["capacity"]]  # fmt: skip
+    prov, s = sweep.get("provenance") or {}, sweep["settings"]
+    head = (
+        f"From [`results/sweep.md`](results/sweep.md) (`{s['command']}`, commit "
+        f"`{str(prov.get('commit', 'unknown'))[:12]}`; D = {s['delay_s']:g} s, budget {s['budget_s']:g} s, "
+        f"client `{s['client']}`, {s.get('duration_s', 0):.0f} s)."
+    )
+    return head + "\n\n" + _md(rows, ["server", "declared k", "why", "measured k", "verdict"])
+
+
+BLOCKS: dict[str, Callable[[Path], str]] = {
+    "matrix": block_matrix,
+    "claims": block_claims,
+    "all": block_all,
+    "cpu": block_cpu,
+    "sweep": block_sweep,
+}
+MARKER = re.compile(r"(<!-- results:(\w+) -->\n)(.*?)(\n<!-- /results:\2 -->)", re.S)
+
+
+def refresh(text: str, results: Path = RESULTS) -> str:
+    """The README with every result block regenerated from the published files."""
+
+    def replace(m: re.Match[str]) -> str:
+        name = m.group(2)
+        if name not in BLOCKS:
+            raise UsageError(
+                f"README has a results block {name!r} this harness does not know; known: {', '.join(BLOCKS)}"
+            )
+        return m.group(1) + BLOCKS[name](results) + m.group(4)
+
+    return MARKER.sub(replace, text)
+
+
+def stale_blocks(text: str, results: Path = RESULTS) -> list[str]:
+    """Names of the README's result blocks that differ from what the published files give."""
+    fresh = {m.group(2): m.group(3) for m in MARKER.finditer(refresh(text, results))}
+    return [m.group(2) for m in MARKER.finditer(text) if fresh[m.group(2)] != m.group(3)]

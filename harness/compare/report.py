@@ -1,0 +1,145 @@
+"""Everything a report shows, derived from a run's records in one place.
+
+Exporters (``harness.export``) only format a ``Report``; they compute nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from harness.compare import claims as claims_mod
+from harness.compare.results import RunResults
+from harness.compare.stats import batch_frame, pairing_frame, solo_call_s
+from harness.core.catalog import Catalog, ServerSpec
+from harness.core.frames import request_frame
+from harness.core.records import Phase
+
+if TYPE_CHECKING:
+    from harness.core.picture import Picture
+
+
+@dataclass(frozen=True)
+class Report:
+    status: str
+    """``complete``, or ``partial`` when the run stopped early; failed pairings are
+    results of a complete run, listed with their reasons."""
+    notes: tuple[str, ...]
+    settings: dict[str, Any]
+    environment: dict[str, Any]
+    pairings: pd.DataFrame
+    batches: pd.DataFrame
+    requests: pd.DataFrame
+    claims: tuple[claims_mod.ClaimResult, ...]
+    catalog: Catalog
+    context: claims_mod.Context
+    unchecked: tuple[str, ...]
+    """Ids of claims this run could not check (another kind of work, servers not run)."""
+    warnings: tuple[str, ...] = ()
+    """What a reader must know even of a complete run (a D too small for a client)."""
+    pictures: tuple[Picture, ...] = ()
+    """Drawn from these records at the end of a run (``plots.timelines``)."""
+    phases: tuple[Phase, ...] = ()
+    """Where the harness's own time went, up to this rewrite (see ``model.Phase``)."""
+
+    @property
+    def servers(self) -> list[str]:
+        return list(dict.fromkeys(self.pairings["server"]))
+
+    @property
+    def clients(self) -> list[str]:
+        return list(dict.fromkeys(self.pairings["client"]))
+
+
+def handlers_by_server(results: RunResults) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for pairing in results.pairings.values():
+        for batch in pairing.batches:
+            found.setdefault(pairing.server, set()).update(r.handler for r in batch.requests if r.handler)
+    return found
+
+
+def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
+    settings = results.settings
+    pairings = list(results.pairings.values())
+    batches = batch_frame(pairings)
+    summary = pairing_frame(
+        pairings, batches, delay_s=settings["delay_s"], clients=settings["clients"], work=settings.get("work", "wait")
+    )
+    clients = results.catalog.clients_by_name
+    summary["client_concurrent"] = [clients[c].concurrent for c in summary["client"]]
+    work = settings.get("work", "wait")
+    servers = results.catalog.servers_by_name
+    by_server, by_language = (
+        solo_call_s(pairings, lambda name: "go" if name in servers and servers[name].needs_go else "python")
+        if work == "cpu"
+        else ({}, {})
+    )
+    ctx = claims_mod.Context.of(
+        settings,
+        results.environment,
+        results.catalog,
+        by_language,
+        server_call_s=by_server,
+        dispatch_s=claims_mod.client_dispatch_s(summary, results.catalog, settings["clients"], work),
+    )
+    verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
+    notes = []
+    if results.interrupted:
+        notes.append(f"The run was interrupted ({results.interrupted}).")
+    not_measured = [
+        f"{p.server} x {p.client}" + (f" ({p.reason})" if p.reason else "")
+        for p in pairings
+        if p.status == "not measured"
+    ]
+    if not_measured:
+        notes.append(f"Not measured: {', '.join(not_measured)}.")
+    failed = [p for p in pairings if p.status == "failed"]
+    if failed:
+        notes.append(f"{len(failed)} pairing(s) failed; reasons below the matrix.")
+    summary["d_too_small"] = [ctx.too_small_for(row) for _, row in summary.iterrows()]
+    summary["behaviour"] = [claims_mod.behaviour(row, ctx) for _, row in summary.iterrows()]
+    warnings = []
+    small = sorted(set(summary.loc[summary["d_too_small"], "client"]))
+    if small:
+        warnings.append(
+            f"D = {settings['delay_s']:g} s is too small for {', '.join(small)}: under {claims_mod.DISPATCH_FLOOR:g} x "
+            f"the time each needs to get its requests into handlers; use --delay {ctx.needed_delay_s():g} or more."
+        )
+    status = "complete" if results.complete and not not_measured else "partial"
+    return Report(
+        status=status,
+        notes=tuple(notes),
+        settings=settings,
+        environment=results.environment,
+        pairings=summary,
+        batches=batches,
+        requests=request_frame(b for p in pairings for b in p.batches),
+        claims=tuple(verdicts),
+        catalog=results.catalog,
+        context=ctx,
+        unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]), results.catalog)),
+        warnings=tuple(warnings),
+        pictures=pictures,
+        phases=tuple(results.phases),
+    )
+
+
+def server_summary(spec: ServerSpec) -> str:
+    capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
+    reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
+    ids = claims_mod.claims_for(spec)
+    claim = f" Claims: {', '.join(ids)}." if ids else ""
+    return f"{spec.summary}. Capacity: {capacity}{reason}.{claim}"
+
+
+def one_line(reason: str) -> str:
+    """A reason on one line: its first line, and the last line of a quoted log tail."""
+    lines = [line.strip() for line in reason.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no reason recorded"
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0]} `{lines[-1].replace('`', chr(39))}`"

@@ -1,0 +1,256 @@
+"""Summaries of a run, derived from its raw records with pandas.
+
+``batch_frame`` has one row per batch (warm-ups included, flagged) with the
+batch's ratio and its server-side evidence; ``pairing_frame`` has one row per
+server x client pairing, measured or not. Nothing here is stored twice: the report
+recomputes both from the records every time it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from harness.core.evidence import evidence, new_connections
+from harness.core.records import BatchRecord, Pairing
+
+CLIENT_LIMITED_BUSY = 0.5
+"""A batch whose client process was on a CPU for more than half its wall time is
+*client-limited*: the client, not the server, may have set its time."""
+
+BATCH_COLUMNS = [
+    "server",
+    "client",
+    "repeat",
+    "warmup",
+    "clients",
+    "delay_s",
+    "work",
+    "wall_s",
+    "outside_s",
+    "ratio",
+    "max_in_flight",
+    "processes",
+    "threads",
+    "failed",
+    "latency_median_s",
+    "held_median_s",
+    "connections",
+    "new_connections",
+    "server_closed",
+    "server_cpu_s",
+    "parallelism",
+    "client_cpu_s",
+    "client_busy",
+    "client_limited",
+    "dispatch_s",
+    "send_spread_s",
+    "other_load",
+]
+
+PAIRING_COLUMNS = [
+    "server",
+    "client",
+    "work",
+    "delay_s",
+    "clients",
+    "repeats",
+    "status",
+    "reason",
+    "ratio_median",
+    "ratio_min",
+    "ratio_max",
+    "max_in_flight",
+    "processes",
+    "threads",
+    "failed_requests",
+    "warmup_failed_requests",
+    "latency_median_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "latency_max_s",
+    "requests_per_s",
+    "held_ratio_median",
+    "outside_ratio_median",
+    "connections",
+    "new_connections",
+    "server_closed",
+    "parallelism",
+    "client_busy",
+    "client_limited",
+    "dispatch_s",
+    "send_spread_s",
+    "other_load",
+]
+
+
+def _median_low(values: pd.Series) -> int:
+    ordered = values.sort_values().reset_index(drop=True)
+    return int(ordered.iloc[(len(ordered) - 1) // 2])
+
+
+def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
+    rows = []
+    for pairing in pairings:
+        fresh = new_connections(b.requests for b in pairing.batches)
+        for b, new in zip(pairing.batches, fresh, strict=True):
+            ev = evidence(b.requests)
+            latencies = [r.latency_s for r in b.requests if r.ok]
+            held = [(r.exit_ns - r.enter_ns) / 1e9 for r in b.requests if r.ok and r.enter_ns and r.exit_ns]
+            busy = b.client_cpu_s / b.wall_s if b.client_cpu_s is not None and b.wall_s > 0 else None
+            parallelism = ev.server_cpu_s / b.wall_s if ev.server_cpu_s is not None and b.wall_s > 0 else None
+            rows.append(
+                {
+                    "server": b.server,
+                    "client": b.client,
+                    "repeat": b.repeat,
+                    "warmup": b.warmup,
+                    "clients": b.clients,
+                    "delay_s": b.delay_s,
+                    "work": b.work,
+                    "wall_s": b.wall_s,
+                    "outside_s": b.outside_s,
+                    "ratio": b.ratio,
+                    "max_in_flight": ev.max_in_flight,
+                    "processes": ev.processes,
+                    "threads": ev.threads,
+                    "failed": len(b.failed),
+                    "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
+                    "held_median_s": pd.Series(held).median() if held else float("nan"),
+                    "connections": b.connections,
+                    "new_connections": new,
+                    "server_closed": sum(r.server_closed for r in b.requests),
+                    "server_cpu_s": ev.server_cpu_s,
+                    "parallelism": parallelism,
+                    "client_cpu_s": b.client_cpu_s,
+                    "client_busy": busy,
+                    "client_limited": busy is not None and busy > CLIENT_LIMITED_BUSY,
+                    "dispatch_s": ev.dispatch_s,
+                    "send_spread_s": ev.send_spread_s,
+                    "other_load": other_load(b.machine_busy_cores, parallelism, busy),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
+    numeric = ("new_connections", "server_cpu_s", "parallelism", "client_cpu_s", "client_busy", "dispatch_s",
+               "send_spread_s", "other_load")  # fmt: skip
+    for col in numeric:
+        frame[col] = pd.to_numeric(frame[col])
+    return frame
+
+
+def pairing_frame(
+    pairings: Iterable[Pairing], batches: pd.DataFrame, *, delay_s: float, clients: int, work: str
+) -> pd.DataFrame:
+    """One row per pairing; unmeasured numbers are NaN (never invented)."""
+    counted = batches[~batches["warmup"]] if len(batches) else batches
+    groups = dict(iter(counted.groupby(["server", "client"]))) if len(counted) else {}
+    warmups = batches[batches["warmup"]] if len(batches) else batches
+    warmup_failed = warmups.groupby(["server", "client"])["failed"].sum().to_dict() if len(warmups) else {}
+    rows = []
+    for p in pairings:
+        row: dict[str, object] = {
+            "server": p.server,
+            "client": p.client,
+            "work": work,
+            "delay_s": delay_s,
+            "clients": clients,
+            "repeats": 0,
+            "status": p.status,
+            "reason": p.reason,
+            "warmup_failed_requests": int(warmup_failed.get((p.server, p.client), 0)),
+        }
+        g = groups.get((p.server, p.client))
+        row.update(latency_summary(p.counted))
+        if g is not None and len(g):
+            row.update(
+                {
+                    "repeats": len(g),
+                    "ratio_median": g["ratio"].median(),
+                    "ratio_min": g["ratio"].min(),
+                    "ratio_max": g["ratio"].max(),
+                    "max_in_flight": _median_low(g["max_in_flight"]),
+                    "processes": _median_low(g["processes"]),
+                    "threads": _median_low(g["threads"]),
+                    "failed_requests": int(g["failed"].sum()),
+                    "latency_median_s": g["latency_median_s"].median(),
+                    "held_ratio_median": (g["held_median_s"] / g["delay_s"]).median(),
+                    "outside_ratio_median": (g["outside_s"] / g["delay_s"]).median(),
+                    "connections": g["connections"].iloc[0],
+                    "new_connections": g["new_connections"].median(),
+                    # the server ended connections the client meant to keep (under `fresh`
+                    # servers echo the client's own `Connection: close`)
+                    "server_closed": bool(g["server_closed"].sum()) and g["connections"].iloc[0] == "reuse",
+                    "parallelism": g["parallelism"].median(),
+                    "client_busy": g["client_busy"].median(),
+                    "client_limited": bool(g["client_busy"].median() > CLIENT_LIMITED_BUSY),
+                    "dispatch_s": g["dispatch_s"].median(),
+                    "send_spread_s": g["send_spread_s"].median(),
+                    "other_load": g["other_load"].median(),
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PAIRING_COLUMNS)
+
+
+def other_load(machine_cores: float | None, server: float | None, client: float | None) -> float | None:
+    """Cores the rest of the machine used while the batch ran: the machine's busy cores
+    less the server's and the client's own (never below 0; the readings' windows differ
+    by the gaps between batches)."""
+    if machine_cores is None or server is None:
+        return None
+    return max(0.0, machine_cores - server - (client or 0.0))
+
+
+def latency_summary(batches: Iterable[BatchRecord]) -> dict[str, float]:
+    """Client-side latency percentiles over every answered request of the counted
+    batches, and requests per second of batch wall time (answered / summed wall)."""
+    batches = list(batches)
+    latencies = pd.Series([r.latency_s for b in batches for r in b.requests if r.ok], dtype=float)
+    wall = sum(b.wall_s for b in batches)
+    if latencies.empty or wall <= 0:
+        return {}
+    return {
+        "latency_p50_s": latencies.quantile(0.5),
+        "latency_p90_s": latencies.quantile(0.9),
+        "latency_p99_s": latencies.quantile(0.99),
+        "latency_max_s": latencies.max(),
+        "requests_per_s": len(latencies) / wall,
+    }
+
+
+def solo_calls(pairings: Iterable[Pairing]) -> dict[str, list[float]]:
+    """Per server, the handler times of the counted requests that ran alone: nothing
+    else of their batch was in flight on the server. That is one call as this run
+    measured it on that server, which is what its CPU-work ratios are read against
+    (this machine's speed moves by half from one process or moment to the next)."""
+    held: dict[str, list[float]] = {}
+    for pairing in pairings:
+        for batch in pairing.counted:
+            done = sorted(
+                (r.enter_ns, r.exit_ns)
+                for r in batch.requests
+                if r.ok and r.enter_ns is not None and r.exit_ns is not None
+            )
+            latest_exit = None  # of the requests that entered before this one
+            for i, (enter, exit_) in enumerate(done):
+                alone_before = latest_exit is None or latest_exit <= enter
+                alone_after = i + 1 == len(done) or exit_ <= done[i + 1][0]
+                if alone_before and alone_after:
+                    held.setdefault(pairing.server, []).append((exit_ - enter) / 1e9)
+                latest_exit = exit_ if latest_exit is None else max(latest_exit, exit_)
+    return held
+
+
+def solo_call_s(
+    pairings: Iterable[Pairing], language_of: Callable[[str], str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """One call, as this run measured it: the median of ``solo_calls`` per server, and
+    pooled per language ("python", "go") for servers that never ran a request alone."""
+    by_server = solo_calls(pairings)
+    pooled: dict[str, list[float]] = {}
+    for server, times in by_server.items():
+        pooled.setdefault(language_of(server), []).extend(times)
+    median = lambda times: float(pd.Series(times).median())  # noqa: E731
+    return {s: median(t) for s, t in by_server.items()}, {k: median(t) for k, t in pooled.items()}

@@ -1,0 +1,416 @@
+"""The servers and clients of the comparison, as data.
+
+Every entry is one frozen, typed record (a pydantic model): the command that runs it
+(a template filled in by ``runner``), how it gets its socket, what it is expected to
+do, and the ids of the claims it tests (``claims``). Nothing else in the harness
+names a server or a client; adding a setup is adding an entry here, or a
+``[[server]]`` / ``[[client]]`` table in a ``--catalog`` TOML file, checked by the
+same schema before anything starts.
+
+Command templates may use: ``{python}`` (this interpreter), ``{go_server}``,
+``{go_client}``, ``{go_article}`` (built binaries), ``{host}``, ``{port}``, ``{fd}``,
+``{delay}`` (seconds), ``{work}`` (wait or cpu), ``{go_cpu_iterations}``, and for
+clients ``{url}``, ``{clients}``, ``{batches}``, ``{timeout}`` (seconds) and
+``{connections}`` (``reuse`` or ``fresh``). Entries from
+a ``--catalog`` TOML file may also use ``{catalog_dir}``, the file's folder.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+
+from harness.core.errors import UsageError
+
+GO_BINARIES = {"go_server", "go_client", "go_article"}
+SERVER_FIELDS = {"python", "host", "port", "fd", "delay", "work", "go_cpu_iterations"} | GO_BINARIES
+CLIENT_FIELDS = {
+    "python", "host", "work", "go_cpu_iterations", "url", "clients", "batches", "timeout", "connections"
+} | GO_BINARIES  # fmt: skip
+"""The placeholders a command template may use (``runner`` fills them)."""
+
+
+def fields_of(command: tuple[str, ...]) -> set[str]:
+    """The placeholders a command template uses."""
+    return {name for part in command for _, name, _, _ in string.Formatter().parse(part) if name}
+
+
+Listen = Literal["fd", "port"]
+"""``fd``: the harness binds 127.0.0.1 and the server inherits the socket (no port
+race); ``port``: the server binds the port itself and, for port 0, prints it."""
+
+
+def _env_pairs(value: object) -> object:
+    """A TOML table of strings becomes sorted (name, value) pairs; anything else is left to the schema."""
+    if isinstance(value, Mapping):
+        bad = [f"{k} = {v!r}" for k, v in value.items() if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"values must be strings, got {', '.join(bad)}")
+        return tuple(sorted(value.items()))
+    return value
+
+
+def _port_pattern(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            found = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regex ({exc})") from None
+        if found.groups < 1:
+            raise ValueError("needs a capturing group, e.g. (\\d+), that finds the port")
+    return value
+
+
+Command = Annotated[tuple[StrictStr, ...], Field(min_length=1)]
+Env = Annotated[tuple[tuple[StrictStr, StrictStr], ...], BeforeValidator(_env_pairs)]
+ClaimIds = tuple[StrictStr, ...]
+Seconds = Annotated[float, Field(gt=0, strict=True)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[StrictStr, Field(min_length=1)]
+    summary: StrictStr
+    command: Command
+    env: Env = ()
+    claims: ClaimIds = ()
+    """Ids of the claims (``harness.claims``) this entry tests."""
+
+    @property
+    def needs_go(self) -> bool:
+        return bool(fields_of(self.command) & GO_BINARIES)
+
+    def _placeholders(self, known: set[str]) -> None:
+        if unknown := fields_of(self.command) - known:
+            raise ValueError(f"command: unknown placeholders {sorted(unknown)}; known: {sorted(known)}")
+
+
+class ServerSpec(_Entry):
+    listen: Listen = "fd"
+    port_pattern: Annotated[StrictStr | None, BeforeValidator(_port_pattern)] = None
+    """Regex with one group that finds the bound port in the log (``listen="port"``)."""
+    capacity: Annotated[int, Field(gt=0, strict=True)] | None = None
+    """Requests it can hold at once; ``None`` means no limit short of the machine."""
+    capacity_reason: StrictStr = ""
+    ready_timeout_s: Seconds = 30.0
+    default: StrictBool = True
+    """Part of a run that does not name its servers."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServerSpec:
+        self._placeholders(SERVER_FIELDS)
+        needs = "fd" if self.listen == "fd" else "port"
+        if needs not in fields_of(self.command):
+            raise ValueError(f"listen = {self.listen!r} needs {{{needs}}} in the command")
+        if self.listen == "port" and not self.port_pattern:
+            raise ValueError("listen = 'port' needs a port_pattern that finds the port in its log")
+        return self
+
+    def port_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.port_pattern) if self.port_pattern else None
+
+
+class ClientSpec(_Entry):
+    concurrent: StrictBool
+    """Whether it sends a batch's requests at once (the sequential baseline does not)."""
+    timeout_s: Seconds | None = None
+    """Longest wait for one batch; ``None``: derived from N and D (``runner``)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClientSpec:
+        self._placeholders(CLIENT_FIELDS)
+        return self
+
+
+GO_SERVER = ("{go_server}", "-fd", "{fd}", "-delay", "{delay}s", "-work", "{work}",
+             "-cpu-iterations", "{go_cpu_iterations}")  # fmt: skip
+GO_BOUND = 2
+"""The semaphore size of ``go-bounded``: small enough that N = 5 shows it (3 x D)."""
+DJANGO_WSGI = "servers.django_project.wsgi:application"
+GUNICORN = ("{python}", "-m", "gunicorn", "-b", "fd://{fd}")
+UVICORN = ("{python}", "-m", "uvicorn", "--host", "{host}", "--port", "{port}")
+UVICORN_PORT = r"Uvicorn running on http://[^/]*:(\d+)"
+"""uvicorn binds its own port: with ``--fd`` it wraps the socket as AF_UNIX, so
+asyncio never sets TCP_NODELAY and every response waits ~40 ms for a delayed ACK
+(measured: 6.2x instead of 5.2x for five sequential requests at D = 0.2 s)."""
+RUNSERVER = ("{python}", "manage.py", "runserver", "{host}:{port}", "--noreload", "--skip-checks")
+RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
+
+SERVERS: tuple[ServerSpec, ...] = (
+    ServerSpec(
+        name="go-nethttp",
+        claims=("C1", "C2", "X5"),
+        summary="Go net/http: http.HandleFunc + Serve, one goroutine per connection",
+        command=GO_SERVER,
+        capacity=None,
+        capacity_reason="one goroutine per connection",
+    ),
+    ServerSpec(
+        name="fastapi-async",
+        claims=("C3", "X2"),
+        summary="uvicorn, FastAPI `async def` that awaits asyncio.sleep(D)",
+        command=(*UVICORN, "servers.fastapi_app:app_async"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop",
+    ),
+    ServerSpec(
+        name="fastapi-def",
+        claims=("C4", "X1"),
+        summary="uvicorn, FastAPI plain `def` that calls time.sleep(D)",
+        command=(*UVICORN, "servers.fastapi_app:app_def"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=40,
+        capacity_reason="anyio's default threadpool limiter: 40 threads",
+    ),
+    ServerSpec(
+        name="fastapi-async-blocking",
+        claims=("C5",),
+        summary="uvicorn, FastAPI `async def` that calls time.sleep(D)",
+        command=(*UVICORN, "servers.fastapi_app:app_async_blocking"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=1,
+        capacity_reason="time.sleep blocks the one event loop",
+    ),
+    ServerSpec(
+        name="django-runserver",
+        claims=("C6", "C11", "X1"),
+        summary="Django `manage.py runserver` (threaded default), plain `def` view",
+        command=RUNSERVER,
+        listen="port",
+        port_pattern=RUNSERVER_PORT,
+        capacity=None,
+        capacity_reason="one thread per connection",
+    ),
+    ServerSpec(
+        name="django-nothreading",
+        claims=("C7", "C11"),
+        summary="Django `manage.py runserver --nothreading`, same view",
+        command=(*RUNSERVER, "--nothreading"),
+        listen="port",
+        port_pattern=RUNSERVER_PORT,
+        capacity=1,
+        capacity_reason="one thread serves one connection at a time",
+    ),
+    ServerSpec(
+        name="gunicorn-default",
+        claims=("C8", "C11"),
+        summary="gunicorn with its defaults (1 sync worker, 1 thread), same view",
+        command=(*GUNICORN, DJANGO_WSGI),
+        capacity=1,
+        capacity_reason="1 sync worker with 1 thread",
+    ),
+    ServerSpec(
+        name="gunicorn-threads5",
+        claims=("C9", "C11", "X1"),
+        summary="gunicorn `-w 1 --threads 5` (gthread), same view",
+        command=(*GUNICORN, "-w", "1", "--threads", "5", DJANGO_WSGI),
+        capacity=5,
+        capacity_reason="1 worker x 5 threads",
+    ),
+    ServerSpec(
+        name="gunicorn-workers5",
+        claims=("C10", "C11", "X3"),
+        summary="gunicorn `-w 5` (5 sync worker processes), same view",
+        command=(*GUNICORN, "-w", "5", DJANGO_WSGI),
+        capacity=5,
+        capacity_reason="5 processes x 1 thread",
+    ),
+    # Beyond the article: setups people deploy. Not in a run that does not name its
+    # servers (the article's matrix); `--servers all` takes them.
+    ServerSpec(
+        name="uvicorn-workers5",
+        claims=("X4", "X7"),
+        summary="uvicorn `--workers 5`, the FastAPI `async def` app (5 processes, an event loop each)",
+        command=(*UVICORN, "--workers", "5", "servers.fastapi_app:app_async"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=None,
+        capacity_reason="5 event loops, each unbounded for awaiting handlers",
+        default=False,
+    ),
+    ServerSpec(
+        name="gunicorn-uvicorn5",
+        claims=("X4", "X8"),
+        summary="gunicorn `-k uvicorn_worker.UvicornWorker -w 5`, the FastAPI `async def` app",
+        command=(*GUNICORN, "-k", "uvicorn_worker.UvicornWorker", "-w", "5", "servers.fastapi_app:app_async"),
+        capacity=None,
+        capacity_reason="5 event loops, each unbounded for awaiting handlers",
+        default=False,
+    ),
+    ServerSpec(
+        name="django-asgi-async",
+        claims=("X2", "X9"),
+        summary="uvicorn (ASGI), Django `async def` view that awaits asyncio.sleep(D)",
+        command=(*UVICORN, "servers.django_project.asgi:application"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=None,
+        capacity_reason="awaiting views share one event loop",
+        default=False,
+    ),
+    ServerSpec(
+        name="go-bounded",
+        claims=("X6", "X10"),
+        summary=f"the Go server with handlers bounded by a semaphore (buffered channel) of {GO_BOUND}",
+        command=(*GO_SERVER, "-max-inflight", str(GO_BOUND)),
+        capacity=GO_BOUND,
+        capacity_reason=f"a buffered channel of {GO_BOUND} as a semaphore",
+        default=False,
+    ),
+)
+
+HTTPX_CLIENT = (
+    "{python}",
+    "-m",
+    "clients.httpx_client",
+    "--url",
+    "{url}",
+    "--clients",
+    "{clients}",
+    "--batches",
+    "{batches}",
+    "--timeout",
+    "{timeout}",
+    "--connections",
+    "{connections}",
+    "--mode",
+)
+
+CLIENTS: tuple[ClientSpec, ...] = (
+    ClientSpec(
+        name="go-goroutines",
+        claims=("C2",),
+        summary="the article's Go client: goroutines + sync.WaitGroup",
+        command=(
+            "{go_client}",
+            "-url",
+            "{url}",
+            "-clients",
+            "{clients}",
+            "-batches",
+            "{batches}",
+            "-timeout",
+            "{timeout}s",
+            "-connections",
+            "{connections}",
+        ),
+        concurrent=True,
+    ),
+    ClientSpec(
+        name="httpx-async",
+        summary="one httpx.AsyncClient, asyncio.gather",
+        command=(*HTTPX_CLIENT, "async"),
+        concurrent=True,
+    ),
+    ClientSpec(
+        name="httpx-threads",
+        summary="one thread per request, one shared httpx.Client",
+        command=(*HTTPX_CLIENT, "threads"),
+        concurrent=True,
+    ),
+    ClientSpec(
+        name="httpx-sequential",
+        summary="one request after another (the naive baseline)",
+        command=(*HTTPX_CLIENT, "sequential"),
+        concurrent=False,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The entries a run can choose from: the built-in ones plus any from a file."""
+
+    servers: tuple[ServerSpec, ...]
+    clients: tuple[ClientSpec, ...]
+
+    @property
+    def servers_by_name(self) -> dict[str, ServerSpec]:
+        return {s.name: s for s in self.servers}
+
+    @property
+    def clients_by_name(self) -> dict[str, ClientSpec]:
+        return {c.name: c for c in self.clients}
+
+    def with_file(self, path: Path) -> Catalog:
+        """This catalog plus the ``[[server]]`` and ``[[client]]`` tables of a TOML file.
+
+        Any mistake is one ``UsageError`` line naming the file, the entry and the field."""
+        where = f"--catalog {str(path)!r}"
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"cannot read {where}: {exc}") from exc
+        unknown = set(data) - {"server", "client"}
+        if unknown:
+            raise UsageError(f"{where}: unknown tables {sorted(unknown)}; use [[server]] and [[client]]")
+        servers = tuple(_entries(ServerSpec, data, "server", path))
+        clients = tuple(_entries(ClientSpec, data, "client", path))
+        names = [e.name for e in (*self.servers, *self.clients, *servers, *clients)]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise UsageError(f"{where}: names already taken: {', '.join(dupes)}")
+        return Catalog(self.servers + servers, self.clients + clients)
+
+
+def _entries(kind: type[_Entry], data: Mapping[str, Any], table: str, path: Path) -> list[Any]:
+    where = f"--catalog {str(path)!r}"
+    raws = data.get(table, [])
+    if not isinstance(raws, list) or not all(isinstance(raw, dict) for raw in raws):
+        name = raws.get("name") if isinstance(raws, dict) else None
+        entry = f"{table} {name!r}" if isinstance(name, str) else table
+        raise UsageError(f"{where}: {entry}: [{table}] is not an array of tables; write [[{table}]] before each entry")
+    return [_entry(kind, raw, index, table, path) for index, raw in enumerate(raws)]
+
+
+def _entry(kind: type[_Entry], raw: dict[str, Any], index: int, table: str, path: Path) -> _Entry:
+    name = raw.get("name")
+    label = f"{table} {name!r}" if isinstance(name, str) and name else f"{table} #{index + 1}"
+    values = dict(raw)
+    if isinstance(values.get("command"), list):
+        # {catalog_dir}: the TOML file's folder, so a catalog can ship its own scripts
+        folder = str(path.resolve().parent)
+        values["command"] = [p.replace("{catalog_dir}", folder) if isinstance(p, str) else p
+                             for p in values["command"]]  # fmt: skip
+    values.setdefault("summary", name if isinstance(name, str) else "")
+    try:
+        return kind.model_validate(values)
+    except ValidationError as exc:
+        raise UsageError(f"--catalog {str(path)!r}: {label}: {validation_text(exc, kind)}") from None
+
+
+def validation_text(exc: ValidationError, kind: type[BaseModel]) -> str:
+    """Pydantic's errors on one line: ``field: message``, joined by ``; ``."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key; known: {', '.join(kind.model_fields)}"
+        elif error["type"] in ("tuple_type", "list_type"):
+            message = 'Input should be a list (a TOML array), e.g. ["a", "b"]'
+        parts.append(f"{field}: {message}" if field else message)
+    return "; ".join(parts)
+
+
+CATALOG = Catalog(SERVERS, CLIENTS)

@@ -1,0 +1,141 @@
+"""The line protocol between a client process and the harness, and the checks.
+
+A client prints one JSON object per batch (see ``go/client`` and
+``python/clients``); anything else it prints is ignored. Every response is checked
+here, in one place for all clients: status 200, the article's JSON
+(``hello``, ``client`` echoing the name sent) and the evidence fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from harness.core.errors import ClientError
+from harness.core.records import RequestRecord
+
+EVIDENCE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "pid": int,
+    "thread": str,
+    "enter_ns": int,
+    "exit_ns": int,
+    "handler": str,
+}
+OPTIONAL_EVIDENCE = ("peer_port", "cpu_enter_ns", "cpu_exit_ns")
+"""Evidence every catalog server gives and the report uses when present: the
+connection (peer port) and the process's CPU time at enter and exit."""
+
+CLOCK_TOLERANCE_NS = 1_000_000
+"""How far ``sent <= enter <= exit <= recv`` may be off (1 ms) before the clocks are
+called different. Client and server stamp one system-wide clock, so a correct run
+is off by nothing; a skew beyond this means the stamps cannot be compared."""
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    batch: int
+    wall_s: float
+    requests: tuple[RequestRecord, ...]
+    cpu_s: float | None = None
+    """The client's own CPU time during the batch, when it reports it (``cpu_ns``)."""
+    connections: str = "reuse"
+
+
+def check_body(name: str, status: int, body: Any) -> str | None:
+    """Why this response is not the expected one, or ``None`` when it is."""
+    if status != 200:
+        return f"HTTP status {status}"
+    if not isinstance(body, dict):
+        return f"body is not a JSON object: {str(body)[:120]!r}"
+    if not isinstance(body.get("hello"), str):
+        return 'body has no "hello" string'
+    if body.get("client") != name:
+        return f"body echoes client {body.get('client')!r}, expected {name!r}"
+    for key, kind in EVIDENCE_FIELDS.items():
+        if not isinstance(body.get(key), kind) or isinstance(body.get(key), bool):
+            return f"body has no {key!r} evidence field"
+    return None
+
+
+def request_record(raw: dict[str, Any]) -> RequestRecord:
+    name = str(raw.get("name", "?"))
+    status = int(raw.get("status") or 0)
+    body = raw.get("body")
+    error = raw.get("error") or check_body(name, status, body)
+    evidence: dict[str, Any] = {}
+    if isinstance(body, dict) and not error:
+        evidence = {k: body.get(k) for k in EVIDENCE_FIELDS}
+        evidence |= {k: body[k] for k in OPTIONAL_EVIDENCE if _is_int(body.get(k))}
+    return RequestRecord(
+        name=name,
+        error=error,
+        status=status,
+        sent_ns=int(raw.get("sent_ns", 0)),
+        recv_ns=int(raw.get("recv_ns", 0)),
+        server_closed=bool(raw.get("server_closed", False)),
+        **evidence,
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def clock_problem(requests: tuple[RequestRecord, ...], client_clock: str | None, server_clocks: set[str]) -> str | None:
+    """Why the client's and the server's stamps cannot be put on one time line, or ``None``.
+
+    Timelines and timings mix the client's ``sent``/``recv`` with the handlers'
+    ``enter``/``exit``: that needs one clock, named the same by both sides, and
+    every answered request in order ``sent <= enter <= exit <= recv`` (within
+    ``CLOCK_TOLERANCE_NS``).
+    """
+    if server_clocks and client_clock is not None and server_clocks != {client_clock}:
+        return f"the client stamps clock {client_clock!r} but the server stamps {sorted(server_clocks)}"
+    tol = CLOCK_TOLERANCE_NS
+    for r in requests:
+        if not r.ok or r.enter_ns is None or r.exit_ns is None:
+            continue
+        if not (r.sent_ns - tol <= r.enter_ns <= r.exit_ns + tol and r.exit_ns <= r.recv_ns + tol):
+            return (
+                f"request {r.name} breaks sent <= enter <= exit <= recv by more than {tol / 1e6:g} ms "
+                f"(sent {r.sent_ns}, enter {r.enter_ns}, exit {r.exit_ns}, recv {r.recv_ns} ns): "
+                "client and server do not share a clock"
+            )
+    return None
+
+
+def parse_batch_line(line: str, *, client: str, clients: int) -> BatchLine:
+    """Parse one batch line; malformed output raises ``ClientError``."""
+    try:
+        data = json.loads(line)
+        requests = tuple(request_record(r) for r in data["requests"])
+        cpu_ns = data.get("cpu_ns")
+        batch = BatchLine(
+            batch=int(data["batch"]),
+            wall_s=float(data["wall_s"]),
+            requests=requests,
+            cpu_s=int(cpu_ns) / 1e9 if cpu_ns is not None else None,
+            connections=str(data.get("connections", "reuse")),
+        )
+        clocks = {r["body"].get("clock") for r in data["requests"] if isinstance(r.get("body"), dict)} - {None}
+        client_clock = data.get("clock")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ClientError(f"{client} printed a malformed batch line ({exc}): {line[:200]!r}") from exc
+    if len(clocks) > 1:
+        # in-flight counts compare enter/exit stamps across processes: one clock or none
+        raise ClientError(f"{client}: the server's answers were stamped on different clocks {sorted(clocks)}")
+    if problem := clock_problem(requests, client_clock, clocks):
+        raise ClientError(f"{client}: {problem}")
+    # The naming rule (A..Z, AA, ...) belongs to the clients; what the harness needs
+    # is one request per client, each name once, and every answer echoing its name.
+    names = {r.name for r in batch.requests}
+    if len(batch.requests) != clients or len(names) != clients:
+        raise ClientError(
+            f"{client} reported {len(batch.requests)} requests ({len(names)} distinct names) for {clients} clients"
+        )
+    return batch
+
+
+def is_batch_line(line: str) -> bool:
+    return line.lstrip().startswith("{")

@@ -1,0 +1,225 @@
+"""Run servers and clients: every pairing of a plan, batch by batch.
+
+For each server: start it on 127.0.0.1 (an inherited socket, or port 0 read from
+its log), wait until ``/health`` answers, run every client against it (one client
+process runs the warm-up batch and then R counted batches), stop it with all its
+children. A failing server or client fails only the pairings it touches.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from harness.core.calibration import Calibration
+from harness.core.catalog import ClientSpec, ServerSpec
+from harness.core.childenv import child_env
+from harness.core.errors import ClientError, PairingError, ServerError, UsageError
+from harness.core.gobuild import GoBuild
+from harness.core.paths import PYTHON_DIR
+from harness.core.process import ManagedProcess, describe_exit
+from harness.core.protocol import is_batch_line
+from harness.core.readiness import port_from_log, wait_until_ready
+
+HOST = "127.0.0.1"
+
+
+LISTEN_BACKLOG = 4096
+"""Connections the kernel queues before the server accepts them (capped by
+``net.core.somaxconn``). Python's default is 128: at N = 1000 the other SYNs were
+dropped and retried a second later, so batches took 2.1 x D instead of ~1 x D
+(measured by ``nox -s bench``). Go's ``net.Listen`` asks for somaxconn too."""
+
+CLIENT_EXIT_WAIT_S = 10.0
+"""How long a client whose output ended may take to exit before it counts as hung."""
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    spec: ServerSpec
+    proc: ManagedProcess
+    url: str
+    ready_s: float
+
+
+def _python_rounds(calibration: Calibration | None) -> int:
+    return calibration.python_iterations if calibration else 0
+
+
+CONNECTIONS = ("reuse", "fresh")
+
+
+def fill(template: tuple[str, ...], values: Mapping[str, object]) -> list[str]:
+    return [part.format(**values) for part in template]
+
+
+def seconds(value: float) -> str:
+    """Seconds as plain decimals, never an exponent: Go's durations reject '1e-05s'."""
+    text = f"{value:.9f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def base_values(
+    go: GoBuild | None, *, work: str = "wait", calibration: Calibration | None = None, connections: str = "reuse"
+) -> dict[str, object]:
+    values: dict[str, object] = {
+        "python": sys.executable,
+        "host": HOST,
+        "work": work,
+        "go_cpu_iterations": calibration.go_iterations if calibration else 0,
+        "connections": connections,
+    }
+    if go is not None:
+        values.update({f"go_{name}": path for name, path in go.binaries.items()})
+    return values
+
+
+def _listen(port: int) -> socket.socket:
+    """A listening socket for the server to inherit.
+
+    The backlog is ``LISTEN_BACKLOG``, as large as Go's ``net.Listen`` and the
+    servers' own binds ask for; Python's default (128) would drop SYNs once ~128
+    clients connect at once.
+    """
+    try:
+        return socket.create_server((HOST, port), backlog=LISTEN_BACKLOG)
+    except OSError as exc:
+        raise UsageError(
+            f"port {port} on {HOST} is taken{_holder(port)} ({os.strerror(exc.errno or 0)}): stop what holds it, "
+            "or pick another port with --port (0 picks a free one)"
+        ) from exc
+
+
+def _holder(port: int) -> str:
+    """' by pid 123 (uvicorn)' when the listener can be seen, else ''."""
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return f" by pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+    except psutil.Error:
+        pass
+    return ""
+
+
+def check_port_free(port: int) -> None:
+    """Raise a one-line ``UsageError`` when ``port`` is taken (0 is always free)."""
+    if port:
+        _listen(port).close()
+
+
+@contextmanager
+def running_server(
+    spec: ServerSpec,
+    *,
+    delay_s: float,
+    logs_dir: Path,
+    go: GoBuild | None,
+    port: int = 0,
+    work: str = "wait",
+    calibration: Calibration | None = None,
+) -> Iterator[RunningServer]:
+    """Start ``spec`` on 127.0.0.1, wait until it answers, and stop it on exit."""
+    values = base_values(go, work=work, calibration=calibration) | {"delay": seconds(delay_s), "port": port, "fd": -1}
+    sock = None
+    if spec.listen == "fd":
+        sock = _listen(port)
+        values.update(fd=sock.fileno(), port=sock.getsockname()[1])
+    else:
+        check_port_free(port)  # fail early, in one line, when the port is taken
+    proc = ManagedProcess(
+        fill(spec.command, values),
+        name=spec.name,
+        log_path=logs_dir / f"{spec.name}.log",
+        env=child_env(delay_s=delay_s, work=work, cpu_iterations=_python_rounds(calibration), extra=dict(spec.env)),
+        cwd=PYTHON_DIR,
+        pass_fds=(sock.fileno(),) if sock else (),
+    )
+    try:
+        try:
+            proc.start()
+        except PairingError as exc:  # a server that cannot start fails its pairings, not the run
+            raise ServerError(str(exc)) from exc
+        with proc:
+            if sock is not None:
+                sock.close()  # the server holds its own copy
+                sock = None
+            bound = int(values["port"])  # type: ignore[call-overload]
+            if not bound and (pattern := spec.port_regex()):
+                bound = port_from_log(proc, pattern, spec.ready_timeout_s)
+            url = f"http://{HOST}:{bound}/"
+            ready_s = wait_until_ready(proc, url, spec.ready_timeout_s)
+            yield RunningServer(spec, proc, url, ready_s)
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+class MachineCpu:
+    """Cores the whole machine kept busy between two readings (``/proc/stat`` via psutil).
+
+    Steal time counts as busy: the hypervisor gave that core to someone else."""
+
+    def __init__(self) -> None:
+        self.busy, self.at = self._busy(), time.perf_counter()
+
+    @staticmethod
+    def _busy() -> float:
+        t = psutil.cpu_times()
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
+    def since_last(self) -> float | None:
+        busy, at = self._busy(), time.perf_counter()
+        cores = (busy - self.busy) / (at - self.at) if at > self.at else None
+        self.busy, self.at = busy, at
+        return cores
+
+
+def request_timeout_s(delay_s: float, n_clients: int) -> float:
+    """Per request: a serial server answers the last one after N x D, so never less."""
+    return 2 * n_clients * delay_s + 30
+
+
+def batch_timeout_s(spec: ClientSpec, delay_s: float, n_clients: int) -> float:
+    """How long to wait for one batch line before calling the client hung."""
+    if spec.timeout_s is not None:
+        return spec.timeout_s
+    return request_timeout_s(delay_s, n_clients) + 30
+
+
+def next_batch_line(proc: ManagedProcess, wait_s: float) -> tuple[float, str] | None:
+    """The client's next batch line and when it arrived, skipping anything else it
+    prints; ``None`` when its output ends first, ``TimeoutError`` after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    item = proc.next_line(wait_s)
+    while item is not None and not is_batch_line(item[1]):
+        item = proc.next_line(deadline - time.monotonic())
+    return item
+
+
+def client_ended(proc: ManagedProcess, where: str) -> ClientError:
+    """The error for a client whose output ended before its batches did."""
+    try:
+        how = describe_exit(proc.wait(CLIENT_EXIT_WAIT_S))
+    except TimeoutError:
+        how = "closed its output but kept running; it was stopped"
+    return ClientError(
+        f"{proc.name} exited ({how}) {where}; last lines of its log ({proc.log_path}):\n{proc.log_tail()}"
+    )
+
+
+def server_died(server: RunningServer, where: str) -> ServerError | None:
+    """The error for a server that is no longer running, or ``None`` while it is."""
+    if (code := server.proc.poll()) is None:
+        return None
+    return ServerError(
+        f"{server.spec.name} died {where} ({describe_exit(code)}); last lines of its log "
+        f"({server.proc.log_path}):\n{server.proc.log_tail()}"
+    )

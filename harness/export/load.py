@@ -1,0 +1,149 @@
+"""The load report's exporters: ``load.md``, ``load.json`` and ``load-requests.csv``."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from tabulate import tabulate
+
+from harness.core.records import SCHEMAS
+from harness.load import model
+
+if TYPE_CHECKING:
+    from harness.load.report import LoadReport
+
+
+def _ms(value: object) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value) * 1e3:.0f}"  # type: ignore[arg-type]
+
+
+def _rps(value: object) -> str:
+    if value is None or (isinstance(value, float) and (math.isnan(value))):
+        return "-"
+    return "unbounded" if isinstance(value, float) and math.isinf(value) else f"{float(value):.1f}"  # type: ignore[arg-type]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+class LoadJsonExporter:
+    filename = "load.json"
+
+    def render(self, report: LoadReport) -> str:
+        return render_json(report)
+
+
+class LoadMarkdownExporter:
+    filename = "load.md"
+
+    def render(self, report: LoadReport) -> str:
+        return render_markdown(report)
+
+
+class LoadRequestsCsvExporter:
+    filename = "load-requests.csv"
+
+    def render(self, report: LoadReport) -> str:
+        return requests_csv(report)
+
+
+def render_json(report: LoadReport) -> str:
+    env = dict(report.environment)
+    data = {
+        "schema": SCHEMAS["load"],
+        "status": report.status,
+        "settings": report.settings,
+        "steps": [{k: _clean(v) for k, v in row.items()} for row in report.steps.to_dict(orient="records")],
+        "capacity": [{k: _clean(v) for k, v in asdict(c).items()} for c in report.capacity],
+        "pictures": [asdict(p) for p in report.pictures],
+        "provenance": env.pop("provenance", None),
+        "environment": env,
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def render_markdown(report: LoadReport) -> str:
+    s, env = report.settings, report.environment
+    prov = env.get("provenance") or {}
+    out = ["# Sustained load: throughput and tail latency against offered rate", ""]
+    if report.status != "complete":
+        out += ["> **Partial report.** The run stopped early; the steps below were measured.", ""]
+    out += [
+        f"Every number here was measured in one run on {env['date'][:10]} on {env['cores']} usable cores: each "
+        f"handler holds its request for D = {s['delay_s']:g} s; the Go load client sends requests at the offered "
+        f"rate for {s['duration_s']:g} s after a {s['warmup_s']:g} s warm-up that is not counted, on a schedule "
+        f"fixed in advance ({s['arrivals']} arrivals"
+        + (f", seed {s['seed']}" if s["arrivals"] == "poisson" else "")
+        + "), each request in its own goroutine, connections reused and not capped. Latency counts from the "
+        "moment a request *should* have been sent, so a stalled server cannot hide its stall. "
+        f"Commit `{str(prov.get('commit', 'unknown'))[:12]}`; `{s['command']}`.",
+        "",
+        "## Predicted and measured ceilings",
+        "",
+        f"A server that holds k requests at once serves at most k / D requests per second. The verdict is "
+        f"*consistent* when the highest throughput a step achieved is within {model.TOLERANCE:.0%} of k / D (and a "
+        f"step offered more than that), or, for an unbounded server, when every step completed at least "
+        f"{model.KEPT_UP:.0%} of its offered rate; steps where more than {model.CLIENT_LAG_MAX:.0%} of the sends "
+        "left late measured the client too and are left out.",
+        "",
+    ]
+    rows = [[f"`{c.server}`", "unbounded" if c.declared is None else str(c.declared), _rps(c.predicted_rps),
+             _rps(c.measured_rps), c.verdict, c.reason] for c in report.capacity]  # fmt: skip
+    out += [tabulate(rows, headers=["server", "k", "k / D (/s)", "measured (/s)", "verdict", "why"],
+                     tablefmt="github", disable_numparse=True), ""]  # fmt: skip
+    out += [
+        "## Every step",
+        "",
+        "Offered and achieved rate (completed per second inside the counted window), the model's throughput "
+        "min(λ, k / D), latency percentiles in ms from the intended send time (and the model's latency in the "
+        "middle of the step), failures, the client's late sends, and from the handlers' own records the most "
+        "requests in flight and the server's CPU in cores.",
+        "",
+    ]
+    for server in dict.fromkeys(report.steps["server"]) if len(report.steps) else []:
+        part = report.steps[report.steps["server"] == server]
+        table = [[f"{r['offered_rps']:g}", _rps(r["achieved_rps"]), _rps(r["predicted_rps"]), _ms(r["p50_s"]),
+                  _ms(r["p90_s"]), _ms(r["p99_s"]), _ms(r["p999_s"]), _ms(r["max_s"]),
+                  _ms(r["predicted_latency_s"]), f"{r['failed']}" + (f" ({r['rejected']} rejected)" if r["rejected"]
+                                                                        else ""),
+                  f"{r['late_sends']}" + (" **client lagged**" if r["client_lagged"] else ""),
+                  "-" if r["max_in_flight"] is None or r["max_in_flight"] != r["max_in_flight"]
+                  else str(int(r["max_in_flight"])), _fixed(r["server_cpu_cores"]),
+                  r["status"] + (f": {r['reason']}" if r["reason"] else "")]
+                 for _, r in part.iterrows()]  # fmt: skip
+        headers = ["offered /s", "achieved /s", "model /s", "p50", "p90", "p99", "p99.9", "max", "model ms",
+                   "failed", "late sends", "in flight", "server CPU", "status"]  # fmt: skip
+        out += [f"### {server}", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
+        out += [f"![{p.title}]({p.png})\n" for p in report.pictures if p.key == server]
+    out += ["## Pictures", ""] if report.pictures else []
+    out += [f"![{p.title}]({p.png})\n\n[SVG]({p.svg})\n" for p in report.pictures if p.key == "all"]
+    return "\n".join(out) + "\n"
+
+
+def _fixed(value: object) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+REQUEST_COLUMNS = [
+    "server", "offered_rps", "name", "warmup", "intended_ns", "sent_ns", "recv_ns", "status", "error", "late",
+    "server_closed", "pid", "thread", "enter_ns", "exit_ns", "cpu_enter_ns", "cpu_exit_ns",
+]  # fmt: skip
+
+
+def requests_csv(report: LoadReport) -> str:
+    rows = [{"server": s.server, "offered_rps": s.offered_rps, **asdict(r)} for s in report.raw for r in s.requests]
+    frame = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
+    for col in ("sent_ns", "recv_ns", "pid", "enter_ns", "exit_ns", "cpu_enter_ns", "cpu_exit_ns"):
+        frame[col] = frame[col].astype("Int64")
+    return frame.to_csv(index=False)

@@ -1,0 +1,244 @@
+"""Timelines of a compare run, drawn headless (matplotlib's Agg and SVG canvases, no pyplot).
+
+Every picture is drawn from the same frames as the tables of its report, in the
+same run, and written as PNG (for the README and GitHub) and SVG. Each request bar
+is an artist of its own with a ``gid``, so the SVG carries ``id="request-..."``
+once per bar and a test can count them.
+
+``compare_timelines``: per server, one panel per client with its median counted
+batch (the one whose wall / D is the median the report's matrix shows): one bar
+per request from handler enter to exit, one lane per worker ("worker 1..k" in the
+order they first entered a handler; the pid and thread are the SVG's tooltips),
+x in units of D from the batch's first send.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from harness.core.picture import Picture, save, slug
+
+if TYPE_CHECKING:
+    from harness.compare.report import Report
+
+BAR_COLOR = "#4878a8"
+LABEL_MAX_LANES = 12
+"""Lanes are labelled "worker i" up to this many; beyond, only counted (the SVG's tooltips still name them)."""
+NAME_MAX_BARS = 12
+"""Bars carry their client's name up to this many per panel."""
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Where each request of a batch is drawn.
+
+    One lane per worker, a distinct (pid, thread) in the order they first entered a
+    handler. Requests that overlap in time inside one worker (an event loop's
+    awaiting handlers) are stacked on rows of their own within its lane, so "five
+    at once on one thread" is seen, not hidden under one bar.
+    """
+
+    row_of: dict[str, int]
+    """Request name -> row (0 at the top)."""
+    workers: list[tuple[str, int, int]]
+    """(label, first row, number of rows) per worker; labels read "worker 1..k"."""
+    ids: list[str] = field(default_factory=list)
+    """Per worker, what the OS calls it: "pid 24717 thread t24717" (the SVG's tooltip)."""
+    worker_of: dict[str, int] = field(default_factory=dict)
+    """Request name -> index of its worker in ``workers``."""
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, _, n in self.workers)
+
+
+def _plain(value: object) -> object:
+    """A pid read back from a CSV column with gaps is a float: print it as the integer it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def lanes(requests: pd.DataFrame) -> Lanes:
+    served = requests[requests["enter_ns"].notna()].sort_values(["enter_ns", "name"])
+    by_worker: dict[tuple[object, object], list[tuple[int, int, str]]] = {}
+    for pid, thread, enter, leave, name in zip(
+        served["pid"], served["thread"], served["enter_ns"], served["exit_ns"], served["name"], strict=True
+    ):
+        by_worker.setdefault((pid, thread), []).append((int(enter), int(leave), str(name)))
+    row_of: dict[str, int] = {}
+    worker_of: dict[str, int] = {}
+    workers = []
+    ids = []
+    first = 0
+    for w, ((pid, thread), reqs) in enumerate(by_worker.items()):
+        ends: list[int] = []  # the end of the last bar on each row of this worker
+        for enter, leave, name in reqs:
+            row = next((i for i, end in enumerate(ends) if end <= enter), len(ends))
+            if row == len(ends):
+                ends.append(leave)
+            ends[row] = leave
+            row_of[name] = first + row
+            worker_of[name] = w
+        workers.append((f"worker {w + 1}", first, len(ends)))
+        ids.append(f"pid {_plain(pid)} thread {thread}")
+        first += len(ends)
+    return Lanes(row_of, workers, ids, worker_of)
+
+
+def timeline_panel(
+    ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str, tooltips: dict[str, str] | None = None
+) -> tuple[int, float]:
+    """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D).
+
+    ``tooltips`` (when given) gets, per bar and per lane label, the gid of its SVG group
+    and the text to show on hover: the worker's pid and thread, the request's times.
+    """
+    start = int(requests["sent_ns"].min())
+    d_ns = delay_s * 1e9
+    layout = lanes(requests)
+    served = requests[requests["enter_ns"].notna()]
+    tips = tooltips if tooltips is not None else {}
+    bars = 0
+    right = 1.0
+    for i, (_, first, n) in enumerate(layout.workers):
+        if i % 2 == 0:  # one shaded band per other worker: its rows belong together
+            ax.axhspan(first - 0.5, first + n - 0.5, color="#f0f0f0", zorder=0, linewidth=0)
+    for _, r in served.iterrows():
+        name = str(r["name"])
+        y = layout.row_of[name]
+        enter, leave = ((r[c] - start) / d_ns for c in ("enter_ns", "exit_ns"))
+        bar_gid = f"request-{gid}-{name}"
+        bar = Rectangle(
+            (enter, y - 0.35),
+            leave - enter,
+            0.7,
+            facecolor=BAR_COLOR,
+            edgecolor="white",
+            linewidth=0.6,
+            gid=bar_gid,
+        )
+        ax.add_patch(bar)
+        w = layout.worker_of[name]
+        tips[bar_gid] = (
+            f"request {name}: {layout.workers[w][0]} ({layout.ids[w]}), handler {enter:.2f} D to {leave:.2f} D"
+        )
+        if len(served) <= NAME_MAX_BARS:
+            ax.text((enter + leave) / 2, y, name, ha="center", va="center", fontsize=7, color="white")
+        bars += 1
+        right = max(right, leave, (r["recv_ns"] - start) / d_ns)
+    failed = requests[requests["enter_ns"].isna()]
+    for _, r in failed.iterrows():
+        x = (r["recv_ns"] - start) / d_ns
+        ax.plot([x], [-0.8], marker="x", color="#c03030", gid=f"failed-{gid}-{r['name']}")
+        right = max(right, x)
+    ax.set_ylim(max(layout.rows, 1) - 0.5, -1.2 if len(failed) else -0.5)
+    if len(layout.workers) <= LABEL_MAX_LANES:
+        ax.set_yticks([first + (n - 1) / 2 for _, first, n in layout.workers], [w[0] for w in layout.workers])
+        ax.tick_params(axis="y", labelsize=7, length=0)
+        for i, label in enumerate(ax.get_yticklabels()):
+            label.set_gid(f"worker-{gid}-{i + 1}")
+            tips[f"worker-{gid}-{i + 1}"] = f"{layout.workers[i][0]}: {layout.ids[i]}"
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(layout.workers)} workers", fontsize=8)
+    for x in range(1, math.ceil(right) + 1):
+        ax.axvline(x, color="#dddddd", linewidth=0.6, zorder=0)
+    return bars, right
+
+
+def _lane_height(requests: pd.DataFrame) -> float:
+    rows = max(lanes(requests).rows, 1)
+    return 0.5 + (0.22 if rows <= LABEL_MAX_LANES else 0.09) * rows
+
+
+def timeline_figure(
+    panels: Sequence[tuple[str, str, pd.DataFrame]],
+    *,
+    delay_s: float,
+    title: str,
+    tooltips: dict[str, str] | None = None,
+) -> tuple[Figure, int]:
+    """One figure with a panel per (title, gid, requests of one batch); returns (figure, bars).
+
+    ``tooltips`` gets each bar's and lane label's hover text (see ``timeline_panel``).
+    """
+    heights = [_lane_height(reqs) for _, _, reqs in panels]
+    fig = Figure(figsize=(8, sum(heights) + 0.6 * len(panels) + 0.6), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True, height_ratios=heights)[:, 0]
+    bars = 0
+    right = 1.0
+    for ax, (panel_title, gid, reqs) in zip(axes, panels, strict=True):
+        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid, tooltips=tooltips)
+        bars, right = bars + drawn, max(right, end)
+        ax.set_title(panel_title, fontsize=9, loc="left")
+    axes[-1].set_xlim(0, right * 1.04)  # one scale for every panel: 1x and 5x side by side
+    axes[-1].set_xlabel("time since the batch's first request was sent, in units of D (bars: handler enter to exit)")
+    fig.suptitle(title, fontsize=10)
+    return fig, bars
+
+
+def median_batch(batches: pd.DataFrame) -> tuple[pd.Series, str]:
+    """The counted batch whose wall / D is the median of ``batches`` (one pairing's), and
+    how a panel title says so.
+
+    For an even count, the lower of the two middle batches; the title then gives the
+    median too (the matrix's number, the mean of the two). Batches without a ratio
+    are skipped; with none left, the last batch.
+    """
+    measured = batches[batches["ratio"].notna()].sort_values(["ratio", "repeat"])
+    if measured.empty:
+        last = batches.loc[batches["repeat"].idxmax()]
+        return last, "the last counted batch, no wall time"
+    n = len(measured)
+    pick = measured.iloc[(n - 1) // 2]
+    if n == 1:
+        return pick, f"its one counted batch: {pick['ratio']:.2f}x"
+    if n % 2:
+        return pick, f"median of {n} batches: {pick['ratio']:.2f}x"
+    median = float(measured["ratio"].median())
+    return pick, f"lower middle of {n} batches: {pick['ratio']:.2f}x (median {median:.2f}x)"
+
+
+def compare_timelines(
+    requests: pd.DataFrame, batches: pd.DataFrame, *, out_dir: Path, report_dir: Path
+) -> list[Picture]:
+    """A compare run's timelines: per server, the median counted batch of every client."""
+    pictures = []
+    counted = requests[~requests["warmup"].astype(bool)]
+    rows = batches[~batches["warmup"].astype(bool)]
+    for server in dict.fromkeys(counted["server"]):
+        panels = []
+        delay_s = float(rows[rows["server"] == server]["delay_s"].iloc[0])
+        for client in dict.fromkeys(counted[counted["server"] == server]["client"]):
+            mine = rows[(rows["server"] == server) & (rows["client"] == client)]
+            shown, which = median_batch(mine)
+            reqs = counted[
+                (counted["server"] == server) & (counted["client"] == client) & (counted["repeat"] == shown["repeat"])
+            ]
+            label = (
+                f"{client}: {which}; {shown['max_in_flight']} in flight, "
+                f"{shown['processes']} process(es), {shown['threads']} thread(s)"
+            )
+            panels.append((label, slug(client), reqs))
+        n = int(rows[rows["server"] == server]["clients"].iloc[0])
+        title = f"{server}: the median counted batch of each client (N = {n}, D = {delay_s:g} s)"
+        tooltips: dict[str, str] = {}
+        fig, bars = timeline_figure(panels, delay_s=delay_s, title=title, tooltips=tooltips)
+        png, svg = save(fig, out_dir, f"timeline-{slug(server)}", report_dir=report_dir, tooltips=tooltips)
+        pictures.append(Picture("timeline", server, title, png, svg, bars))
+    return pictures
+
+
+def timelines(report: Report, out_dir: Path) -> list[Picture]:
+    """The ``compare`` step: its timelines under ``out_dir/pictures``, linked from report.md."""
+    if report.batches.empty or report.requests.empty:
+        return []
+    return compare_timelines(report.requests, report.batches, out_dir=out_dir / "pictures", report_dir=out_dir)

@@ -1,0 +1,168 @@
+"""Everything the sweep report shows, derived from the sweep's raw points.
+
+``point_frame`` has one row per counted point (server x N) with its ratio, the
+predicted ratio, the server-side evidence, the resources and the kernel's TCP
+counters; ``frames.request_frame`` gives every request of every batch (warm-ups flagged).
+Capacities are judged from ``point_frame`` by ``capacity``. Exporters
+(``harness.export.sweep_*``) and pictures (``harness.plots``) only read a
+``SweepReport``; they compute nothing of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from harness.core.catalog import Catalog
+from harness.core.evidence import evidence
+from harness.core.frames import request_frame
+from harness.core.records import BatchRecord
+from harness.sweep import capacity as capacity_mod
+from harness.sweep.runner import SweepPoint, SweepResults
+
+if TYPE_CHECKING:
+    from harness.core.picture import Picture
+
+
+POINT_COLUMNS = [
+    "server",
+    "client",
+    "clients",
+    "delay_s",
+    "budget_s",
+    "status",
+    "reason",
+    "wall_s",
+    "ratio",
+    "predicted_ratio",
+    "effective_concurrency",
+    "max_in_flight",
+    "processes",
+    "threads",
+    "failed",
+    "first_error",
+    "late_max_d",
+    "hold_max_d",
+    "idle_rss_bytes",
+    "peak_rss_bytes",
+    "idle_threads",
+    "peak_threads",
+    "peak_processes",
+    "samples",
+    "server_cpu_s",
+    "machine_busy",
+    "listen_overflows",
+    "syn_retrans",
+]
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    status: str
+    """``complete``, or ``partial`` when the sweep stopped early or a server failed."""
+    notes: tuple[str, ...]
+    settings: dict[str, Any]
+    environment: dict[str, Any]
+    points: pd.DataFrame
+    capacity: tuple[capacity_mod.CapacityResult, ...]
+    requests: pd.DataFrame
+    catalog: Catalog
+    pictures: tuple[Picture, ...] = ()
+
+    @property
+    def servers(self) -> list[str]:
+        return list(dict.fromkeys(self.points["server"]))
+
+    def declared(self, server: str) -> int | None:
+        return self.catalog.servers_by_name[server].capacity
+
+
+def _batch_numbers(batch: BatchRecord) -> dict[str, Any]:
+    ev = evidence(batch.requests)
+    served = [r for r in batch.requests if r.enter_ns is not None and r.exit_ns is not None]
+    start = min(r.sent_ns for r in batch.requests)
+    d_ns = batch.delay_s * 1e9
+    failed = batch.failed
+    return {
+        "wall_s": batch.wall_s,
+        "ratio": batch.ratio,
+        "effective_concurrency": batch.clients * batch.delay_s / batch.wall_s if batch.wall_s > 0 else None,
+        "max_in_flight": ev.max_in_flight,
+        "processes": ev.processes,
+        "threads": ev.threads,
+        "failed": len(failed),
+        "first_error": (failed[0].error or "")[:160] if failed else "",
+        "late_max_d": max((r.enter_ns - start) / d_ns for r in served) if served else None,  # type: ignore[operator]
+        "hold_max_d": max((r.exit_ns - r.enter_ns) / d_ns for r in served) if served else None,  # type: ignore[operator]
+    }
+
+
+def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
+    """One row per counted point; what was not measured stays empty (never invented)."""
+    rows = []
+    for p in points:
+        if p.warmup:
+            continue
+        k = catalog.servers_by_name[p.server].capacity
+        row: dict[str, Any] = {
+            "server": p.server,
+            "client": p.client,
+            "clients": p.clients,
+            "delay_s": p.delay_s,
+            "budget_s": p.budget_s,
+            "status": p.status,
+            "reason": p.reason,
+            "predicted_ratio": capacity_mod.predicted_ratio(p.clients, k),
+        }
+        if p.batch is not None:
+            row.update(_batch_numbers(p.batch))
+        if p.resources is not None:
+            r = p.resources
+            row.update(
+                idle_rss_bytes=r.idle_rss_bytes,
+                peak_rss_bytes=r.peak_rss_bytes,
+                idle_threads=r.idle_threads,
+                peak_threads=r.peak_threads,
+                peak_processes=r.peak_processes,
+                samples=r.samples,
+                server_cpu_s=r.cpu_s if r.window_s > 0 else None,
+                machine_busy=r.machine_busy if r.window_s > 0 else None,
+            )
+        if p.tcp:
+            row.update(listen_overflows=p.tcp.get("ListenOverflows"), syn_retrans=p.tcp.get("TCPSynRetrans"))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=POINT_COLUMNS)
+    counts = ("max_in_flight", "processes", "threads", "failed", "peak_threads", "idle_threads", "samples")
+    for col in (*counts, "idle_rss_bytes", "peak_rss_bytes", "peak_processes", "listen_overflows", "syn_retrans"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepReport:
+    points = point_frame(results.points, results.catalog)
+    declared = {s.name: (s.capacity, s.capacity_reason) for s in results.catalog.servers}
+    capacities = tuple(capacity_mod.assess_all(points, declared)) if len(points) else ()
+    notes = []
+    if results.interrupted:
+        notes.append(f"The sweep was interrupted ({results.interrupted}).")
+    for server, reason in results.failures.items():
+        notes.append(f"{server} failed: {reason}")
+    planned = results.settings.get("servers", [])
+    missing = [s for s in planned if s not in set(points["server"])]
+    if missing:
+        notes.append(f"Not swept: {', '.join(missing)}.")
+    status = "complete" if results.complete and not results.failures and not missing else "partial"
+    return SweepReport(
+        status=status,
+        notes=tuple(notes),
+        settings=results.settings,
+        environment=results.environment,
+        points=points,
+        capacity=capacities,
+        requests=request_frame(p.batch for p in results.points if p.batch is not None),
+        catalog=results.catalog,
+        pictures=pictures,
+    )
