@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import publish
+from harness.compare import publish
 
 
 def test_every_result_block_equals_the_published_files() -> None:
