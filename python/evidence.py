@@ -80,7 +80,15 @@ def reply(client: str, stamp: Stamp, handler: str, peer_port: int | str | None) 
         "clock": CLOCK_NAME,
         "handler": handler,
         "work": os.environ.get("HARNESS_WORK", "wait"),
+        "gil_enabled": gil_enabled(),
     }
+
+
+def gil_enabled() -> bool:
+    """Whether this interpreter runs with its GIL now: always on a default build; on a
+    free-threaded one (3.13t, 3.14t) off unless an extension turned it back on."""
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    return True if is_enabled is None else bool(is_enabled())
 
 
 HEALTH = {"status": "ok"}

@@ -64,7 +64,7 @@ DISPATCH_FLOOR = 5.0
 """D must be at least this many times a client's dispatch spread (first send to
 last handler entry); below it, a concurrent server cannot show 1 x D."""
 
-Behaviour = Literal["concurrent", "serial", "interleaved", "parallel", "bounded"]
+Behaviour = Literal["concurrent", "serial", "interleaved", "parallel", "bounded", "rejecting"]
 Count = Literal["one", "N"]
 Verdict = Literal["confirmed", "refuted", "inconclusive", "inconclusive (1 usable core)", "D too small"]
 ONE_CORE: Verdict = "inconclusive (1 usable core)"
@@ -136,6 +136,8 @@ class Claim:
     generic: bool = False
     """About every server that declares no waiting-work claim, each held to its own
     declared capacity (``G1``), instead of the servers that declare it."""
+    any_n: bool = False
+    """Judged at any N (the article's claims are about five clients)."""
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -174,6 +176,17 @@ CLAIMS: tuple[Claim, ...] = (
           processes="one", threads="one", article=False),
     Claim("X10", "a semaphore of k bounds Go's net/http to k requests at a time: ceil(N / k) x D", "bounded",
           article=False),
+    # The setups engineers choose today.
+    Claim("X11", "gunicorn's gevent worker: the waiting view yields (time.sleep is patched), so one worker "
+          "serves all N at once, in one thread", "concurrent", processes="one", threads="one", article=False),
+    Claim("X12", "with CPU work, gevent's greenlets never yield while computing: one at a time", "serial",
+          work="cpu", article=False),
+    Claim("X13", "uvicorn with uvloop and httptools: concurrent in one thread, as with asyncio and h11",
+          "concurrent", processes="one", threads="one", article=False),
+    Claim("X14", "uvicorn `--limit-concurrency`: beyond its limit requests are answered 503 at once (rejected, "
+          "not queued), at most k served at a time", "rejecting", article=False, any_n=True),
+    Claim("X15", "with CPU work, GOMAXPROCS=1 gives Go one core's worth: all N in flight, parallelism about 1",
+          "interleaved", processes="one", threads="N", work="cpu", article=False),
     # Any server, from what it declares: the one claim a new entry gets without code.
     Claim("G1", "a server's declared capacity k holds: N <= k requests are served at once (~1 x D, N in flight), "
           "N > k in waves (ceil(N / k) x D, k in flight)", article=False, generic=True),
@@ -344,7 +357,10 @@ def expected_text(claim: Claim, ctx: Context, servers: tuple[str, ...]) -> str:
     if claim.expect is None:
         return f"{', '.join(claim.depends)} all confirmed, one handler"
     first = servers[0] if servers else ""
-    if ctx.work == "cpu":
+    if claim.expect == "rejecting":
+        k = ctx.capacity(first)
+        parts = [f"at N > k = {k}: the requests beyond answered 503 (rejected), none failed, at most {k} in flight"]
+    elif ctx.work == "cpu":
         parts = [cpu_expectation(claim.expect, ctx, ctx.capacity(first))]
     else:
         parts = [ctx.bands_for(first)[claim.expect].label]
@@ -409,6 +425,13 @@ def behaviour(row: Mapping[str, object], ctx: Context) -> str:
         return "failed"
     if ctx.too_small_for(row):
         return "D too small"
+    rejected = _number(row.get("rejected"))
+    if rejected:
+        # turned away at once, none queued: the batch's time says nothing of concurrency
+        capacity = ctx.capacity(str(row.get("server")))
+        in_flight = _number(row.get("max_in_flight"))
+        within = capacity is None or in_flight is None or in_flight <= capacity
+        return "rejecting" if within and not _number(row.get("failed_requests")) else "in between"
     if ctx.work == "cpu":
         return cpu_behaviour(row, ctx)
     for name, band in ctx.bands_for(str(row.get("server"))).items():
@@ -495,7 +518,7 @@ def check(
         # the generic claim is about the servers of this run; the others about all that declare them
         about = servers_for(claim, ctx.catalog, servers if claim.generic else None)
         expected = expected_text(claim, ctx, about)
-        if ctx.n != ARTICLE_CLIENTS and not claim.generic:
+        if ctx.n != ARTICLE_CLIENTS and not (claim.generic or claim.any_n):
             verdict: Verdict = "inconclusive"
             measured = f"the claims are about {ARTICLE_CLIENTS} clients; this run used {ctx.n}"
         elif claim.depends:

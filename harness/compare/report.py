@@ -102,6 +102,12 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     summary["d_too_small"] = [ctx.too_small_for(row) for _, row in summary.iterrows()]
     summary["behaviour"] = [claims_mod.behaviour(row, ctx) for _, row in summary.iterrows()]
     warnings = []
+    gil_back = sorted({b.server for p in pairings for b in p.batches for r in b.requests if r.gil_enabled})
+    if results.environment.get("free_threaded") and gil_back:
+        warnings.append(
+            f"This interpreter is free-threaded, but the GIL was enabled while {', '.join(gil_back)} handled "
+            "requests: an extension turned it back on (run with PYTHON_GIL=0 to keep it off)."
+        )
     small = sorted(set(summary.loc[summary["d_too_small"], "client"]))
     if small:
         warnings.append(

@@ -145,11 +145,19 @@ GO_BOUND = 2
 """The semaphore size of ``go-bounded``: small enough that N = 5 shows it (3 x D)."""
 DJANGO_WSGI = "servers.django_project.wsgi:application"
 GUNICORN = ("{python}", "-m", "gunicorn", "-b", "fd://{fd}")
-UVICORN = ("{python}", "-m", "uvicorn", "--host", "{host}", "--port", "{port}")
+UVICORN_BASE = ("{python}", "-m", "uvicorn", "--host", "{host}", "--port", "{port}")
+UVICORN = (*UVICORN_BASE, "--loop", "asyncio", "--http", "h11")
+"""The article's uvicorn: the asyncio loop and h11, stated, because uvicorn's ``auto``
+picks uvloop and httptools whenever they are installed (they are, for
+``uvicorn-uvloop``), which would change every uvicorn entry behind its back."""
 UVICORN_PORT = r"Uvicorn running on http://[^/]*:(\d+)"
 """uvicorn binds its own port: with ``--fd`` it wraps the socket as AF_UNIX, so
 asyncio never sets TCP_NODELAY and every response waits ~40 ms for a delayed ACK
 (measured: 6.2x instead of 5.2x for five sequential requests at D = 0.2 s)."""
+GRANIAN = ("{python}", "-m", "servers.granian_fd", "{fd}", "--port", "{port}", "--backlog", "4096")
+"""granian on the harness's socket through a small wrapper (``python/servers/granian_fd.py``):
+its CLI takes no inherited socket, and with port 0 its log names port 0."""
+APP_ASYNC = "servers.fastapi_app:app_async"
 RUNSERVER = ("{python}", "manage.py", "runserver", "{host}:{port}", "--noreload", "--skip-checks")
 RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
 
@@ -267,6 +275,128 @@ SERVERS: tuple[ServerSpec, ...] = (
         port_pattern=UVICORN_PORT,
         capacity=None,
         capacity_reason="awaiting views share one event loop",
+        default=False,
+    ),
+    # The setups engineers choose today, each with its declared capacity and why.
+    ServerSpec(
+        name="gunicorn-gevent",
+        claims=("X11", "X12"),
+        summary="gunicorn `-k gevent -w 1`, the same Django view (gevent patches time.sleep)",
+        command=(*GUNICORN, "-k", "gevent", "-w", "1", DJANGO_WSGI),
+        capacity=1000,
+        capacity_reason="1 gevent worker: a greenlet per connection up to --worker-connections (default 1000); "
+        "a waiting view yields, a computing one holds the worker",
+        default=False,
+    ),
+    ServerSpec(
+        name="granian-wsgi",
+        summary="granian `--interface wsgi --workers 1 --blocking-threads 5`, the same Django view",
+        command=(
+            "{python}",
+            "-m",
+            "servers.granian_fd",
+            "{fd}",
+            "--interface",
+            "wsgi",
+            "--port",
+            "{port}",
+            "--backlog",
+            "4096",
+            "--workers",
+            "1",
+            "--blocking-threads",
+            "5",
+            DJANGO_WSGI,
+        ),
+        capacity=5,
+        capacity_reason="1 worker x 5 blocking threads, stated (granian's WSGI default is backpressure // 2, "
+        "512 with its default backlog)",
+        default=False,
+    ),
+    ServerSpec(
+        name="granian-asgi",
+        summary="granian `--interface asgi --loop asyncio --workers 1`, the FastAPI `async def` app",
+        command=(
+            "{python}",
+            "-m",
+            "servers.granian_fd",
+            "{fd}",
+            "--interface",
+            "asgi",
+            "--loop",
+            "asyncio",
+            "--port",
+            "{port}",
+            "--backlog",
+            "4096",
+            "--workers",
+            "1",
+            "servers.fastapi_app:app_async",
+        ),
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop (--backpressure, default backlog / workers, "
+        "is the only cap)",
+        default=False,
+    ),
+    ServerSpec(
+        name="hypercorn-asgi",
+        summary="hypercorn `-w 1`, the FastAPI `async def` app",
+        command=(
+            "{python}",
+            "-m",
+            "hypercorn",
+            "--bind",
+            "fd://{fd}",
+            "-w",
+            "1",
+            "--backlog",
+            "4096",
+            "servers.fastapi_app:app_async",
+        ),
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop (hypercorn re-listens with backlog 100 unless "
+        "--backlog is given)",
+        default=False,
+    ),
+    ServerSpec(
+        name="uvicorn-uvloop",
+        claims=("X13",),
+        summary="uvicorn `--loop uvloop --http httptools`, the FastAPI `async def` app",
+        command=(*UVICORN_BASE, "--loop", "uvloop", "--http", "httptools", "servers.fastapi_app:app_async"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop; only the loop and parser differ",
+        default=False,
+    ),
+    ServerSpec(
+        name="uvicorn-limit5",
+        claims=("X14",),
+        summary="uvicorn `--limit-concurrency 5`, the FastAPI `async def` app: 503 instead of queueing",
+        command=(*UVICORN, "--limit-concurrency", "5", "servers.fastapi_app:app_async"),
+        listen="port",
+        port_pattern=UVICORN_PORT,
+        capacity=4,
+        capacity_reason="uvicorn answers 503 once open connections or tasks reach 5, its own connection "
+        "counted: 4 served at once, the rest rejected, none queued",
+        default=False,
+    ),
+    ServerSpec(
+        name="go-gomaxprocs1",
+        claims=("X15",),
+        summary="the Go server with GOMAXPROCS=1: goroutines on one OS thread at a time",
+        command=GO_SERVER,
+        env=(("GOMAXPROCS", "1"),),
+        capacity=None,
+        capacity_reason="one goroutine per connection; GOMAXPROCS=1 lets one of them run Go code at a time",
+        default=False,
+    ),
+    ServerSpec(
+        name="gunicorn-asgi",
+        summary="gunicorn's own ASGI worker `-k asgi -w 1`, the FastAPI `async def` app",
+        command=(*GUNICORN, "-k", "asgi", "-w", "1", "servers.fastapi_app:app_async"),
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop (the worker re-listens with backlog 100)",
         default=False,
     ),
     ServerSpec(

@@ -2,7 +2,7 @@
 
 Inherited variables that would silently change a server are dropped (gunicorn
 reads ``WEB_CONCURRENCY``, ``PORT`` and ``GUNICORN_CMD_ARGS``; uvicorn reads
-``UVICORN_*``; proxies must never reroute 127.0.0.1), Go never downloads anything,
+``UVICORN_*``, ``GRANIAN_*``, ``HYPERCORN_*``; proxies must never reroute 127.0.0.1), Go never downloads anything,
 Python output is unbuffered, and every child carries ``HARNESS_RUN_ID`` so that
 leftovers of a run can be found (the tests do).
 """
@@ -25,6 +25,10 @@ SCRUBBED_ENV = ("WEB_CONCURRENCY", "PORT", "GUNICORN_CMD_ARGS", "DJANGO_SETTINGS
 """Inherited variables that silently change how a server runs (pitfall 7 of the server notes)."""
 
 
+SERVER_ENV_PREFIXES = ("UVICORN_", "GRANIAN_", "HYPERCORN_")
+"""Servers that read every option from the environment too: a user's settings must not leak in."""
+
+
 def child_env(
     *,
     delay_s: float = 0.0,
@@ -36,7 +40,9 @@ def child_env(
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in SCRUBBED_ENV and not k.startswith("UVICORN_") and "proxy" not in k.lower()
+        if k not in SCRUBBED_ENV
+        and not k.startswith(("UVICORN_", "GRANIAN_", "HYPERCORN_"))
+        and "proxy" not in k.lower()
     }
     env.update(GO_ENV)
     env.update(

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import os
 import platform
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,10 @@ from harness.core.errors import HarnessError
 from harness.core.paths import REPO
 from harness.core.process import run_command
 
-PACKAGES = ("fastapi", "starlette", "anyio", "uvicorn", "django", "gunicorn", "httpx", "pandas", "tabulate", "psutil")
+PACKAGES = (
+    "fastapi", "starlette", "anyio", "uvicorn", "uvicorn-worker", "django", "gunicorn", "gevent", "granian",
+    "hypercorn", "uvloop", "httptools", "httpx", "httpcore", "pandas", "tabulate", "psutil",
+)  # fmt: skip
 
 
 def _cpu_model() -> str:
@@ -126,6 +130,7 @@ def environment(*, go_version: str | None, log_path: Path, command: str = "") ->
         "cpu_model": _cpu_model(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
         "go": go_version or "not used",
         "packages": {p: _version(p) for p in PACKAGES},
         "harness": __version__,

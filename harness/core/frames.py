@@ -17,7 +17,7 @@ from harness.core.records import BatchRecord
 REQUEST_COLUMNS = [
     "server", "client", "work", "clients", "repeat", "warmup", "name", "status", "error", "pid", "thread",
     "handler", "enter_ns", "exit_ns", "sent_ns", "recv_ns", "latency_s", "peer_port", "server_closed",
-    "cpu_enter_ns", "cpu_exit_ns",
+    "cpu_enter_ns", "cpu_exit_ns", "rejected", "gil_enabled",
 ]  # fmt: skip
 
 
@@ -46,6 +46,8 @@ def request_frame(batches: Iterable[BatchRecord]) -> pd.DataFrame:
             "server_closed": r.server_closed,
             "cpu_enter_ns": r.cpu_enter_ns,
             "cpu_exit_ns": r.cpu_exit_ns,
+            "rejected": r.rejected,
+            "gil_enabled": r.gil_enabled,
         }
         for b in batches
         for r in b.requests

@@ -67,6 +67,8 @@ def request_record(raw: dict[str, Any]) -> RequestRecord:
     if isinstance(body, dict) and not error:
         evidence = {k: body.get(k) for k in EVIDENCE_FIELDS}
         evidence |= {k: body[k] for k in OPTIONAL_EVIDENCE if _is_int(body.get(k))}
+        if isinstance(body.get("gil_enabled"), bool):
+            evidence["gil_enabled"] = body["gil_enabled"]
     return RequestRecord(
         name=name,
         error=error,

@@ -29,6 +29,9 @@ Status = Literal["ok", "failed", "not measured"]
 PhaseKind = Literal["setup", "server_start", "server_stop", "client", "report", "run"]
 
 
+REJECTED_STATUSES = (429, 503)
+
+
 @dataclass(frozen=True)
 class RequestRecord:
     name: str
@@ -49,9 +52,18 @@ class RequestRecord:
     server_closed: bool = False
     """The response said ``Connection: close``: the server, not the client, ended the connection."""
 
+    gil_enabled: bool | None = None
+    """Whether the serving interpreter ran with its GIL (``sys._is_gil_enabled()``; None for Go)."""
+
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def rejected(self) -> bool:
+        """Turned away by the server (HTTP 503 or 429, or a refused connection): kept apart
+        from failures, because a server that rejects instead of queueing is behaving as set up."""
+        return self.status in REJECTED_STATUSES or (self.error is not None and "refused" in self.error.lower())
 
     @property
     def latency_s(self) -> float:
@@ -85,7 +97,12 @@ class BatchRecord:
 
     @property
     def failed(self) -> tuple[RequestRecord, ...]:
-        return tuple(r for r in self.requests if not r.ok)
+        """Requests that went wrong; rejections (``RequestRecord.rejected``) are not among them."""
+        return tuple(r for r in self.requests if not r.ok and not r.rejected)
+
+    @property
+    def rejected(self) -> tuple[RequestRecord, ...]:
+        return tuple(r for r in self.requests if r.rejected)
 
     @property
     def ratio(self) -> float:

@@ -44,6 +44,8 @@ def ratio_cell(row: pd.Series) -> str:
         cell += " failed"
     elif row["status"] == "not measured":
         cell += " interrupted"
+    if is_measured(row.get("rejected")) and row["rejected"] > 0:
+        cell += f" ({int(row['rejected'])} rejected)"
     if row.get("d_too_small") is True:
         cell += " D too small"
     if row.get("client_limited") is True:
