@@ -141,3 +141,11 @@ def load(session: nox.Session) -> None:
     """Sustained load: throughput and tail latency against offered rate (runs/load/load.md)."""
     install(session)
     harness(session, "load")
+
+
+@nox.session(default=False)
+def interpreters(session: nox.Session) -> None:
+    """The Python servers and clients under each CPython found (3.11+): runs/interpreters/interpreters.md."""
+    install(session)
+    session.install("uv", "-c", CONSTRAINTS)  # one environment per interpreter, made fast
+    harness(session, "interpreters")

@@ -12,7 +12,7 @@ import sys
 
 from rich.markup import escape
 
-from harness.cli import article, bench, compare, diff, load, publish, serve, sweep
+from harness.cli import article, bench, compare, diff, interpreters, load, publish, serve, sweep
 from harness.cli import list as listing
 from harness.cli.options import Parser, console
 from harness.core.errors import HarnessError, UsageError
@@ -31,6 +31,7 @@ def parser() -> Parser:
     listing.add_parser(sub)
     sweep.add_parser(sub)
     load.add_parser(sub)
+    interpreters.add_parser(sub)
     return top
 
 

@@ -23,12 +23,14 @@ from harness.export.markdown import MarkdownExporter
 from harness.export.sweep_csv import SweepCsvExporter, SweepRequestsCsvExporter
 from harness.export.sweep_json import SweepJsonExporter
 from harness.export.sweep_markdown import SweepMarkdownExporter
+from harness.interpreters.report import InterpretersJsonExporter, InterpretersMarkdownExporter
 
 EXPORTERS: Mapping[ReportKind, tuple[Exporter[Any], ...]] = {
     "compare": (MarkdownExporter(), JsonExporter(), CsvExporter()),
     "sweep": (SweepMarkdownExporter(), SweepJsonExporter(), SweepCsvExporter(), SweepRequestsCsvExporter()),
     "bench": (BenchMarkdownExporter(), BenchJsonExporter()),
     "load": (LoadMarkdownExporter(), LoadJsonExporter(), LoadRequestsCsvExporter()),
+    "interpreters": (InterpretersMarkdownExporter(), InterpretersJsonExporter()),
 }
 
 
