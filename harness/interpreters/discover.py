@@ -51,7 +51,7 @@ def candidates(extra: tuple[str, ...] = ()) -> list[str]:
     root = Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser()
     if pyenv or root.is_dir():
         for version_dir in sorted(root.glob("versions/*/bin")):
-            found += [str(p) for p in sorted(version_dir.glob("python3.*")) if p.name[7:].replace("t", "").isdigit()]
+            found += [str(p) for p in sorted(version_dir.glob("python3.*")) if p.name[len("python3."):].removesuffix("t").isdigit()]
     return list(dict.fromkeys(found))
 
 
@@ -63,8 +63,8 @@ def probe(path: str, log_dir: Path) -> Interpreter | str:
     except (HarnessError, TimeoutError) as exc:
         return f"{path}: cannot run it ({exc})"
     if code != 0:
-        last = out.strip().splitlines()[-1] if out.strip() else f"status {code}"
-        return f"{path}: {last}"
+        first = out.strip().splitlines()[0] if out.strip() else f"status {code}"
+        return f"{path}: {first}"
     try:
         data = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
