@@ -34,7 +34,7 @@ def cmd_interpreters(args: argparse.Namespace) -> int:
     works = names(args.work, {"wait": 1, "cpu": 1}, ["wait", "cpu"], "work", "--work")  # type: ignore[arg-type]
     out = writable(Path(args.out))
     log_dir = out / "logs"
-    found, skipped = discover(tuple(args.python or ()), log_dir)
+    found, skipped = discover(tuple(args.python or ()), log_dir, discovery=not args.no_discovery)
     for line in skipped:
         console.print(f"skipped {line}")
     if not found:
@@ -75,6 +75,7 @@ def add_parser(sub: Any) -> None:
     """Register ``interpreters`` on the CLI's subcommands."""
     p = sub.add_parser("interpreters", help="the Python servers and clients under each CPython found (3.11+)")
     p.add_argument("--python", action="append", help="an interpreter discovery cannot see (repeatable)")
+    p.add_argument("--no-discovery", action="store_true", help="run only the interpreters named with --python")
     p.add_argument("--servers", help="Python servers (default: the article's Python ones)")
     p.add_argument("--client-impls", help=f"Python clients (default: {','.join(DEFAULT_CLIENTS)})")
     p.add_argument("--work", help="wait, cpu or wait,cpu (default: both)")

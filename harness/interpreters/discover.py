@@ -43,15 +43,21 @@ class Interpreter:
         return f"CPython {'.'.join(map(str, self.version))}" + (" (free-threaded)" if self.free_threaded else "")
 
 
-def candidates(extra: tuple[str, ...] = ()) -> list[str]:
+def candidates(extra: tuple[str, ...] = (), *, discovery: bool = True) -> list[str]:
     """Paths to try, in order: named by the user, on PATH, under pyenv's versions."""
     found: list[str] = list(extra)
+    if not discovery:
+        return found
     found += [p for name in NAMES if (p := shutil.which(name))]
     pyenv = shutil.which("pyenv")
     root = Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser()
     if pyenv or root.is_dir():
         for version_dir in sorted(root.glob("versions/*/bin")):
-            found += [str(p) for p in sorted(version_dir.glob("python3.*")) if p.name[len("python3."):].removesuffix("t").isdigit()]
+            found += [
+                str(p)
+                for p in sorted(version_dir.glob("python3.*"))
+                if p.name[len("python3.") :].removesuffix("t").isdigit()
+            ]
     return list(dict.fromkeys(found))
 
 
@@ -77,12 +83,12 @@ def probe(path: str, log_dir: Path) -> Interpreter | str:
     return Interpreter(str(data["executable"]), (version[0], version[1], version[2]), bool(data["free_threaded"]))
 
 
-def discover(extra: tuple[str, ...], log_dir: Path) -> tuple[list[Interpreter], list[str]]:
+def discover(extra: tuple[str, ...], log_dir: Path, *, discovery: bool = True) -> tuple[list[Interpreter], list[str]]:
     """Every usable interpreter once (the newest patch level per tag), and the skipped ones with why."""
     found: dict[str, Interpreter] = {}
     skipped: list[str] = []
     seen: set[str] = set()
-    for path in candidates(extra):
+    for path in candidates(extra, discovery=discovery):
         real = os.path.realpath(path)
         if real in seen:
             continue

@@ -20,7 +20,6 @@ import pandas as pd
 from tabulate import tabulate
 
 from harness.compare.claims import GIL_MAX_PARALLELISM
-from harness.core.records import SCHEMAS
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,9 @@ def rows_of(run: Run) -> list[dict[str, Any]]:
 
 
 def render_json(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """A list of objects, one per pairing per interpreter (what ran and what was skipped is in the markdown)."""
     clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
-    return json.dumps({"schema": SCHEMAS["interpreters"], **meta, "rows": clean}, indent=2) + "\n"
+    return json.dumps(clean, indent=2) + "\n"
 
 
 def _cell(row: dict[str, Any] | None) -> str:
