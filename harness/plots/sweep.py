@@ -26,7 +26,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from harness.core.picture import Picture, save, slug
 from harness.plots.timelines import BAR_COLOR, timeline_figure
-from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS, at_once, capacity_group
+from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS, capacity_group, served_at_once
 
 if TYPE_CHECKING:
     from harness.sweep.report import SweepReport
@@ -298,7 +298,7 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
     for server in report.servers:
         mine = report.points[(report.points["server"] == server) & report.points["ratio"].notna()]
         ok = mine[mine["status"] == "ok"]
-        candidates = [(int(row["clients"]), at_once(row)) for _, row in (ok if len(ok) else mine).iterrows()]
+        candidates = [(int(row["clients"]), served_at_once(row)) for _, row in (ok if len(ok) else mine).iterrows()]
         n = timeline_n(report.declared(server), candidates)
         if n is None:
             continue

@@ -92,7 +92,7 @@ def predicted_ratio(n: int, k: int | None) -> float:
     return 1.0 if k is None else float(math.ceil(n / k))
 
 
-def at_once(row: Mapping[str, Any]) -> bool:
+def served_at_once(row: Mapping[str, Any]) -> bool:
     """Whether a point was served at about 1 x D with all of its N in flight."""
     ratio = number(row.get("ratio"))
     return (
@@ -179,7 +179,7 @@ def assess(server: str, declared: int | None, declared_reason: str, points: pd.D
         if row["status"] in ("not run", "failed"):
             stopped = row
             break
-        if at_once(row):
+        if served_at_once(row):
             measured = int(row["clients"])
         else:
             miss = row
