@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from harness.core.frames import Row
 from harness.core.picture import Picture, save, slug
 from harness.plots.timelines import BAR_COLOR, timeline_figure
 from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS, capacity_group, served_at_once
@@ -122,7 +123,7 @@ def _count(value: object) -> int:
         return 0
 
 
-def syn_event(point: Mapping[str, object]) -> str | None:
+def syn_event(point: Row) -> str | None:
     """What the kernel counted during a point's batch, when it dropped or resent SYNs.
 
     ``listen_overflows``: a connection found the listen backlog (the accept queue)
