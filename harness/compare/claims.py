@@ -38,7 +38,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.core.catalog import Catalog, ServerSpec
-from harness.core.frames import Row
+from harness.core.frames import Row, number
 from harness.core.thresholds import CONCURRENT_MAX_RATIO
 
 ARTICLE_CLIENTS = 5
@@ -370,13 +370,8 @@ def cpu_expectation(expect: str, ctx: Context, capacity: int | None) -> str:
 
 
 def _number(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        found = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(found) else found
+    """``frames.number``, but a bool is no measurement."""
+    return None if isinstance(value, bool) else number(value)
 
 
 def cpu_behaviour(row: Row, ctx: Context) -> str:

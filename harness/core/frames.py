@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, SupportsFloat, SupportsIndex, TypeAlias
 
 import pandas as pd
 
@@ -66,8 +66,10 @@ def number(value: object) -> float | None:
     """A measured number as a float, or ``None`` for nothing measured (None, NaN, NA)."""
     if value is None or value is pd.NA:
         return None
+    if not isinstance(value, str | bytes | bytearray | SupportsFloat | SupportsIndex):
+        return None  # what float() would refuse with a TypeError
     try:
-        found = float(value)  # type: ignore[arg-type]
+        found = float(value)
     except (TypeError, ValueError):
         return None
     return None if math.isnan(found) else found
