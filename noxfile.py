@@ -127,11 +127,11 @@ def list_catalog(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
-    """ruff on the Python code, go vet on the Go code (not the article's copy)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"), "-c", CONSTRAINTS)
-    install_go(session)
+    """ruff and mypy on the Python code, go vet on the Go code (not the article's copy)."""
+    install(session, "lint")  # mypy needs the runtime dependencies too, to see their types
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy")  # files and settings: [tool.mypy] in pyproject.toml
     with session.chdir("go"):
         session.run("go", "vet", "./server", "./client", "./loadclient", "./internal/...")
 

@@ -24,10 +24,10 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -311,8 +311,9 @@ def summarize_split(requests: pd.DataFrame, catalog: Catalog) -> list[dict[str, 
     split = split[split["client"].isin(concurrent)]
     medians = split.groupby(["client", "delay_s"])[["to_last_enter_s", "hold_excess_s", "after_last_exit_s"]]
     return [
-        {"client": client, "delay_s": delay, **{k: float(v) for k, v in row.items()}}
-        for (client, delay), row in medians.median().iterrows()
+        {"client": client, "delay_s": delay, **{str(k): float(v) for k, v in row.items()}}
+        # pandas-stubs types a row's label as Hashable; a two-key groupby's is a (client, D) tuple
+        for (client, delay), row in cast("Iterator[tuple[tuple[str, float], pd.Series]]", medians.median().iterrows())
     ]
 
 
@@ -321,7 +322,7 @@ def run_bench(
     *,
     say: Callable[[str], None],
     environment: dict[str, Any],
-    checkpoint: Callable[[BenchResult], None] = lambda result: None,
+    checkpoint: Callable[[BenchResult], object] = lambda result: None,
 ) -> BenchResult:
     """Run the chosen parts; ``checkpoint`` gets the result after each one, so a part
     that fails later never takes the figures already measured with it."""

@@ -44,7 +44,7 @@ class BatchTiming:
         return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
-def at_once(batch: BatchTiming, catalog: Catalog) -> int:
+def requests_at_once(batch: BatchTiming, catalog: Catalog) -> int:
     """How many of the batch's requests the pair can hold at once (1 = serial)."""
     client = catalog.clients_by_name.get(batch.client)
     server = catalog.servers_by_name.get(batch.server)
@@ -56,7 +56,7 @@ def at_once(batch: BatchTiming, catalog: Catalog) -> int:
 
 def batch_ideal_s(batch: BatchTiming, catalog: Catalog) -> float:
     """The physical floor of a batch: D per wave, ceil(N / at once) waves."""
-    return batch.delay_s * math.ceil(batch.clients / at_once(batch, catalog))
+    return batch.delay_s * math.ceil(batch.clients / requests_at_once(batch, catalog))
 
 
 def ideal_s(batches: Iterable[BatchTiming], catalog: Catalog, *, warmup: bool | None = None) -> float:

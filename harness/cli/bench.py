@@ -39,7 +39,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from harness.bench import runner as bench
 
     parts = tuple(names(args.parts, dict.fromkeys(bench.PARTS), list(bench.PARTS), "part", "--parts"))
-    servers = names(args.servers, CATALOG.servers_by_name, list(bench.PRECISION_SERVERS), "server", "--servers")  # type: ignore[arg-type]
+    servers = names(args.servers, CATALOG.servers_by_name, list(bench.PRECISION_SERVERS), "server", "--servers")
     if args.repeats < 1 or args.scale_repeats < 1:
         raise UsageError("--repeats and --scale-repeats must be at least 1")
     if not 1 <= args.scale_clients <= MAX_CLIENTS:

@@ -54,8 +54,8 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
         raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
     by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
     default = [s.name for s in catalog.servers if s.default]
-    servers = names(args.servers, by_server, default, "server", "--servers")  # type: ignore[arg-type]
-    clients = names(args.client_impls, by_client, list(by_client), "client", "--client-impls")  # type: ignore[arg-type]
+    servers = names(args.servers, by_server, default, "server", "--servers")
+    clients = names(args.client_impls, by_client, list(by_client), "client", "--client-impls")
     return Plan(
         servers=tuple(by_server[s] for s in servers),
         clients=tuple(by_client[c] for c in clients),

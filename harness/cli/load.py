@@ -89,7 +89,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     """Sustained load against offered rate: see ``harness.load``."""
     catalog = load_catalog(args)
     by_server = catalog.servers_by_name
-    chosen = names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")  # type: ignore[arg-type]
+    chosen = names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")
     plan = make_plan(args, tuple(by_server[n] for n in chosen), delay(args.delay))
     out = writable(Path(args.out))
     go = build_go([])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
@@ -48,7 +49,7 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `python -m harness {self.prog.split()[-1]} --help`)")
 
 
-def names(value: str | None, known: dict[str, object], default: list[str], what: str, flag: str) -> list[str]:
+def names(value: str | None, known: Mapping[str, object], default: list[str], what: str, flag: str) -> list[str]:
     if value is None:
         return default
     if value.strip() == "all":

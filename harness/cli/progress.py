@@ -80,5 +80,5 @@ def _fixed(value: object) -> str:
     return "-" if not isinstance(value, float) or value != value else f"{value:.2f}"
 
 
-def _count(value: object) -> str:
+def _count(value: float | None) -> str:
     return "-" if value is None or value != value else str(int(value))  # NaN: nothing measured

@@ -24,7 +24,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from harness.core.environment import provenance
 
     parts = {p.name: p for p in publish.PARTS}
-    chosen = names(args.parts, parts, list(publish.DEFAULT_PARTS), "part", "--parts")  # type: ignore[arg-type]
+    chosen = names(args.parts, parts, list(publish.DEFAULT_PARTS), "part", "--parts")
     if not args.readme_only:
         prov = provenance(args.command_line, Path(tempfile.mkdtemp(prefix="harness-publish-")) / "git.log")
         if prov["dirty"] is not False:

@@ -56,7 +56,7 @@ def parse_ladder(value: str | None, max_clients: int) -> tuple[int, ...]:
     if not 1 <= max_clients <= MAX_CLIENTS:
         raise UsageError(f"--max-clients must be between 1 and {MAX_CLIENTS}, got {max_clients}")
     if value is None:
-        ladder = DEFAULT_LADDER
+        ladder: tuple[int, ...] = DEFAULT_LADDER
     else:
         try:
             ladder = tuple(int(v) for v in value.split(",") if v.strip())
@@ -80,7 +80,7 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
         )
     by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
     default = [s.name for s in catalog.servers if s.default]
-    servers = names(args.servers, by_server, default, "server", "--servers")  # type: ignore[arg-type]
+    servers = names(args.servers, by_server, default, "server", "--servers")
     if "," in args.client_impls:
         raise UsageError(f"the sweep runs one client, got {args.client_impls!r} in --client-impls; name one")
     if args.client_impls not in by_client:

@@ -38,6 +38,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.core.catalog import Catalog, ServerSpec
+from harness.core.frames import Row, number
 from harness.core.thresholds import CONCURRENT_MAX_RATIO
 
 ARTICLE_CLIENTS = 5
@@ -286,7 +287,7 @@ class Context:
         spread = (self.dispatch_s or {}).get(client)
         return spread is not None and self.delay_s < DISPATCH_FLOOR * spread
 
-    def too_small_for(self, row: Mapping[str, object]) -> bool:
+    def too_small_for(self, row: Row) -> bool:
         """Whether this pairing's D was too small for its client (a concurrent one)."""
         return self.too_small(str(row.get("client")))
 
@@ -385,16 +386,11 @@ def cpu_expectation(expect: str, ctx: Context, capacity: int | None) -> str:
 
 
 def _number(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        found = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(found) else found
+    """``frames.number``, but a bool is no measurement."""
+    return None if isinstance(value, bool) else number(value)
 
 
-def cpu_behaviour(row: Mapping[str, object], ctx: Context) -> str:
+def cpu_behaviour(row: Row, ctx: Context) -> str:
     """The behaviour a CPU-work pairing shows, from in-flight counts and parallelism."""
     in_flight = _number(row.get("max_in_flight"))
     par = _number(row.get("parallelism"))
@@ -418,7 +414,7 @@ def cpu_behaviour(row: Mapping[str, object], ctx: Context) -> str:
     return "in between"
 
 
-def behaviour(row: Mapping[str, object], ctx: Context) -> str:
+def behaviour(row: Row, ctx: Context) -> str:
     """The behaviour a pairing row shows (``failed``, ``D too small`` or ``in between`` for none)."""
     ratio = row.get("ratio_median")
     if row.get("status") != "ok" or not isinstance(ratio, float) or math.isnan(ratio):
@@ -478,12 +474,12 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
     if ctx.work == "cpu" and claim.expect in PARALLELISM_CLAIMS and ctx.cores < 2 and verdict != "D too small":
         verdict = ONE_CORE
     evidence = []
-    for label, kind in (("max_in_flight", None), ("processes", claim.processes), ("threads", claim.threads)):
+    for label, count in (("max_in_flight", None), ("processes", claim.processes), ("threads", claim.threads)):
         values = _values(rows, label)
         if not values:
             continue
         evidence.append(f"{label.replace('max_in_flight', 'in flight')} {'/'.join(map(str, values))}")
-        if kind and verdict == "confirmed" and values != [_count(kind, ctx.n)]:
+        if count and verdict == "confirmed" and values != [_count(count, ctx.n)]:
             verdict = "refuted"
     if ctx.work == "cpu" and "parallelism" in rows:
         found = [f"{v:.2f}" for v in rows["parallelism"] if _number(v) is not None]

@@ -129,18 +129,18 @@ def diff(old_path: Path, new_path: Path, *, force: bool = False) -> ReportDiff:
     old_ratios, new_ratios = _ratios(old), _ratios(new)
     old_rows = {(p["server"], p["client"]): p for p in old["pairings"]}
     new_rows = {(p["server"], p["client"]): p for p in new["pairings"]}
-    for key in [*old_rows, *(k for k in new_rows if k not in old_rows)]:
-        o, n = old_rows.get(key, {}), new_rows.get(key, {})
+    for pair in [*old_rows, *(k for k in new_rows if k not in old_rows)]:
+        o, n = old_rows.get(pair, {}), new_rows.get(pair, {})
         both = bool(o) and bool(n)
         result.pairings.append(
             PairingDiff(
-                server=key[0],
-                client=key[1],
+                server=pair[0],
+                client=pair[1],
                 old_behaviour=str(o.get("behaviour", o.get("status", "not in this report"))) if o else "not run",
                 new_behaviour=str(n.get("behaviour", n.get("status", "not in this report"))) if n else "not run",
                 old_ratio=o.get("ratio_median"),
                 new_ratio=n.get("ratio_median"),
-                movement=movement(old_ratios.get(key, []), new_ratios.get(key, [])) if both else "not in both",
+                movement=movement(old_ratios.get(pair, []), new_ratios.get(pair, [])) if both else "not in both",
             )
         )
     old_claims = {c["id"]: c["verdict"] for c in old.get("claims", [])}

@@ -216,9 +216,9 @@ def latency_summary(batches: Iterable[BatchRecord]) -> dict[str, float]:
     if latencies.empty or wall <= 0:
         return {}
     return {
-        "latency_p50_s": latencies.quantile(0.5),
-        "latency_p90_s": latencies.quantile(0.9),
-        "latency_p99_s": latencies.quantile(0.99),
+        "latency_p50_s": float(latencies.quantile(0.5)),
+        "latency_p90_s": float(latencies.quantile(0.9)),
+        "latency_p99_s": float(latencies.quantile(0.99)),
         "latency_max_s": latencies.max(),
         "requests_per_s": len(latencies) / wall,
     }
@@ -256,5 +256,8 @@ def solo_call_s(
     pooled: dict[str, list[float]] = {}
     for server, times in by_server.items():
         pooled.setdefault(language_of(server), []).extend(times)
-    median = lambda times: float(pd.Series(times).median())  # noqa: E731
+
+    def median(times: list[float]) -> float:
+        return float(pd.Series(times).median())
+
     return {s: median(t) for s, t in by_server.items()}, {k: median(t) for k, t in pooled.items()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from harness.core.paths import PYTHON_DIR
 
@@ -34,7 +35,7 @@ def child_env(
     delay_s: float = 0.0,
     work: str = "wait",
     cpu_iterations: int = 0,
-    extra: Mapping[str, str] = (),
+    extra: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, str]:
     """The environment of a process the harness starts."""
     env = {

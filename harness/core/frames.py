@@ -1,18 +1,24 @@
 """The raw records as tables, and the number helper every report reads them with.
 
 ``request_frame`` is the per-request evidence (``requests.csv`` and
-``sweep-requests.csv``); ``number`` reads a measured cell as a float or ``None``.
+``sweep-requests.csv``); ``number`` reads a measured cell as a float or ``None``;
+``Row`` is the type of one row handed to the functions that judge it.
 Both compare and sweep use them, so they live here rather than in either feature.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, SupportsFloat, SupportsIndex, TypeAlias
 
 import pandas as pd
 
 from harness.core.records import BatchRecord
+
+# One row of a report table: a DataFrame row (``iterrows``, ``.iloc[i]``) or a plain
+# mapping (tests, JSON). pandas-stubs' Series is not a Mapping, hence the union.
+Row: TypeAlias = Mapping[str, Any] | pd.Series
 
 REQUEST_COLUMNS = [
     "server", "client", "work", "clients", "repeat", "warmup", "name", "status", "error", "pid", "thread",
@@ -62,8 +68,10 @@ def number(value: object) -> float | None:
     """A measured number as a float, or ``None`` for nothing measured (None, NaN, NA)."""
     if value is None or value is pd.NA:
         return None
+    if not isinstance(value, str | bytes | bytearray | SupportsFloat | SupportsIndex):
+        return None  # what float() would refuse with a TypeError
     try:
-        found = float(value)  # type: ignore[arg-type]
+        found = float(value)
     except (TypeError, ValueError):
         return None
     return None if math.isnan(found) else found

@@ -13,15 +13,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.core.files import write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 DPI = 110
-SVG_RC = {"svg.hashsalt": "concurrency-compare", "svg.fonttype": "none"}
+SVG_RC: dict[RcKeyType, Any] = {"svg.hashsalt": "concurrency-compare", "svg.fonttype": "none"}
 """Stable ids (no random salt) and text kept as text: small, diffable SVG files."""
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 
 import psutil
 
@@ -67,7 +68,7 @@ class ManagedProcess:
         """Where this start's output begins in the log (the file is appended to)."""
         self._popen: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[tuple[float, str] | None] = queue.Queue()
-        self._log = None
+        self._log: BinaryIO | None = None
         self._terminated = False
         """SIGTERM sent: a later ``stop()`` goes straight to SIGKILL."""
         self._stopped = False

@@ -131,7 +131,8 @@ def running_server(
     sock = None
     if spec.listen == "fd":
         sock = _listen(port)
-        values.update(fd=sock.fileno(), port=sock.getsockname()[1])
+        port = int(sock.getsockname()[1])
+        values.update(fd=sock.fileno(), port=port)
     else:
         check_port_free(port)  # fail early, in one line, when the port is taken
     proc = ManagedProcess(
@@ -151,7 +152,7 @@ def running_server(
             if sock is not None:
                 sock.close()  # the server holds its own copy
                 sock = None
-            bound = int(values["port"])  # type: ignore[call-overload]
+            bound = port
             if not bound and (pattern := spec.port_regex()):
                 bound = port_from_log(proc, pattern, spec.ready_timeout_s)
             url = f"http://{HOST}:{bound}/"

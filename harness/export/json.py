@@ -35,7 +35,7 @@ def provenance_and_environment(env: dict[str, Any]) -> dict[str, Any]:
 
 def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     columns = [c for c in frame.columns if c not in drop]
-    return [{k: _clean(v) for k, v in row.items()} for row in frame[columns].to_dict(orient="records")]
+    return [{str(k): _clean(v) for k, v in row.items()} for row in frame[columns].to_dict(orient="records")]
 
 
 class JsonExporter:

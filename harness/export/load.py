@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     from harness.load.report import LoadReport
 
 
-def _ms(value: object) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value) * 1e3:.0f}"  # type: ignore[arg-type]
+def _ms(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value) * 1e3:.0f}"
 
 
-def _rps(value: object) -> str:
+def _rps(value: float | None) -> str:
     if value is None or (isinstance(value, float) and (math.isnan(value))):
         return "-"
-    return "unbounded" if isinstance(value, float) and math.isinf(value) else f"{float(value):.1f}"  # type: ignore[arg-type]
+    return "unbounded" if isinstance(value, float) and math.isinf(value) else f"{float(value):.1f}"
 
 
 def _clean(value: Any) -> Any:
@@ -131,8 +131,8 @@ def render_markdown(report: LoadReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def _fixed(value: object) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"  # type: ignore[arg-type]
+def _fixed(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"
 
 
 REQUEST_COLUMNS = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Verdict = Literal["consistent", "disagrees", "inconclusive"]
 
@@ -73,11 +73,11 @@ def _measured(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
 
 
-def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[str, object]]) -> CeilingResult:
+def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[str, Any]]) -> CeilingResult:
     """The verdict for one server from its steps (``offered_rps``, ``achieved_rps``, ``client_lagged``)."""
     ceiling = ceiling_rps(declared, delay_s)
     usable = [s for s in steps if not s.get("client_lagged") and _measured(s.get("achieved_rps"))]
-    measured = max((float(s["achieved_rps"]) for s in usable), default=None)  # type: ignore[arg-type]
+    measured = max((float(s["achieved_rps"]) for s in usable), default=None)
 
     def result(verdict: Verdict, reason: str) -> CeilingResult:
         return CeilingResult(server, declared, ceiling, measured, verdict, reason)
@@ -87,15 +87,15 @@ def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[s
     lagged = len(steps) - len(usable)
     note = f" ({lagged} step(s) left out: the client lagged)" if lagged else ""
     if math.isinf(ceiling):
-        behind = [s for s in usable if float(s["achieved_rps"]) < KEPT_UP * float(s["offered_rps"])]  # type: ignore[arg-type]
+        behind = [s for s in usable if float(s["achieved_rps"]) < KEPT_UP * float(s["offered_rps"])]
         if behind:
             s = behind[0]
             return result("disagrees", f"declared unbounded, but at {s['offered_rps']:g}/s only "
                           f"{s['achieved_rps']:.1f}/s completed{note}")  # fmt: skip
         return result(
             "consistent", f"kept up with every step up to {max(float(s['offered_rps']) for s in usable):g}/s{note}"
-        )  # type: ignore[arg-type]
-    above = [s for s in usable if float(s["offered_rps"]) > ceiling * (1 + TOLERANCE)]  # type: ignore[arg-type]
+        )
+    above = [s for s in usable if float(s["offered_rps"]) > ceiling * (1 + TOLERANCE)]
     assert measured is not None
     if abs(measured - ceiling) <= TOLERANCE * ceiling:
         if not above:

@@ -75,7 +75,7 @@ def _int(value: object) -> int | None:
 
 
 def parse_line(raw: dict[str, Any]) -> LoadRequest:
-    body = raw.get("body") if isinstance(raw.get("body"), dict) else {}
+    body = found if isinstance(found := raw.get("body"), dict) else {}
     return LoadRequest(
         name=str(raw["name"]),
         warmup=bool(raw["warmup"]),

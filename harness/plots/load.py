@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.core.picture import Picture, save
@@ -21,7 +23,7 @@ PANEL_W, PANEL_H = 3.2, 2.6
 PERCENTILES = (("p50_s", "p50", "o", "-"), ("p90_s", "p90", "s", "--"), ("p99_s", "p99", "^", ":"))
 
 
-def _grid(n: int) -> tuple[Figure, list]:  # type: ignore[type-arg]
+def _grid(n: int) -> tuple[Figure, list[Axes]]:
     cols = min(3, n)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(PANEL_W * cols, PANEL_H * rows + 0.6), layout="constrained")
@@ -52,7 +54,8 @@ def throughput_figure(steps: pd.DataFrame, capacities: dict[str, int | None], de
         ax.tick_params(labelsize=7)
         ax.set_xlim(0, top * 1.05)
         ax.set_ylim(0, top * 1.05)
-    handles, labels = {}, {}
+    handles: dict[str, Artist] = {}
+    labels: dict[str, str] = {}
     for ax in axes:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, h)
@@ -75,7 +78,7 @@ def latency_figure(steps: pd.DataFrame, delay_s: float) -> Figure:
         ax.set_xlabel("offered (requests/s)", fontsize=8)
         ax.set_ylabel("latency (s, log)", fontsize=8)
         ax.tick_params(labelsize=7)
-    handles = {}
+    handles: dict[str, Artist] = {}
     for ax in axes:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, h)

@@ -13,20 +13,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from harness.core.frames import Row, number
 from harness.core.picture import Picture, save, slug
 from harness.plots.timelines import BAR_COLOR, timeline_figure
-from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS, at_once, capacity_group
+from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS, capacity_group, served_at_once
 
 if TYPE_CHECKING:
     from harness.sweep.report import SweepReport
@@ -83,10 +83,10 @@ EVENT_COLOR = "#c03030"
 PANEL_COLUMNS = 3
 """Small multiples per row of a wall / D chart: one panel per server."""
 
-MEASURED_STYLE: dict[str, object] = {"color": MEASURED_COLOR, "linestyle": "-", "linewidth": 1.0}
-MEASURED_POINT: dict[str, object] = {"marker": "o", "markersize": 5, "color": MEASURED_COLOR, "linestyle": "none"}
-MODEL_STYLE: dict[str, object] = {"color": MODEL_COLOR, "linestyle": "--", "linewidth": 1.2}
-OVER_POINT: dict[str, object] = {
+MEASURED_STYLE: dict[str, Any] = {"color": MEASURED_COLOR, "linestyle": "-", "linewidth": 1.0}
+MEASURED_POINT: dict[str, Any] = {"marker": "o", "markersize": 5, "color": MEASURED_COLOR, "linestyle": "none"}
+MODEL_STYLE: dict[str, Any] = {"color": MODEL_COLOR, "linestyle": "--", "linewidth": 1.2}
+OVER_POINT: dict[str, Any] = {
     "marker": "^",
     "markersize": 8,
     "color": OVER_COLOR,
@@ -94,7 +94,7 @@ OVER_POINT: dict[str, object] = {
     "markeredgewidth": 1.4,
     "linestyle": "none",
 }
-EVENT_RING: dict[str, object] = {
+EVENT_RING: dict[str, Any] = {
     "marker": "o",
     "markersize": 12,
     "color": EVENT_COLOR,
@@ -116,13 +116,11 @@ def _markers(names: Sequence[str]) -> dict[str, str]:
 
 def _count(value: object) -> int:
     """A counter that may be missing (``pd.NA``, NaN) as an int, 0 when missing."""
-    try:
-        return 0 if pd.isna(value) else int(value)  # type: ignore[call-overload, arg-type]
-    except (TypeError, ValueError):
-        return 0
+    found = number(value)
+    return 0 if found is None else int(found)
 
 
-def syn_event(point: Mapping[str, object]) -> str | None:
+def syn_event(point: Row) -> str | None:
     """What the kernel counted during a point's batch, when it dropped or resent SYNs.
 
     ``listen_overflows``: a connection found the listen backlog (the accept queue)
@@ -146,20 +144,20 @@ def wall_panel(ax: Axes, report: SweepReport, server: str, *, top: int) -> int:
     k = report.declared(server)
     ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
     grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
-    ax.plot(grid, [math.ceil(n / k) if k else 1 for n in grid], zorder=1, **MODEL_STYLE)  # type: ignore[arg-type]
+    ax.plot(grid, [math.ceil(n / k) if k else 1 for n in grid], zorder=1, **MODEL_STYLE)
     ok = mine[mine["status"] != "over budget"]
-    ax.plot(ok["clients"], ok["ratio"], zorder=2, **MEASURED_STYLE)  # type: ignore[arg-type]
+    ax.plot(ok["clients"], ok["ratio"], zorder=2, **MEASURED_STYLE)
     marks = 0
     noted = False
     for _, p in mine.iterrows():
         over = p["status"] == "over budget"
         style = OVER_POINT if over else MEASURED_POINT
-        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"point-{slug(server)}-{p['clients']}", **style)  # type: ignore[arg-type]
+        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"point-{slug(server)}-{p['clients']}", **style)
         marks += 1
         event = syn_event(p)
         if event is None:
             continue
-        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"event-{slug(server)}-{p['clients']}", **EVENT_RING)  # type: ignore[arg-type]
+        ax.plot([p["clients"]], [p["ratio"]], zorder=3, gid=f"event-{slug(server)}-{p['clients']}", **EVENT_RING)
         if not noted:  # the first one says what the rings mean; the legend says it for the rest
             note = ax.annotate(
                 f"N = {p['clients']}: {event}",
@@ -179,11 +177,11 @@ def wall_panel(ax: Axes, report: SweepReport, server: str, *, top: int) -> int:
     return marks
 
 
-def _legend_entry(label: str, *styles: Mapping[str, object]) -> Line2D:
-    merged: dict[str, object] = {}
+def _legend_entry(label: str, *styles: Mapping[str, Any]) -> Line2D:
+    merged: dict[str, Any] = {}
     for style in styles:
         merged.update(style)
-    return Line2D([], [], label=label, **merged)  # type: ignore[arg-type]
+    return Line2D([], [], label=label, **merged)
 
 
 def sweep_chart(report: SweepReport, servers: Sequence[str], title: str) -> tuple[Figure, int]:
@@ -254,12 +252,12 @@ def resources_chart(report: SweepReport, servers: Sequence[str], title: str) -> 
         x = mine["clients"].astype(float) * shift
         line = {"color": colors[server], "linewidth": 0.9, "linestyle": LINESTYLES[i % len(LINESTYLES)]}
         point = {"marker": shapes[server], "color": colors[server], "markersize": 5, "alpha": 0.85}
-        rss_ax.plot(x, mine["peak_rss_bytes"] / 2**20, **line)  # type: ignore[arg-type]
-        thr_ax.plot(x, mine["peak_threads"], **line)  # type: ignore[arg-type]
+        rss_ax.plot(x, mine["peak_rss_bytes"] / 2**20, **line)
+        thr_ax.plot(x, mine["peak_threads"], **line)
         for xi, (_, p) in zip(x, mine.iterrows(), strict=True):
             gid = f"{slug(server)}-{p['clients']}"
-            rss_ax.plot([xi], [p["peak_rss_bytes"] / 2**20], gid=f"point-{gid}", **point)  # type: ignore[arg-type]
-            thr_ax.plot([xi], [p["peak_threads"]], gid=f"threads-{gid}", **point)  # type: ignore[arg-type]
+            rss_ax.plot([xi], [p["peak_rss_bytes"] / 2**20], gid=f"point-{gid}", **point)
+            thr_ax.plot([xi], [p["peak_threads"]], gid=f"threads-{gid}", **point)
             marks += 1
         handles.append(_legend_entry(server, line, point))
     ladder = [v for v in NICE if v <= top]
@@ -298,7 +296,7 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
     for server in report.servers:
         mine = report.points[(report.points["server"] == server) & report.points["ratio"].notna()]
         ok = mine[mine["status"] == "ok"]
-        candidates = [(int(row["clients"]), at_once(row)) for _, row in (ok if len(ok) else mine).iterrows()]
+        candidates = [(int(row["clients"]), served_at_once(row)) for _, row in (ok if len(ok) else mine).iterrows()]
         n = timeline_n(report.declared(server), candidates)
         if n is None:
             continue

@@ -195,7 +195,7 @@ def median_batch(batches: pd.DataFrame) -> tuple[pd.Series, str]:
     """
     measured = batches[batches["ratio"].notna()].sort_values(["ratio", "repeat"])
     if measured.empty:
-        last = batches.loc[batches["repeat"].idxmax()]
+        last = batches.iloc[batches["repeat"].argmax()]
         return last, "the last counted batch, no wall time"
     n = len(measured)
     pick = measured.iloc[(n - 1) // 2]

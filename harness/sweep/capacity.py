@@ -28,11 +28,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
-from harness.core.frames import number
+from harness.core.frames import Row, number
 from harness.core.thresholds import CONCURRENT_MAX_RATIO
 
 AT_ONCE_MAX_RATIO = CONCURRENT_MAX_RATIO
@@ -92,7 +92,7 @@ def predicted_ratio(n: int, k: int | None) -> float:
     return 1.0 if k is None else float(math.ceil(n / k))
 
 
-def at_once(row: Mapping[str, Any]) -> bool:
+def served_at_once(row: Row) -> bool:
     """Whether a point was served at about 1 x D with all of its N in flight."""
     ratio = number(row.get("ratio"))
     return (
@@ -104,7 +104,7 @@ def at_once(row: Mapping[str, Any]) -> bool:
     )
 
 
-def fits_model(row: Mapping[str, Any], k: int) -> bool:
+def fits_model(row: Row, k: int) -> bool:
     """Whether a point past k looks like waves of k: status ok, no failed request, at
     most k in flight, and a wall time within ``WAVES_SLACK`` x D of ``ceil(N / k)`` x D."""
     ratio = number(row.get("ratio"))
@@ -119,7 +119,7 @@ def fits_model(row: Mapping[str, Any], k: int) -> bool:
     )
 
 
-def budget_too_short(row: Mapping[str, Any], k: int) -> bool:
+def budget_too_short(row: Row, k: int) -> bool:
     """An over-budget point whose budget was below what waves of k may take (the
     model's ratio plus ``WAVES_SLACK``): running out of it says nothing against k."""
     budget, delay = number(row.get("budget_s")), number(row.get("delay_s"))
@@ -128,7 +128,7 @@ def budget_too_short(row: Mapping[str, Any], k: int) -> bool:
     return budget / delay < predicted_ratio(int(row["clients"]), k) + WAVES_SLACK
 
 
-def explain(row: Mapping[str, Any], k: int | None = None) -> str:
+def explain(row: Row, k: int | None = None) -> str:
     """What the records say about a point that was not served at once (or, with a
     declared ``k``, that breaks the model: more than k in flight, a ratio off it)."""
     n = int(row["clients"])
@@ -173,13 +173,13 @@ def assess(server: str, declared: int | None, declared_reason: str, points: pd.D
     """Measured k and the verdict for one server, from its counted points."""
     rows = [r for _, r in points.sort_values("clients").iterrows()]
     measured: int | None = None
-    miss: Mapping[str, Any] | None = None
-    stopped: Mapping[str, Any] | None = None
+    miss: Row | None = None
+    stopped: Row | None = None
     for row in rows:
         if row["status"] in ("not run", "failed"):
             stopped = row
             break
-        if at_once(row):
+        if served_at_once(row):
             measured = int(row["clients"])
         else:
             miss = row

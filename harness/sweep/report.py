@@ -82,7 +82,7 @@ class SweepReport:
 
 def _batch_numbers(batch: BatchRecord) -> dict[str, Any]:
     ev = evidence(batch.requests)
-    served = [r for r in batch.requests if r.enter_ns is not None and r.exit_ns is not None]
+    served = [(r.enter_ns, r.exit_ns) for r in batch.requests if r.enter_ns is not None and r.exit_ns is not None]
     start = min(r.sent_ns for r in batch.requests)
     d_ns = batch.delay_s * 1e9
     failed = batch.failed
@@ -95,8 +95,8 @@ def _batch_numbers(batch: BatchRecord) -> dict[str, Any]:
         "threads": ev.threads,
         "failed": len(failed),
         "first_error": (failed[0].error or "")[:160] if failed else "",
-        "late_max_d": max((r.enter_ns - start) / d_ns for r in served) if served else None,  # type: ignore[operator]
-        "hold_max_d": max((r.exit_ns - r.enter_ns) / d_ns for r in served) if served else None,  # type: ignore[operator]
+        "late_max_d": max((enter - start) / d_ns for enter, _ in served) if served else None,
+        "hold_max_d": max((exit_ - enter) / d_ns for enter, exit_ in served) if served else None,
     }
 
 
