@@ -27,11 +27,11 @@ DEFAULT_CLIENTS = ("httpx-async", "httpx-threads")
 def cmd_interpreters(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     python_servers = [s.name for s in catalog.servers if s.default and not s.needs_go]
-    servers = names(args.servers, {s.name: s for s in catalog.servers if not s.needs_go}, python_servers,  # type: ignore[arg-type]
+    servers = names(args.servers, {s.name: s for s in catalog.servers if not s.needs_go}, python_servers,
                     "Python server", "--servers")  # fmt: skip
-    clients = names(args.client_impls, {c.name: c for c in catalog.clients if not c.needs_go},  # type: ignore[arg-type]
+    clients = names(args.client_impls, {c.name: c for c in catalog.clients if not c.needs_go},
                     list(DEFAULT_CLIENTS), "Python client", "--client-impls")  # fmt: skip
-    works = names(args.work, {"wait": 1, "cpu": 1}, ["wait", "cpu"], "work", "--work")  # type: ignore[arg-type]
+    works = names(args.work, {"wait": 1, "cpu": 1}, ["wait", "cpu"], "work", "--work")
     out = writable(Path(args.out))
     log_dir = out / "logs"
     found, skipped = discover(tuple(args.python or ()), log_dir, discovery=not args.no_discovery)

@@ -49,7 +49,7 @@ def _uv() -> list[str] | None:
     if exe := shutil.which("uv"):
         return [exe]
     try:
-        import uv  # type: ignore[import-not-found]  # noqa: F401
+        import uv  # noqa: F401
 
         return [sys.executable, "-m", "uv"]
     except ImportError:
