@@ -350,3 +350,10 @@ def test_with_cpu_work_the_spread_is_the_clients_own_sends() -> None:
     frame["send_spread_s"] = 0.0002
     assert client_dispatch_s(frame, CATALOG, 5, "cpu") == {"go-goroutines": 0.0002}
     assert client_dispatch_s(frame, CATALOG, 5, "wait") == {"go-goroutines": 0.052}
+
+
+def test_async_workers_that_got_every_request_in_one_process_refute_nothing() -> None:
+    frame = cpu_frame()
+    one = frame["server"] == "uvicorn-workers5"
+    frame.loc[one, ["max_in_flight", "processes", "threads", "parallelism"]] = (1, 1, 1, 0.99)
+    assert verdicts(frame, ctx=CPU)["X4"] == "inconclusive"  # the kernel gave one worker all five connections
