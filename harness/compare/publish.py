@@ -42,9 +42,10 @@ PARTS: tuple[Part, ...] = (
         "every setup, computing: results/cpu/",
     ),
     Part("sweep", ("sweep", "--out", "results"), "N = 1 .. 1000 at once: results/sweep.md"),
+    Part("load", ("load", "--out", "results"), "sustained load against offered rate: results/load.md"),
     Part("bench", ("bench", "--out", "results"), "the harness measuring itself: results/bench.md"),
 )
-DEFAULT_PARTS = ("compare", "all", "cpu", "sweep")
+DEFAULT_PARTS = ("compare", "all", "cpu", "sweep", "load")
 """The bench takes about 13 minutes and measures the harness, not the servers: on request."""
 
 

@@ -55,8 +55,9 @@ DEFAULT_BUDGET_S = 35.0
 finishes N = 20 and runs out at N = 50; a 5-wide one finishes N = 100 and runs out
 at N = 200; the 40-thread pool finishes N = 1000 (25 s)."""
 DEFAULT_CLIENT = "go-goroutines"
-"""The client that scaled best at N = 1000 against go-nethttp (README, *Choosing the
-sweep's client*): httpx's pool slows down with a thousand connections."""
+"""The article's client: one goroutine per request, and Go's transport holds a thousand
+connections without a pool of its own in the way (docs/sweep.md says how to compare
+the clients at N = 1000 yourself)."""
 WARMUP_CLIENTS = 5
 """One batch of this many before the ladder, so lazily booted workers are ready."""
 SAMPLE_INTERVAL_S = 0.02
