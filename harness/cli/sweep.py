@@ -48,7 +48,7 @@ stuck client is waited for ``sweep.HARD_WAIT_FACTOR`` x budget + slack, so at th
 budget one point may hold the sweep for half an hour; it still holds 24 waves of the
 longest D (``cli.options.MAX_DELAY_S``). Far beyond it a value is a typo (1e6 s is eleven
 days), better refused in one line up front than by a client many lines later."""
-CLIENT_REASON_DEFAULT = "the default client: one goroutine per request, the article's (docs/sweep.md says how to compare)"
+CLIENT_REASON_DEFAULT = "the default: the article's client, one goroutine per request (docs/sweep.md: how to compare)"
 CLIENT_REASON_CHOSEN = "chosen with --client-impls"
 
 
