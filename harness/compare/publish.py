@@ -35,10 +35,14 @@ class Part:
 
 PARTS: tuple[Part, ...] = (
     Part("compare", ("compare", "--out", "results"), "the article's matrix: results/report.md"),
-    Part("all", ("compare", "--servers", "all", "--out", "results/all"), "every setup, waiting: results/all/"),
+    Part(
+        "all",
+        ("compare", "--servers", "all", "--delay", "0.2", "--repeats", "2", "--out", "results/all"),
+        "every setup, waiting: results/all/",
+    ),
     Part(
         "cpu",
-        ("compare", "--servers", "all", "--work", "cpu", "--out", "results/cpu"),
+        ("compare", "--servers", "all", "--work", "cpu", "--delay", "0.2", "--repeats", "2", "--out", "results/cpu"),
         "every setup, computing: results/cpu/",
     ),
     Part("sweep", ("sweep", "--out", "results"), "N = 1 .. 1000 at once: results/sweep.md"),
