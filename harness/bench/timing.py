@@ -182,8 +182,11 @@ def breakdown(batches: Iterable[BatchTiming], phases: Iterable[Phase], catalog: 
     def excess(warmup: bool) -> float:
         return sum(b.wall_s - batch_ideal_s(b, catalog) for b in batches if b.warmup == warmup)
 
+    run_end = max((p.end_s for p in phases if p.kind == "run"), default=float("inf"))
+
     def phase_s(kind: str) -> float:
-        return sum(p.duration_s for p in phases if p.kind == kind)
+        """Time in phases of this kind inside the measurement (the pictures drawn after it are not)."""
+        return sum(p.duration_s for p in phases if p.kind == kind and p.end_s <= run_end + 1e-6)
 
     return Breakdown(
         measure_s=measure_s(phases),

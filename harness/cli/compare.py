@@ -101,20 +101,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
             results.checkpoint(lambda: export.write("compare", report.build(results), plan.out_dir))
 
     def finish() -> None:
+        # The measurement ends here: the pictures and the last rewrite come after it,
+        # off the measuring path (the raw records are on disk already). After an
+        # interrupt too, the pictures are drawn from what was measured.
+        results.add_phase("run", start)
         pictures: tuple[Picture, ...] = ()
-        if not results.interrupted:
+        if any(p.counted for p in results.pairings.values()):
             with results.timed("report"):  # the timelines are part of the report
                 from harness.plots import (
                     timelines as timeline_plots,  # matplotlib: loaded only when there is something to draw
                 )
 
                 pictures = tuple(timeline_plots.timelines(report.build(results), plan.out_dir))
-
-        def final() -> None:
-            results.add_phase("run", start)
-            export.write("compare", report.build(results, pictures), plan.out_dir)
-
-        results.checkpoint(final)
+        results.checkpoint(lambda: export.write("compare", report.build(results, pictures), plan.out_dir))
 
     total = len(plan.servers) * len(plan.clients) * (plan.repeats + 1)
     context = Context.of(settings, env, catalog)
