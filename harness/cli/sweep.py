@@ -179,7 +179,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def finish() -> None:
         checkpoint()
         report = sweep_report.build(results)
-        if len(report.points) and not results.interrupted:
+        if len(report.points):  # after an interrupt too: the pictures of what was measured
             from harness.plots import sweep as sweep_plots  # matplotlib: loaded only when there is something to draw
 
             with console.status("drawing the pictures"):
