@@ -133,12 +133,26 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     )
 
 
-def server_summary(spec: ServerSpec) -> str:
+WAITS = (
+    ("that awaits asyncio.sleep(D)", "that computes for about D (awaiting nothing: the loop is held)"),
+    ("that calls time.sleep(D)", "that computes for about D"),
+    ("view that awaits asyncio.sleep(D)", "view that computes for about D (the loop is held)"),
+)
+"""How the catalog's summaries say a handler waits, and what it does instead with ``--work cpu``."""
+
+
+def server_summary(spec: ServerSpec, work: str = "wait") -> str:
+    """The entry's summary, capacity and claims; with CPU work, what its handler does then."""
     capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
     reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
     ids = claims_mod.claims_for(spec)
     claim = f" Claims: {', '.join(ids)}." if ids else ""
-    return f"{spec.summary}. Capacity: {capacity}{reason}.{claim}"
+    summary = spec.summary
+    if work == "cpu":
+        for waiting, computing in WAITS:
+            summary = summary.replace(waiting, computing)
+        summary += "; with `--work cpu` every handler computes the calibrated loop for about D instead of waiting"
+    return f"{summary}. Capacity: {capacity}{reason}.{claim}"
 
 
 def one_line(reason: str) -> str:

@@ -324,7 +324,7 @@ class MarkdownExporter:
         ]
         for server in report.servers:
             spec = report.catalog.servers_by_name[server]
-            out += [f"### {server}", "", server_summary(spec), "", evidence(report, server), ""]
+            out += [f"### {server}", "", server_summary(spec, report.context.work), "", evidence(report, server), ""]
             out += [f"![{p.title}]({p.png})\n\n[SVG]({p.svg})\n" for p in report.pictures if p.key == server]
         out += ["## Claims", "", bands_text(report), ""]
         if any(c.article for c in report.claims):

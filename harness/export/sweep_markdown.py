@@ -173,7 +173,8 @@ class SweepMarkdownExporter:
         ]
         for server in report.servers:
             spec = report.catalog.servers_by_name[server]
-            out += [f"### {server}", "", server_summary(spec), "", points_table(report, server), ""]
+            work = str(report.settings.get("work", "wait"))
+            out += [f"### {server}", "", server_summary(spec, work), "", points_table(report, server), ""]
             for p in report.pictures:
                 if p.kind == "timeline" and p.key == server:
                     out += [picture(p), ""]
