@@ -81,3 +81,13 @@ def test_partial_run_is_marked(tmp_path: Path) -> None:
         in md
     )
     assert "not measured" in matrix(rep)
+
+
+def test_cpu_work_reports_say_the_handlers_compute() -> None:
+    from harness.compare.report import server_summary
+    from harness.core.catalog import CATALOG
+
+    for spec in CATALOG.servers:
+        text = server_summary(spec, "cpu")
+        assert "sleep(D)" not in text and "computes" in text, text
+    assert "asyncio.sleep(D)" in server_summary(CATALOG.servers_by_name["fastapi-async"], "wait")
