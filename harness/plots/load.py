@@ -20,13 +20,15 @@ from harness.core.picture import Picture, save
 from harness.load.model import ceiling_rps
 
 PANEL_W, PANEL_H = 3.2, 2.6
+MIN_WIDTH = 7.0
+"""Wide enough for the title and the legend when only one or two servers ran."""
 PERCENTILES = (("p50_s", "p50", "o", "-"), ("p90_s", "p90", "s", "--"), ("p99_s", "p99", "^", ":"))
 
 
 def _grid(n: int) -> tuple[Figure, list[Axes]]:
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(PANEL_W * cols, PANEL_H * rows + 0.6), layout="constrained")
+    fig = Figure(figsize=(max(PANEL_W * cols, MIN_WIDTH), PANEL_H * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
     for ax in axes[n:]:
         ax.set_visible(False)
