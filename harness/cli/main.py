@@ -1,4 +1,5 @@
-"""The command line: ``python -m harness compare | sweep | serve | article | list | bench | diff | publish``.
+"""The command line: ``python -m harness compare | sweep | serve | article | list | bench | diff | publish | load``
+(and ``interpreters``, ``locust-report``).
 
 The only place that turns errors into exit statuses and one-line messages:
 0 all measured, 1 some pairings failed (or no Go, a failed build or calibration),
@@ -12,7 +13,7 @@ import sys
 
 from rich.markup import escape
 
-from harness.cli import article, bench, compare, diff, interpreters, load, publish, serve, sweep
+from harness.cli import article, bench, compare, diff, interpreters, load, locust, publish, serve, sweep
 from harness.cli import list as listing
 from harness.cli.options import Parser, console
 from harness.core.errors import HarnessError, UsageError
@@ -32,6 +33,7 @@ def parser() -> Parser:
     sweep.add_parser(sub)
     load.add_parser(sub)
     interpreters.add_parser(sub)
+    locust.add_parser(sub)
     return top
 
 

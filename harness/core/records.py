@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ReportKind = Literal["compare", "sweep", "bench", "load", "interpreters"]
+ReportKind = Literal["compare", "sweep", "bench", "load", "interpreters", "locust"]
 """The kinds of report the harness writes; ``harness.export.EXPORTERS`` is keyed by them."""
 
 SCHEMAS: dict[ReportKind, str] = {
@@ -22,6 +22,7 @@ SCHEMAS: dict[ReportKind, str] = {
     "bench": "concurrency-compare/bench/1",
     "load": "concurrency-compare/load/1",
     "interpreters": "concurrency-compare/interpreters/1",
+    "locust": "concurrency-compare/locust/1",
 }
 """The schema name each kind's JSON file carries, kept here and nowhere else."""
 

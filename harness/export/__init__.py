@@ -1,9 +1,10 @@
 """One exporter per output format, one registry keyed by report kind; ``write`` puts them in place.
 
 Each exporter renders one kind of report (compare's ``Report``, the sweep's
-``SweepReport``, the bench's ``BenchResult``, the load run's ``LoadReport``) to text; ``write`` replaces the
-files atomically, so a reader (or a crash) never sees half a report. The schema
-names the JSON files carry are ``core.records.SCHEMAS``.
+``SweepReport``, the bench's ``BenchResult``, the load run's ``LoadReport``, a
+Locust run's ``LocustReport``) to text; ``write`` replaces the files atomically, so
+a reader (or a crash) never sees half a report. The schema names the JSON files
+carry are ``core.records.SCHEMAS``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from harness.export.bench_markdown import BenchMarkdownExporter
 from harness.export.csv import CsvExporter
 from harness.export.json import JsonExporter
 from harness.export.load import LoadJsonExporter, LoadMarkdownExporter, LoadRequestsCsvExporter
+from harness.export.locust import LocustJsonExporter, LocustMarkdownExporter
 from harness.export.markdown import MarkdownExporter
 from harness.export.sweep_csv import SweepCsvExporter, SweepRequestsCsvExporter
 from harness.export.sweep_json import SweepJsonExporter
@@ -31,6 +33,7 @@ EXPORTERS: Mapping[ReportKind, tuple[Exporter[Any], ...]] = {
     "bench": (BenchMarkdownExporter(), BenchJsonExporter()),
     "load": (LoadMarkdownExporter(), LoadJsonExporter(), LoadRequestsCsvExporter()),
     "interpreters": (InterpretersMarkdownExporter(), InterpretersJsonExporter()),
+    "locust": (LocustMarkdownExporter(), LocustJsonExporter()),
 }
 
 
