@@ -54,3 +54,24 @@ def test_hosts() -> None:
     assert url_host("::1") == "[::1]" and url_host("127.0.0.1") == "127.0.0.1"
     assert reachable_host("0.0.0.0") == "127.0.0.1" and reachable_host("198.18.0.1") == "198.18.0.1"
     assert is_loopback("127.0.0.1") and not is_loopback("198.18.0.1")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not {0, 1} <= set(ALLOWED), reason="needs CPUs 0 and 1 in this process's affinity")
+def test_a_server_on_one_cpu_has_one_core_for_the_claims(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import harness
+
+    proc = harness("compare", "--work", "cpu", "--servers", "go-nethttp", "--client-impls", "go-goroutines",
+                   "--delay", "0.1", "--repeats", "1", "--server-cpus", "1", "--client-cpus", "0",
+                   "--out", str(tmp_path), timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["environment"]["cores"] == 1
+    assert (report["environment"]["server_cpus"], report["environment"]["client_cpus"]) == ("1", "0")
+    assert (report["settings"]["server_cpus"], report["settings"]["client_cpus"]) == ("1", "0")
+    x5 = next(c for c in report["claims"] if c["id"] == "X5")
+    assert x5["verdict"] == "inconclusive (1 usable core)"
+    text = (tmp_path / "report.md").read_text()
+    assert "server on CPU(s) 1; clients on CPU(s) 0" in text
