@@ -4,8 +4,9 @@ the catalog, the Go build and the CPU calibration."""
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NoReturn
 
@@ -100,3 +101,41 @@ def calibrate_cpu(delay_s: float, *, go: gobuild.GoBuild | None, log_dir: Path) 
     go_text = f", Go {cal.go_iterations:,} rounds = {cal.go_call_s:.3f} s" if cal.go_iterations else ""
     console.print(f"CPU work: Python {cal.python_iterations:,} rounds = {cal.python_call_s:.3f} s{go_text}")
     return cal
+
+
+def cpu_list(value: str | None, flag: str) -> frozenset[int] | None:
+    """A CPU list (``0``, ``1``, ``0-1``, ``0,2``, as ``taskset -c`` takes) of CPUs this
+    process may use, or a one-line ``UsageError``; ``None`` when not given."""
+    if value is None:
+        return None
+    cpus: set[int] = set()
+    try:
+        for part in value.split(","):
+            low, _, high = part.strip().partition("-")
+            first, last = int(low), int(high or low)
+            if first < 0 or last < first:
+                raise ValueError(part)
+            cpus.update(range(first, last + 1))
+    except ValueError:
+        raise UsageError(f"{flag} must be a CPU list such as 0, 1, 0-1 or 0,2; got {value!r}") from None
+    allowed = os.sched_getaffinity(0)
+    if missing := sorted(cpus - allowed):
+        raise UsageError(
+            f"{flag}: CPU(s) {','.join(map(str, missing))} not usable here; this process may use {cpu_text(allowed)}"
+        )
+    return frozenset(cpus)
+
+
+def cpu_text(cpus: Iterable[int]) -> str:
+    """CPUs as a compact list: ``0-3,6``."""
+    ordered = sorted(cpus)
+    runs: list[str] = []
+    start = prev = ordered[0] if ordered else 0
+    for cpu in [*ordered[1:], None]:
+        if cpu is not None and cpu == prev + 1:
+            prev = cpu
+            continue
+        runs.append(str(start) if start == prev else f"{start}-{prev}")
+        if cpu is not None:
+            start = prev = cpu
+    return ",".join(runs) if ordered else ""

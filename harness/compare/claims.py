@@ -433,6 +433,8 @@ def behaviour(row: Row, ctx: Context) -> str:
         return "rejecting" if within and not _number(row.get("failed_requests")) else "in between"
     if ctx.work == "cpu":
         return cpu_behaviour(row, ctx)
+    if _number(row.get("max_in_flight")) is None:
+        return "no evidence"  # a --target that gives no evidence fields: the ratio alone decides nothing
     for name, band in ctx.bands_for(str(row.get("server"))).items():
         if band.holds(ratio, row.get("max_in_flight")):
             return name

@@ -87,6 +87,13 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     )
     verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
     notes = []
+    unchecked = tuple(claims_mod.not_checked(work, set(summary["server"]), results.catalog))
+    target_notes = []
+    if target := settings.get("target"):
+        target_notes.append(target_note(target))
+        if why := target_unchecked(target):
+            verdicts, unchecked = [], ()
+            target_notes.append(f"Claims not checked: {why}.")
     if results.interrupted:
         notes.append(f"The run was interrupted ({results.interrupted}).")
     not_measured = [
@@ -101,7 +108,7 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         notes.append(f"{len(failed)} pairing(s) failed; reasons below the matrix.")
     summary["d_too_small"] = [ctx.too_small_for(row) for _, row in summary.iterrows()]
     summary["behaviour"] = [claims_mod.behaviour(row, ctx) for _, row in summary.iterrows()]
-    warnings = []
+    warnings = list(target_notes)
     gil_back = sorted({b.server for p in pairings for b in p.batches for r in b.requests if r.gil_enabled})
     if results.environment.get("free_threaded") and gil_back:
         warnings.append(
@@ -126,11 +133,39 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         claims=tuple(verdicts),
         catalog=results.catalog,
         context=ctx,
-        unchecked=tuple(claims_mod.not_checked(work, set(summary["server"]), results.catalog)),
+        unchecked=unchecked,
         warnings=tuple(warnings),
         pictures=pictures,
         phases=tuple(results.phases),
     )
+
+
+def target_note(target: dict[str, Any]) -> str:
+    """What a reader must know of a --target run: what ran where, and what was checked."""
+    runs = f"runs {target['as']} (--as)" if target.get("as") else "runs no declared catalog server"
+    evidence = (
+        "its answers carry the evidence fields, so in flight, processes and threads are the server's own"
+        if target.get("evidence")
+        else "its answers carry no evidence fields: in flight, processes and threads are not available, "
+        "only the client-side figures"
+    )
+    clock = (
+        "it shares this host's monotonic clock, so the clients' send/receive stamps were checked against its "
+        "handlers' enter/exit"
+        if target.get("clock") == "same"
+        else "its clock is its own (another host), so the clients' stamps cannot be ordered with its handlers': "
+        "that check and the dispatch spread are left out (in flight uses only the server's own stamps)"
+    )
+    return f"The server is a target the harness did not start: {target['url']}; it {runs}; {evidence}; {clock}."
+
+
+def target_unchecked(target: dict[str, Any]) -> str:
+    """Why a --target run cannot check claims, or '' when it can."""
+    if not target.get("evidence"):
+        return "no server-side evidence from the target"
+    if not target.get("as"):
+        return "the target is not declared as a catalog server (name the one it runs with --as)"
+    return ""
 
 
 WAITS = (

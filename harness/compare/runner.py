@@ -39,6 +39,22 @@ from harness.core.serving import (
 
 
 @dataclass(frozen=True)
+class Target:
+    """A server the harness did not start: every client runs against ``url``."""
+
+    url: str
+    name: str
+    """Its name in the report: the catalog entry it runs (``--as``), else its host:port."""
+    declared: bool = False
+    """``name`` is a catalog entry (``--as``): its claims and capacity apply."""
+    shared_clock: bool = False
+    """It runs on this host (``--target-clock same``): its handlers' stamps and the
+    client's are on one monotonic clock and are checked against each other."""
+    evidence: bool = True
+    """Its answers carry the evidence fields (seen when it was probed)."""
+
+
+@dataclass(frozen=True)
 class Plan:
     servers: tuple[ServerSpec, ...]
     clients: tuple[ClientSpec, ...]
@@ -52,6 +68,16 @@ class Plan:
     connections: str = "reuse"
     """Every client's connection policy: ``reuse`` (the warm-up opens the batch's N
     connections, the counted batches reuse them) or ``fresh`` (a new one per request)."""
+    server_cpus: frozenset[int] | None = None
+    """The CPUs every server (and its workers) may run on; ``None``: the harness's own."""
+    client_cpus: frozenset[int] | None = None
+    target: Target | None = None
+    """A server the harness did not start (``--target``): then ``servers`` is empty."""
+
+    @property
+    def server_names(self) -> list[str]:
+        """The servers of the report: the target's name, or the catalog servers run."""
+        return [self.target.name] if self.target else [s.name for s in self.servers]
 
     def pairings(self) -> Iterator[tuple[ServerSpec, ClientSpec]]:
         for server in self.servers:
@@ -61,13 +87,15 @@ class Plan:
 
 def run_client(
     spec: ClientSpec,
-    server: RunningServer,
+    server: RunningServer | Target,
     *,
     plan: Plan,
     go: GoBuild | None,
     on_batch: Callable[[BatchRecord], None],
 ) -> None:
-    """Run the warm-up and R counted batches of one client against one server."""
+    """Run the warm-up and R counted batches of one client against one server (or the target)."""
+    name = server.name if isinstance(server, Target) else server.spec.name
+    shared_clock = server.shared_clock if isinstance(server, Target) else True
     batches = 1 + plan.repeats
     timeout = request_timeout_s(plan.delay_s, plan.n_clients)
     wait_s = batch_timeout_s(spec, plan.delay_s, plan.n_clients)
@@ -80,10 +108,11 @@ def run_client(
     proc = ManagedProcess(
         fill(spec.command, values),
         name=spec.name,
-        log_path=plan.out_dir / "logs" / f"{server.spec.name}--{spec.name}.log",
+        log_path=plan.out_dir / "logs" / f"{name}--{spec.name}.log",
         env=child_env(delay_s=plan.delay_s, work=plan.work, extra=dict(spec.env)),
         cwd=PYTHON_DIR,
         capture_stdout=True,
+        cpus=plan.client_cpus,
     )
     with proc:
         last = proc.started_at
@@ -100,10 +129,16 @@ def run_client(
                 raise client_ended(proc, f"after {repeat} of {batches} batches")
             arrived, line = item
             busy_cores = machine.since_last()
-            parsed = parse_batch_line(line, client=spec.name, clients=plan.n_clients)
+            parsed = parse_batch_line(
+                line,
+                client=spec.name,
+                clients=plan.n_clients,
+                evidence_required=not isinstance(server, Target),
+                shared_clock=shared_clock,
+            )
             on_batch(
                 BatchRecord(
-                    server=server.spec.name,
+                    server=name,
                     client=spec.name,
                     repeat=repeat,
                     clients=plan.n_clients,
@@ -115,10 +150,11 @@ def run_client(
                     client_cpu_s=parsed.cpu_s,
                     connections=plan.connections,
                     machine_busy_cores=busy_cores,
+                    shared_clock=shared_clock,
                 )
             )
             last = arrived
-            if died := server_died(server, "during a batch"):
+            if isinstance(server, RunningServer) and (died := server_died(server, "during a batch")):
                 raise died
 
 
@@ -139,6 +175,8 @@ def run_plan(
     """
     for server, client in plan.pairings():
         results.plan(server.name, client.name)
+    if plan.target is not None:
+        _run_target(plan, plan.target, results, go=go, progress=progress)
     for server in plan.servers:
         progress.server_starting(server.name)
         started = time.perf_counter()
@@ -150,6 +188,7 @@ def run_plan(
                 go=go,
                 work=plan.work,
                 calibration=plan.calibration,
+                cpus=plan.server_cpus,
             ) as running:
                 results.add_phase("server_start", started, server=server.name)
                 progress.server_ready(server.name, running.ready_s)
@@ -169,16 +208,26 @@ def run_plan(
             checkpoint()
 
 
+def _run_target(plan: Plan, target: Target, results: RunResults, *, go: GoBuild | None, progress: Progress) -> None:
+    """Every client against a server the harness did not start (probed by the CLI before)."""
+    for client in plan.clients:
+        results.plan(target.name, client.name)
+    progress.server_ready(target.name, 0.0)
+    for client in plan.clients:
+        with results.timed("client", server=target.name, client=client.name):
+            _run_pairing(client, target, plan=plan, go=go, results=results, progress=progress)
+
+
 def _run_pairing(
     client: ClientSpec,
-    running: RunningServer,
+    running: RunningServer | Target,
     *,
     plan: Plan,
     go: GoBuild | None,
     results: RunResults,
     progress: Progress,
 ) -> None:
-    key = (running.spec.name, client.name)
+    key = (running.name if isinstance(running, Target) else running.spec.name, client.name)
     progress.pairing_started(*key)
 
     def on_batch(batch: BatchRecord) -> None:

@@ -88,9 +88,10 @@ PAIRING_COLUMNS = [
 ]
 
 
-def _median_low(values: pd.Series) -> int:
-    ordered = values.sort_values().reset_index(drop=True)
-    return int(ordered.iloc[(len(ordered) - 1) // 2])
+def _median_low(values: pd.Series) -> int | float:
+    """The lower median as an int; NaN when nothing was measured (a target without evidence)."""
+    ordered = values.dropna().sort_values().reset_index(drop=True)
+    return int(ordered.iloc[(len(ordered) - 1) // 2]) if len(ordered) else float("nan")
 
 
 def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
@@ -99,6 +100,8 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
         fresh = new_connections(b.requests for b in pairing.batches)
         for b, new in zip(pairing.batches, fresh, strict=True):
             ev = evidence(b.requests)
+            # a --target may give no evidence: then its counts are unknown, not 0
+            seen = ev.processes > 0 or not any(r.ok for r in b.requests)
             latencies = [r.latency_s for r in b.requests if r.ok]
             held = [(r.exit_ns - r.enter_ns) / 1e9 for r in b.requests if r.ok and r.enter_ns and r.exit_ns]
             busy = b.client_cpu_s / b.wall_s if b.client_cpu_s is not None and b.wall_s > 0 else None
@@ -115,9 +118,9 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "wall_s": b.wall_s,
                     "outside_s": b.outside_s,
                     "ratio": b.ratio,
-                    "max_in_flight": ev.max_in_flight,
-                    "processes": ev.processes,
-                    "threads": ev.threads,
+                    "max_in_flight": ev.max_in_flight if seen else None,
+                    "processes": ev.processes if seen else None,
+                    "threads": ev.threads if seen else None,
                     "failed": len(b.failed),
                     "rejected": len(b.rejected),
                     "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
@@ -130,14 +133,14 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "client_cpu_s": b.client_cpu_s,
                     "client_busy": busy,
                     "client_limited": busy is not None and busy > CLIENT_LIMITED_BUSY,
-                    "dispatch_s": ev.dispatch_s,
+                    "dispatch_s": ev.dispatch_s if b.shared_clock else None,  # send vs enter: one clock only
                     "send_spread_s": ev.send_spread_s,
                     "other_load": other_load(b.machine_busy_cores, parallelism, busy),
                 }
             )
     frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
-    numeric = ("new_connections", "server_cpu_s", "parallelism", "client_cpu_s", "client_busy", "dispatch_s",
-               "send_spread_s", "other_load")  # fmt: skip
+    numeric = ("max_in_flight", "processes", "threads", "new_connections", "server_cpu_s", "parallelism",
+               "client_cpu_s", "client_busy", "dispatch_s", "send_spread_s", "other_load")  # fmt: skip
     for col in numeric:
         frame[col] = pd.to_numeric(frame[col])
     return frame

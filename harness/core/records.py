@@ -92,6 +92,9 @@ class BatchRecord:
     machine_busy_cores: float | None = None
     """How many cores the whole machine kept busy from the previous batch line to this
     one (every process, and time the hypervisor stole): what was left for the server."""
+    shared_clock: bool = True
+    """Client and server stamped one clock (one host): the client's send can be set
+    against the handlers' enter. ``False`` for a ``--target`` on another host."""
 
     @property
     def warmup(self) -> bool:

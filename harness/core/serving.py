@@ -8,6 +8,8 @@ children. A failing server or client fails only the pairings it touches.
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
 import socket
 import sys
@@ -30,6 +32,34 @@ from harness.core.protocol import is_batch_line
 from harness.core.readiness import port_from_log, wait_until_ready
 
 HOST = "127.0.0.1"
+"""Where servers listen unless told otherwise: loopback, unreachable from other machines."""
+
+
+def check_host(host: str, flag: str = "--host") -> str:
+    """``host`` as an IP address literal (no names: nothing is resolved), or a one-line ``UsageError``."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise UsageError(f"{flag} must be an IP address (e.g. 127.0.0.1, 0.0.0.0), got {host!r}") from None
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes into a URL: IPv6 in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
+def reachable_host(host: str) -> str:
+    """The address the harness itself uses to reach a server bound to ``host``
+    (a wildcard bind is reached over loopback)."""
+    if host == "0.0.0.0":
+        return HOST
+    if host == "::":
+        return "::1"
+    return host
+
+
+def is_loopback(host: str) -> bool:
+    return ipaddress.ip_address(host).is_loopback
 
 
 LISTEN_BACKLOG = 4096
@@ -68,11 +98,16 @@ def seconds(value: float) -> str:
 
 
 def base_values(
-    go: GoBuild | None, *, work: str = "wait", calibration: Calibration | None = None, connections: str = "reuse"
+    go: GoBuild | None,
+    *,
+    work: str = "wait",
+    calibration: Calibration | None = None,
+    connections: str = "reuse",
+    host: str = HOST,
 ) -> dict[str, object]:
     values: dict[str, object] = {
         "python": sys.executable,
-        "host": HOST,
+        "host": host,
         "work": work,
         "go_cpu_iterations": calibration.go_iterations if calibration else 0,
         "connections": connections,
@@ -82,18 +117,21 @@ def base_values(
     return values
 
 
-def _listen(port: int) -> socket.socket:
+def _listen(port: int, host: str = HOST) -> socket.socket:
     """A listening socket for the server to inherit.
 
     The backlog is ``LISTEN_BACKLOG``, as large as Go's ``net.Listen`` and the
     servers' own binds ask for; Python's default (128) would drop SYNs once ~128
     clients connect at once.
     """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((HOST, port), backlog=LISTEN_BACKLOG)
+        return socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
     except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise UsageError(f"cannot listen on {host}: it is not an address of this machine (see `ip addr`)") from exc
         raise UsageError(
-            f"port {port} on {HOST} is taken{_holder(port)} ({os.strerror(exc.errno or 0)}): stop what holds it, "
+            f"port {port} on {host} is taken{_holder(port)} ({os.strerror(exc.errno or 0)}): stop what holds it, "
             "or pick another port with --port (0 picks a free one)"
         ) from exc
 
@@ -109,10 +147,10 @@ def _holder(port: int) -> str:
     return ""
 
 
-def check_port_free(port: int) -> None:
-    """Raise a one-line ``UsageError`` when ``port`` is taken (0 is always free)."""
+def check_port_free(port: int, host: str = HOST) -> None:
+    """Raise a one-line ``UsageError`` when ``port`` is taken on ``host`` (0 is always free)."""
     if port:
-        _listen(port).close()
+        _listen(port, host).close()
 
 
 @contextmanager
@@ -125,16 +163,24 @@ def running_server(
     port: int = 0,
     work: str = "wait",
     calibration: Calibration | None = None,
+    host: str = HOST,
+    cpus: frozenset[int] | None = None,
 ) -> Iterator[RunningServer]:
-    """Start ``spec`` on 127.0.0.1, wait until it answers, and stop it on exit."""
-    values = base_values(go, work=work, calibration=calibration) | {"delay": seconds(delay_s), "port": port, "fd": -1}
+    """Start ``spec`` on ``host`` (127.0.0.1 unless asked), wait until it answers, and stop it on exit.
+
+    ``cpus``: the CPUs the server (and every process it starts) may run on."""
+    values = base_values(go, work=work, calibration=calibration, host=host) | {
+        "delay": seconds(delay_s),
+        "port": port,
+        "fd": -1,
+    }
     sock = None
     if spec.listen == "fd":
-        sock = _listen(port)
+        sock = _listen(port, host)
         port = int(sock.getsockname()[1])
         values.update(fd=sock.fileno(), port=port)
     else:
-        check_port_free(port)  # fail early, in one line, when the port is taken
+        check_port_free(port, host)  # fail early, in one line, when the port is taken
     proc = ManagedProcess(
         fill(spec.command, values),
         name=spec.name,
@@ -142,6 +188,7 @@ def running_server(
         env=child_env(delay_s=delay_s, work=work, cpu_iterations=_python_rounds(calibration), extra=dict(spec.env)),
         cwd=PYTHON_DIR,
         pass_fds=(sock.fileno(),) if sock else (),
+        cpus=cpus,
     )
     try:
         try:
@@ -155,7 +202,7 @@ def running_server(
             bound = port
             if not bound and (pattern := spec.port_regex()):
                 bound = port_from_log(proc, pattern, spec.ready_timeout_s)
-            url = f"http://{HOST}:{bound}/"
+            url = f"http://{url_host(reachable_host(host))}:{bound}/"
             ready_s = wait_until_ready(proc, url, spec.ready_timeout_s)
             yield RunningServer(spec, proc, url, ready_s)
     finally:

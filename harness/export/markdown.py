@@ -67,8 +67,8 @@ def _fixed(value: Any, unit: str = "") -> str:
     return f"{value:.2f}{unit}" if is_measured(value) else "-"
 
 
-def _int(value: Any) -> str:
-    return str(int(value)) if is_measured(value) else "-"
+def _int(value: Any, missing: str = "-") -> str:
+    return str(int(value)) if is_measured(value) else missing
 
 
 def matrix(report: Report) -> str:
@@ -99,14 +99,16 @@ def latency(report: Report) -> str:
 
 def evidence(report: Report, server: str) -> str:
     rows = report.pairings[report.pairings["server"] == server]
+    target = report.settings.get("target") or {}
+    na = "not available" if target and not target.get("evidence") else "-"
     frame = pd.DataFrame(
         {
             "client": rows["client"],
             "wall / D": [ratio_cell(r) for _, r in rows.iterrows()],
             "seen as": [behaviour(r, report.context) for _, r in rows.iterrows()],
-            "max in flight": rows["max_in_flight"].map(_int),
-            "processes": rows["processes"].map(_int),
-            "threads": rows["threads"].map(_int),
+            "max in flight": rows["max_in_flight"].map(lambda v: _int(v, na)),
+            "processes": rows["processes"].map(lambda v: _int(v, na)),
+            "threads": rows["threads"].map(lambda v: _int(v, na)),
             "parallelism": rows["parallelism"].map(_fixed),
             "new connections": [connections_cell(r) for _, r in rows.iterrows()],
             "client CPU": rows["client_busy"].map(lambda v: f"{v:.0%}" if is_measured(v) else "-"),
@@ -213,12 +215,27 @@ def environment(report: Report) -> str:
         ("N (clients per batch)", str(s["clients"])),
         ("R (counted batches per pairing)", f"{s['repeats']} (after 1 warm-up batch)"),
         ("work", work_text(s)),
+        *placement_rows(s),
         ("command", f"`{s['command']}`"),
         ("harness", env["harness"]),
     ]
     if "duration_s" in s:
         rows.append(("run wall time", f"{s['duration_s']:.0f} s"))
     return table(pd.DataFrame(rows, columns=["", "value"]))
+
+
+def placement_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
+    """Where the server and the clients ran: a --target, and the CPUs each was pinned to."""
+    rows = []
+    if target := s.get("target"):
+        evidence = "evidence fields" if target.get("evidence") else "evidence not available"
+        clock = "clock shared with the clients" if target.get("clock") == "same" else "its own clock"
+        rows.append(("server", f"target {target['url']} (not started by the harness; {evidence}; {clock})"))
+    if s.get("server_cpus") or s.get("client_cpus"):
+        where = [f"server on CPU(s) {s['server_cpus']}" if s.get("server_cpus") else "server on any CPU",
+                 f"clients on CPU(s) {s['client_cpus']}" if s.get("client_cpus") else "clients on any CPU"]  # fmt: skip
+        rows.append(("CPU placement", "; ".join(where) + " (affinity set before exec)"))
+    return rows
 
 
 def cpu_floor(report: Report) -> str:
@@ -323,8 +340,15 @@ class MarkdownExporter:
             "",
         ]
         for server in report.servers:
-            spec = report.catalog.servers_by_name[server]
-            out += [f"### {server}", "", server_summary(spec, report.context.work), "", evidence(report, server), ""]
+            spec = report.catalog.servers_by_name.get(server)
+            about = (
+                server_summary(spec, report.context.work)
+                if spec
+                else "A --target the harness did not start and the catalog does not declare."
+            )
+            if server == (report.settings.get("target") or {}).get("name"):
+                about += f" Not started by the harness: {report.settings['target']['url']}."
+            out += [f"### {server}", "", about, "", evidence(report, server), ""]
             out += [f"![{p.title}]({p.png})\n\n[SVG]({p.svg})\n" for p in report.pictures if p.key == server]
         out += ["## Claims", "", bands_text(report), ""]
         if any(c.article for c in report.claims):
