@@ -86,7 +86,8 @@ def test_master_and_two_workers_on_loopback(tmp_path: Path) -> None:
     assert batch["count"] > 0 and batch["failures"] == 0
     assert 0.9 <= batch["median_ratio"] < 2  # Go's net/http holds the batch at once: ~1 x D
     assert [r["failures"] for r in report["requests"]] == [0]
-    assert report["requests"][0]["count"] == N * batch["count"]
+    # each user's last batch may be cut off by the end of the run: its answers counted, the batch not
+    assert N * batch["count"] <= report["requests"][0]["count"] <= N * (batch["count"] + USERS)
     assert report["failures"] == []
     found = report["evidence"]
     assert len(found["files"]) == 2 and found["workers"] == 2
