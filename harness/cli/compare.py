@@ -17,6 +17,7 @@ from harness.cli.options import (
     MAX_CLIENTS,
     QUICK_DELAY_S,
     QUICK_REPEATS,
+    add_target_arguments,
     build_go,
     calibrate_cpu,
     console,
@@ -24,6 +25,7 @@ from harness.cli.options import (
     cpu_text,
     delay,
     load_catalog,
+    make_target,
     names,
     writable,
 )
@@ -31,16 +33,14 @@ from harness.cli.progress import ConsoleProgress
 from harness.compare import report
 from harness.compare.claims import Context
 from harness.compare.results import RunResults
-from harness.compare.runner import Plan, Target, run_plan
+from harness.compare.runner import Plan, run_plan
 from harness.core.calibration import WORK_KINDS
 from harness.core.catalog import Catalog
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import default_out
-from harness.core.serving import CONNECTIONS, is_loopback
-from harness.core.target import probe, target_url
-
-TARGET_CLOCKS = ("same", "other")
+from harness.core.serving import CONNECTIONS
+from harness.core.target import probed, target_line
 
 if TYPE_CHECKING:
     from harness.core.picture import Picture
@@ -59,9 +59,7 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
         raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
     by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
     default = [s.name for s in catalog.servers if s.default]
-    target = make_target(args, catalog) if args.target else None
-    if target is None and (args.as_server or args.target_clock):
-        raise UsageError("--as and --target-clock describe a --target; give one or leave them out")
+    target = make_target(args, catalog)
     servers = [] if target else names(args.servers, by_server, default, "server", "--servers")
     clients = names(args.client_impls, by_client, list(by_client), "client", "--client-impls")
     return Plan(
@@ -79,39 +77,12 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
     )
 
 
-def make_target(args: argparse.Namespace, catalog: Catalog) -> Target:
-    """The ``--target`` of this run, checked in one line each: what the harness did not start
-    it cannot set up (servers, their CPUs, their kind of work)."""
-    for flag, given in (("--servers", args.servers), ("--server-cpus", args.server_cpus)):
-        if given is not None:
-            raise UsageError(f"{flag} is for servers the harness starts; with --target the server is already running")
-    if args.work != "wait":
-        raise UsageError("--work cpu needs servers the harness starts (it sets their work); a --target only waits")
-    if args.as_server is not None and args.as_server not in catalog.servers_by_name:
-        raise UsageError(f"unknown server {args.as_server!r} in --as; valid: {', '.join(catalog.servers_by_name)}")
-    url, host_port = target_url(args.target)
-    host = host_port.rsplit(":", 1)[0].strip("[]")
-    try:
-        local = is_loopback(host)
-    except ValueError:
-        local = host == "localhost"
-    clock = args.target_clock or ("same" if local else "other")
-    return Target(
-        url=url,
-        name=args.as_server or host_port,
-        declared=args.as_server is not None,
-        shared_clock=clock == "same",
-    )
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     setup_start = time.perf_counter()
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
-    probed = None
     if plan.target is not None:  # before any batch: reachable, the article's JSON, the same D
-        probed = probe(plan.target.url, plan.delay_s)
-        plan = dataclasses.replace(plan, target=dataclasses.replace(plan.target, evidence=probed.evidence))
+        plan = dataclasses.replace(plan, target=probed(plan.target, plan.delay_s))
     go = build_go([*plan.servers, *plan.clients])
     for old in [*(plan.out_dir / "logs").glob("*.log"), *(plan.out_dir / "pictures").glob("timeline-*")]:
         old.unlink()
@@ -130,7 +101,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "client_impls": [c.name for c in plan.clients],
         "server_cpus": cpu_text(plan.server_cpus) if plan.server_cpus else None,
         "client_cpus": cpu_text(plan.client_cpus) if plan.client_cpus else None,
-        "target": target_settings(plan.target, probed),
+        "target": plan.target.settings() if plan.target else None,
     }
     env = environment(
         go_version=go.version if go else None, log_path=plan.out_dir / "logs" / "git.log", command=args.command_line
@@ -166,15 +137,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     total = len(plan.server_names) * len(plan.clients) * (plan.repeats + 1)
     context = Context.of(settings, env, catalog)
     if plan.target is not None:
-        clock = (
-            "one clock with this host"
-            if plan.target.shared_clock
-            else "its own clock (client vs server order not checked)"
-        )
-        evidence = "evidence fields" if plan.target.evidence else "no evidence fields (claims not checked)"
-        console.print(
-            f"target {plan.target.name} at {plan.target.url}: not started by the harness; {evidence}; {clock}"
-        )
+        console.print(target_line(plan.target.settings()))
     console.print(
         f"{len(plan.server_names)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
         f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} usable cores, "
@@ -189,21 +152,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         console.print(f"[red]{len(failed)} of {len(results.pairings)} pairings failed[/]; see the report")
         return 1
     return 0
-
-
-def target_settings(target: Target | None, probed: Any) -> dict[str, Any] | None:
-    """What the report says about a --target."""
-    if target is None:
-        return None
-    return {
-        "url": target.url,
-        "name": target.name,
-        "as": target.name if target.declared else None,
-        "clock": "same" if target.shared_clock else "other",
-        "evidence": target.evidence,
-        "probe_held_s": getattr(probed, "held_s", None),
-        "probe_round_trip_s": getattr(probed, "round_trip_s", None),
-    }
 
 
 def add_parser(sub: Any) -> None:
@@ -225,19 +173,7 @@ def add_parser(sub: Any) -> None:
                          help="reuse: the warm-up opens N connections and every batch reuses them (default); "
                          "fresh: a new connection for every request, as the article's program")  # fmt: skip
     compare.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
-    compare.add_argument("--target", metavar="URL",
-                         help="measure a server the harness did not start (another machine, `harness serve --host`); "
-                         "no server is started, it is probed once first")  # fmt: skip
-    compare.add_argument(
-        "--as",
-        dest="as_server",
-        metavar="SERVER",
-        help="the catalog server the --target runs: its claims and capacity apply (else none)",
-    )
-    compare.add_argument("--target-clock", choices=TARGET_CLOCKS,
-                         help="same: the --target shares this host's monotonic clock (loopback, a network namespace),"
-                         " so client and handler stamps are checked against each other; other (default unless "
-                         "the target is on loopback): another machine, not checked")  # fmt: skip
+    add_target_arguments(compare)
     compare.add_argument(
         "--server-cpus",
         metavar="LIST",

@@ -1,5 +1,5 @@
 """What every subcommand shares: defaults, limits and validators of its options, the console,
-the catalog, the Go build and the CPU calibration."""
+the catalog, the Go build, the CPU calibration, and ``--target`` (compare, sweep, load)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console
 
@@ -16,6 +16,8 @@ from harness.core import calibration, gobuild
 from harness.core.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
 from harness.core.errors import UsageError
 from harness.core.paths import CACHE_DIR, GO_DIR
+from harness.core.serving import is_loopback
+from harness.core.target import Target, target_url
 
 DEFAULT_DELAY_S = 0.5
 
@@ -39,6 +41,8 @@ QUICK_REPEATS = 1
 """``--quick``: the default matrix at D = 0.2 s with one counted batch, about a
 quarter of the default run's time. D = 0.2 s keeps runserver's ~40 ms per reused
 connection (Nagle and a delayed ACK) at 1.2x, well inside the concurrent band."""
+
+TARGET_CLOCKS = ("same", "other")
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -139,3 +143,49 @@ def cpu_text(cpus: Iterable[int]) -> str:
         if cpu is not None:
             start = prev = cpu
     return ",".join(runs) if ordered else ""
+
+
+def add_target_arguments(parser: Any) -> None:
+    """``--target URL``, ``--as SERVER`` and ``--target-clock``: a server the harness did not start."""
+    parser.add_argument("--target", metavar="URL",
+                        help="measure a server the harness did not start (another machine, `harness serve --host`); "
+                        "no server is started, it is probed once first")  # fmt: skip
+    parser.add_argument(
+        "--as",
+        dest="as_server",
+        metavar="SERVER",
+        help="the catalog server the --target runs: its claims and capacity apply (else none)",
+    )
+    parser.add_argument("--target-clock", choices=TARGET_CLOCKS,
+                        help="same: the --target shares this host's monotonic clock (loopback, a network namespace),"
+                        " so client and handler stamps are checked against each other; other (default unless "
+                        "the target is on loopback): another machine, not checked")  # fmt: skip
+
+
+def make_target(args: argparse.Namespace, catalog: Catalog) -> Target | None:
+    """The ``--target`` of this run (not probed yet), or ``None``; each check is one line: what
+    the harness did not start it cannot set up (servers, their CPUs, their kind of work)."""
+    if not args.target:
+        if args.as_server or args.target_clock:
+            raise UsageError("--as and --target-clock describe a --target; give one or leave them out")
+        return None
+    for flag, given in (("--servers", args.servers), ("--server-cpus", getattr(args, "server_cpus", None))):
+        if given is not None:
+            raise UsageError(f"{flag} is for servers the harness starts; with --target the server is already running")
+    if getattr(args, "work", "wait") != "wait":
+        raise UsageError("--work cpu needs servers the harness starts (it sets their work); a --target only waits")
+    if args.as_server is not None and args.as_server not in catalog.servers_by_name:
+        raise UsageError(f"unknown server {args.as_server!r} in --as; valid: {', '.join(catalog.servers_by_name)}")
+    url, host_port = target_url(args.target)
+    host = host_port.rsplit(":", 1)[0].strip("[]")
+    try:
+        local = is_loopback(host)
+    except ValueError:
+        local = host == "localhost"
+    clock = args.target_clock or ("same" if local else "other")
+    return Target(
+        url=url,
+        name=args.as_server or host_port,
+        declared=args.as_server is not None,
+        shared_clock=clock == "same",
+    )

@@ -36,22 +36,7 @@ from harness.core.serving import (
     seconds,
     server_died,
 )
-
-
-@dataclass(frozen=True)
-class Target:
-    """A server the harness did not start: every client runs against ``url``."""
-
-    url: str
-    name: str
-    """Its name in the report: the catalog entry it runs (``--as``), else its host:port."""
-    declared: bool = False
-    """``name`` is a catalog entry (``--as``): its claims and capacity apply."""
-    shared_clock: bool = False
-    """It runs on this host (``--target-clock same``): its handlers' stamps and the
-    client's are on one monotonic clock and are checked against each other."""
-    evidence: bool = True
-    """Its answers carry the evidence fields (seen when it was probed)."""
+from harness.core.target import Target
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A server the harness did not start (``compare --target URL``): checking the URL and
+"""A server the harness did not start (``compare``, ``sweep`` and ``load`` with
+``--target URL``): what the run knows of it (``Target``), checking the URL, and
 probing the server once before any batch.
 
 The probe is one ``GET <url>?client=probe``, the request the clients will send:
@@ -13,7 +14,8 @@ error too. Every failure is one line (``UsageError``, exit status 2).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -24,6 +26,57 @@ from harness.core.protocol import check_body, missing_evidence
 PROBE_CLIENT = "probe"
 HELD_TOLERANCE = 0.25
 """How far the target's hold may be from ``--delay`` (a quarter of D) before the run is refused."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server the harness did not start: the clients run against ``url``."""
+
+    url: str
+    name: str
+    """Its name in the report: the catalog entry it runs (``--as``), else its host:port."""
+    declared: bool = False
+    """``name`` is a catalog entry (``--as``): its claims and capacity apply."""
+    shared_clock: bool = False
+    """It runs on this host (``--target-clock same``): its handlers' stamps and the
+    client's are on one monotonic clock and are checked against each other."""
+    evidence: bool = True
+    """Its answers carry the evidence fields (seen when it was probed)."""
+    held_s: float | None = None
+    """How long its handler held the probe (its own stamps); ``None`` before the probe or without evidence."""
+    round_trip_s: float | None = None
+    """The probe's round trip; ``None`` before the probe."""
+
+    def settings(self) -> dict[str, Any]:
+        """What a report's settings say about the target."""
+        return {
+            "url": self.url,
+            "name": self.name,
+            "as": self.name if self.declared else None,
+            "clock": "same" if self.shared_clock else "other",
+            "evidence": self.evidence,
+            "probe_held_s": self.held_s,
+            "probe_round_trip_s": self.round_trip_s,
+        }
+
+
+def target_line(target: dict[str, Any], *, clock: bool = True) -> str:
+    """One line on a target, from a report's settings: what it is and what it gave."""
+    evidence = "evidence fields" if target.get("evidence") else "no evidence fields (claims not checked)"
+    line = f"target {target['name']} at {target['url']}: not started by the harness; {evidence}"
+    if clock:
+        line += "; " + (
+            "one clock with this host"
+            if target.get("clock") == "same"
+            else "its own clock (client vs server order not checked)"
+        )
+    return line
+
+
+def probed(target: Target, delay_s: float) -> Target:
+    """``target`` once probed (``probe``): whether it gives evidence, and how long it held the probe."""
+    found = probe(target.url, delay_s)
+    return replace(target, evidence=found.evidence, held_s=found.held_s, round_trip_s=found.round_trip_s)
 
 
 @dataclass(frozen=True)
