@@ -18,13 +18,25 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from harness import export
-from harness.cli.options import MAX_CLIENTS, build_go, calibrate_cpu, console, delay, load_catalog, names, writable
+from harness.cli.options import (
+    MAX_CLIENTS,
+    add_target_arguments,
+    build_go,
+    calibrate_cpu,
+    console,
+    delay,
+    load_catalog,
+    make_target,
+    names,
+    writable,
+)
 from harness.core.calibration import WORK_KINDS
 from harness.core.catalog import Catalog
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.evidence import evidence
 from harness.core.paths import default_out
+from harness.core.target import probed, target_line
 from harness.sweep import report as sweep_report
 from harness.sweep.runner import (
     DEFAULT_BUDGET_S,
@@ -80,7 +92,8 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
         )
     by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
     default = [s.name for s in catalog.servers if s.default]
-    servers = names(args.servers, by_server, default, "server", "--servers")
+    target = make_target(args, catalog)
+    servers = [] if target else names(args.servers, by_server, default, "server", "--servers")
     if "," in args.client_impls:
         raise UsageError(f"the sweep runs one client, got {args.client_impls!r} in --client-impls; name one")
     if args.client_impls not in by_client:
@@ -97,6 +110,8 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
         budget_s=args.budget,
         out_dir=writable(Path(args.out)),
         work=args.work,
+        target=target,
+        target_spec=by_server[target.name] if target and target.declared else None,
     )
 
 
@@ -139,6 +154,8 @@ class ConsoleSweepProgress(SweepProgress):
 def cmd_sweep(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
+    if plan.target is not None:  # before any batch: reachable, the article's JSON, the same D
+        plan = dataclasses.replace(plan, target=probed(plan.target, plan.delay_s))
     go = build_go([*plan.servers, plan.client])
     for old in [*(plan.out_dir / "logs" / "sweep").glob("*.log"), *(plan.out_dir / "pictures").glob("sweep-*")]:
         old.unlink()
@@ -150,14 +167,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         "delay_s": plan.delay_s,
         "budget_s": plan.budget_s,
         "ladder": list(plan.ladder),
-        "ladders": {s.name: list(plan.ladder_for(s)) for s in plan.servers},
+        "ladders": {name: list(ladder) for name, ladder in plan.ladders.items()},
         "client": plan.client.name,
         "client_reason": CLIENT_REASON_DEFAULT if plan.client.name == DEFAULT_CLIENT else CLIENT_REASON_CHOSEN,
-        "servers": [s.name for s in plan.servers],
+        "servers": list(plan.ladders),
         "open_files_limit": open_files,
         "work": plan.work,
         "calibration": plan.calibration.to_dict() if plan.calibration else None,
     }
+    if plan.target is not None:
+        settings["target"] = plan.target.settings()
     if open_files < 2 * max(plan.ladder) + 64:
         console.print(f"[yellow]warning:[/] the open-files limit is {open_files}; large N may fail to connect")
     results = SweepResults(
@@ -188,11 +207,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     report, out_dir=plan.out_dir / "pictures", report_dir=plan.out_dir
                 )
                 settings["pictures_s"] = time.perf_counter() - drawn
+            if plan.target is not None:  # nothing was sampled: no resources chart
+                for p in (p for p in pictures if p.kind == "resources"):
+                    for path in (p.png, p.svg):
+                        (plan.out_dir / path).unlink(missing_ok=True)
+                pictures = [p for p in pictures if p.kind != "resources"]
             write(tuple(pictures))
 
-    points = sum(len(plan.ladder_for(s)) for s in plan.servers)
+    points = sum(len(ladder) for ladder in plan.ladders.values())
+    if plan.target is not None:
+        console.print(target_line(plan.target.settings()) + "; its resources are not sampled")
     console.print(
-        f"sweep: {len(plan.servers)} servers, {points} points, client {plan.client.name}, "
+        f"sweep: {len(plan.ladders)} servers, {points} points, client {plan.client.name}, "
         f"D = {plan.delay_s:g} s, budget {plan.budget_s:g} s per point"
     )
     with results.running(finish):
@@ -228,4 +254,5 @@ def add_parser(sub: Any) -> None:
     sweep.add_argument("--work", choices=WORK_KINDS, default="wait",
                        help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
     sweep.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
+    add_target_arguments(sweep)
     sweep.set_defaults(run=cmd_sweep)

@@ -119,7 +119,7 @@ class SweepMarkdownExporter:
 
     def render(self, report: SweepReport) -> str:
         s = report.settings
-        out = ["# How many requests at once? Concurrency sweep", ""]
+        out = ["# How many requests at once? Concurrency sweep", "", *[f"> {line}\n" for line in report.intro]]
         if report.status != "complete":
             out += [f"> **Partial report.** {' '.join(report.notes) or 'The sweep did not finish.'}", ""]
         out += [
@@ -172,9 +172,9 @@ class SweepMarkdownExporter:
             "",
         ]
         for server in report.servers:
-            spec = report.catalog.servers_by_name[server]
-            work = str(report.settings.get("work", "wait"))
-            out += [f"### {server}", "", server_summary(spec, work), "", points_table(report, server), ""]
+            spec, work = report.catalog.servers_by_name.get(server), str(report.settings.get("work", "wait"))
+            about = server_summary(spec, work) if spec else "A --target the harness did not start; no --as."
+            out += [f"### {server}", "", about, "", points_table(report, server), ""]
             for p in report.pictures:
                 if p.kind == "timeline" and p.key == server:
                     out += [picture(p), ""]

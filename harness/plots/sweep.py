@@ -303,7 +303,8 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
         point = mine[mine["clients"] == n].iloc[0]
         reqs = requests[(requests["server"] == server) & (requests["clients"] == n)]
         label = (
-            f"{point['client']}: {point['ratio']:.2f}x (predicted {point['predicted_ratio']:g}x), "
+            f"{point['client']}: {point['ratio']:.2f}x "
+            f"(predicted {format(point['predicted_ratio'] or math.nan, 'g')}x), "
             f"{point['max_in_flight']} in flight, {point['processes']} process(es), {point['threads']} thread(s)"
         )
         if event := syn_event(point):

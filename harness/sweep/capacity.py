@@ -47,7 +47,8 @@ model: at k+1 that is 1.5 .. 2.5 x D, the compare report's bounded band (its sla
 is 0.5 too). Below 1.5 x D the extra request did not wait for a wave; above 2.5 x D
 the requests waited for more than one."""
 
-Verdict = Literal["consistent", "disagrees", "inconclusive"]
+Verdict = Literal["consistent", "disagrees", "inconclusive", "not checked"]
+"""``not checked``: a ``--target`` that declares no capacity (no ``--as``) or gives no evidence fields."""
 
 GROUPS = {
     "unbounded": "declared unbounded",
@@ -78,10 +79,14 @@ class CapacityResult:
 
     @property
     def declared_text(self) -> str:
+        if self.declared is None and self.verdict == "not checked":
+            return "-"
         return "unbounded" if self.declared is None else str(self.declared)
 
     @property
     def measured_text(self) -> str:
+        if self.measured is None and self.verdict == "not checked":
+            return "-"
         if self.measured is None:
             return "not measured"
         return f">= {self.measured}" if self.measured_at_least else str(self.measured)

@@ -11,7 +11,7 @@ Capacities are judged from ``point_frame`` by ``capacity``. Exporters
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -20,6 +20,7 @@ from harness.core.catalog import Catalog
 from harness.core.evidence import evidence
 from harness.core.frames import request_frame
 from harness.core.records import BatchRecord
+from harness.core.target import target_line
 from harness.sweep import capacity as capacity_mod
 from harness.sweep.runner import SweepPoint, SweepResults
 
@@ -71,13 +72,17 @@ class SweepReport:
     requests: pd.DataFrame
     catalog: Catalog
     pictures: tuple[Picture, ...] = ()
+    intro: tuple[str, ...] = ()
+    """Lines the reader must see first, complete or not: what a ``--target`` was and what it gave."""
 
     @property
     def servers(self) -> list[str]:
         return list(dict.fromkeys(self.points["server"]))
 
     def declared(self, server: str) -> int | None:
-        return self.catalog.servers_by_name[server].capacity
+        """The catalog's k (``None``: unbounded, or a --target not declared with --as)."""
+        spec = self.catalog.servers_by_name.get(server)
+        return spec.capacity if spec else None
 
 
 def _batch_numbers(batch: BatchRecord) -> dict[str, Any]:
@@ -106,7 +111,8 @@ def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
     for p in points:
         if p.warmup:
             continue
-        k = catalog.servers_by_name[p.server].capacity
+        spec = catalog.servers_by_name.get(p.server)  # None: a --target without --as
+        k = spec.capacity if spec else None
         row: dict[str, Any] = {
             "server": p.server,
             "client": p.client,
@@ -115,7 +121,7 @@ def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
             "budget_s": p.budget_s,
             "status": p.status,
             "reason": p.reason,
-            "predicted_ratio": capacity_mod.predicted_ratio(p.clients, k),
+            "predicted_ratio": capacity_mod.predicted_ratio(p.clients, k) if spec else None,
         }
         if p.batch is not None:
             row.update(_batch_numbers(p.batch))
@@ -144,7 +150,18 @@ def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
 def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepReport:
     points = point_frame(results.points, results.catalog)
     declared = {s.name: (s.capacity, s.capacity_reason) for s in results.catalog.servers}
+    target = results.settings.get("target")
+    if target and not target.get("as"):
+        declared[target["name"]] = (None, "")
     capacities = tuple(capacity_mod.assess_all(points, declared)) if len(points) else ()
+    intro: tuple[str, ...] = ()
+    if target:
+        capacities = tuple(target_capacity(c, target) for c in capacities)
+        intro = (
+            "T" + target_line(target)[1:] + ".",
+            "Resources not sampled: the harness did not start the target, so it has none of its processes to read "
+            "(RSS, OS threads, server CPU and machine busy are left empty).",
+        )
     notes = []
     if results.interrupted:
         notes.append(f"The sweep was interrupted ({results.interrupted}).")
@@ -165,4 +182,16 @@ def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepRep
         requests=request_frame(p.batch for p in results.points if p.batch is not None),
         catalog=results.catalog,
         pictures=pictures,
+        intro=intro,
     )
+
+
+def target_capacity(result: capacity_mod.CapacityResult, target: dict[str, Any]) -> capacity_mod.CapacityResult:
+    """A --target's verdict: against the ``--as`` server's declared k when given and the
+    answers carry the evidence (in flight), else not checked, and why."""
+    if not target.get("as"):
+        return replace(result, verdict="not checked", reason="not checked: no --as (the target declares no capacity)")
+    if not target.get("evidence"):
+        why = "not checked: no evidence fields from the target, so how many were in flight at once is unknown"
+        return replace(result, measured=None, measured_at_least=False, verdict="not checked", reason=why)
+    return result

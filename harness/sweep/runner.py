@@ -9,6 +9,10 @@ Time is bounded twice. Every request of a point times out after the budget, so a
 point takes at most about the budget; a point that used up its budget is reported
 *over budget* and the server's larger N are *not run* (they would take longer
 still). The raw records go to ``sweep-batches.jsonl`` as each point finishes.
+
+With ``--target`` (``core.target.Target``) no server is started: the warm-up and the
+ladder run against the target's URL, and its resources are not sampled (the harness
+has none of its processes to read).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -44,6 +49,7 @@ from harness.core.serving import (
     server_died,
 )
 from harness.core.session import RunSession
+from harness.core.target import Target
 
 DEFAULT_LADDER = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 DEFAULT_DELAY_S = 1.0
@@ -142,9 +148,25 @@ class SweepPlan:
     work: str = "wait"
     calibration: Calibration | None = None
     """Set for ``work == "cpu"``: the rounds of CPU work per language."""
+    target: Target | None = None
+    """A server the harness did not start (``--target``): then ``servers`` is empty."""
+    target_spec: ServerSpec | None = None
+    """The catalog server the target runs (``--as``): its capacity sets the ladder's probe points."""
 
     def ladder_for(self, spec: ServerSpec) -> tuple[int, ...]:
         return ladder_for(spec, self.ladder)
+
+    @property
+    def target_ladder(self) -> tuple[int, ...]:
+        """The target's ladder: with ``--as`` as that server's, else the plain ladder."""
+        return self.ladder_for(self.target_spec) if self.target_spec else tuple(sorted(set(self.ladder)))
+
+    @property
+    def ladders(self) -> dict[str, tuple[int, ...]]:
+        """Every server's ladder, by its name in the report."""
+        if self.target is not None:
+            return {self.target.name: self.target_ladder}
+        return {s.name: self.ladder_for(s) for s in self.servers}
 
 
 def ladder_for(spec: ServerSpec, ladder: Sequence[int]) -> tuple[int, ...]:
@@ -309,14 +331,17 @@ def raise_open_files_limit() -> int:
 
 def run_point(
     client: ClientSpec,
-    server: RunningServer,
+    server: RunningServer | Target,
     n: int,
     *,
     plan: SweepPlan,
     go: GoBuild | None,
     warmup: bool = False,
 ) -> SweepPoint:
-    """One batch of N requests at once from a fresh client process, with the server sampled."""
+    """One batch of N requests at once from a fresh client process, with the server sampled
+    (a target is not: the harness has none of its processes)."""
+    target = server if isinstance(server, Target) else None
+    name = server.name if isinstance(server, Target) else server.spec.name
     values = base_values(go) | {
         "url": server.url,
         "clients": n,
@@ -326,13 +351,13 @@ def run_point(
     proc = ManagedProcess(
         fill(client.command, values),
         name=client.name,
-        log_path=plan.out_dir / "logs" / "sweep" / f"{server.spec.name}--{client.name}.log",
+        log_path=plan.out_dir / "logs" / "sweep" / f"{name}--{client.name}.log",
         env=child_env(delay_s=plan.delay_s, work=plan.work, extra=dict(client.env)),
         cwd=PYTHON_DIR,
         capture_stdout=True,
     )
     point: dict[str, Any] = {
-        "server": server.spec.name,
+        "server": name,
         "client": client.name,
         "clients": n,
         "delay_s": plan.delay_s,
@@ -340,9 +365,9 @@ def run_point(
         "warmup": warmup,
     }
     hard_wait = HARD_WAIT_FACTOR * plan.budget_s + HARD_WAIT_SLACK_S
-    sampler = ResourceSampler(server.proc)
+    sampler = ResourceSampler(server.proc) if isinstance(server, RunningServer) else None
     tcp_before = tcp_counters()
-    with sampler, proc:
+    with sampler or nullcontext(), proc:
         try:
             item = next_batch_line(proc, hard_wait)
         except TimeoutError:
@@ -352,8 +377,7 @@ def run_point(
             hung = False
         if item is None and not hung:
             ended = client_ended(proc, f"at N={n}")
-    resources = sampler.result()
-    point["resources"] = resources
+    point["resources"] = sampler.result() if sampler else None
     point["tcp"] = _grown(tcp_before, tcp_counters())
     if hung:
         reason = f"the client printed no batch within {hard_wait:g} s and was stopped"
@@ -361,9 +385,12 @@ def run_point(
     if item is None:
         raise ended
     arrived, line = item
-    parsed = parse_batch_line(line, client=client.name, clients=n)
+    shared_clock = target.shared_clock if target else True
+    parsed = parse_batch_line(
+        line, client=client.name, clients=n, evidence_required=target is None, shared_clock=shared_clock
+    )
     batch = BatchRecord(
-        server=server.spec.name,
+        server=name,
         client=client.name,
         repeat=0 if warmup else 1,
         clients=n,
@@ -374,8 +401,10 @@ def run_point(
         work=plan.work,
         client_cpu_s=parsed.cpu_s,
         connections=parsed.connections,
+        shared_clock=shared_clock,
     )
-    if died := server_died(server, f"at N={n}"):  # keep what was measured; the sweep then stops this server
+    died = server_died(server, f"at N={n}") if isinstance(server, RunningServer) else None
+    if died:  # keep what was measured; the sweep then stops this server
         return SweepPoint(**point, status="failed", reason=str(died).splitlines()[0], batch=batch)
     if batch.wall_s >= plan.budget_s:
         reason = f"took the whole budget of {plan.budget_s:g} s ({len(batch.failed)} of {n} requests timed out)"
@@ -392,9 +421,9 @@ class SweepProgress:
     def point_done(self, point: SweepPoint) -> None: ...
 
 
-def _point(spec: ServerSpec, plan: SweepPlan, n: int, status: PointStatus, reason: str) -> SweepPoint:
+def _point(name: str, plan: SweepPlan, n: int, status: PointStatus, reason: str) -> SweepPoint:
     return SweepPoint(
-        server=spec.name,
+        server=name,
         client=plan.client.name,
         clients=n,
         delay_s=plan.delay_s,
@@ -439,13 +468,13 @@ def sweep_server(
             except ServerError:
                 raise
             except PairingError as exc:  # recorded; the ladder's points then fail or pass on their own
-                warm = _point(spec, plan, WARMUP_CLIENTS, "failed", str(exc).splitlines()[0])
+                warm = _point(spec.name, plan, WARMUP_CLIENTS, "failed", str(exc).splitlines()[0])
                 results.add(replace(warm, warmup=True))
             if died := server_died(running, "at the warm-up"):
                 raise died
             for n in ladder:
                 if skip:
-                    add(_point(spec, plan, n, "not run", skip))
+                    add(_point(spec.name, plan, n, "not run", skip))
                     continue
                 time.sleep(SETTLE_S)
                 current = n
@@ -454,7 +483,7 @@ def sweep_server(
                 except ServerError:
                     raise
                 except PairingError as exc:
-                    point = _point(spec, plan, n, "failed", str(exc).splitlines()[0])
+                    point = _point(spec.name, plan, n, "failed", str(exc).splitlines()[0])
                 add(point)
                 current = None
                 if died := server_died(running, f"at N={n}"):
@@ -467,9 +496,36 @@ def sweep_server(
         progress.server_failed(spec.name, reason)
         for n in (n for n in ladder if n not in done):
             if n == current:  # the point in progress when the server died
-                add(_point(spec, plan, n, "failed", reason))
+                add(_point(spec.name, plan, n, "failed", reason))
             else:
-                add(_point(spec, plan, n, "not run", f"not run: {reason}"))
+                add(_point(spec.name, plan, n, "not run", f"not run: {reason}"))
+
+
+def sweep_target(target: Target, *, plan: SweepPlan, results: SweepResults, go: GoBuild | None,
+                 progress: SweepProgress) -> None:  # fmt: skip
+    """Warm up, then every N of the target's ladder until one runs out of budget; nothing is started."""
+    ladder = plan.target_ladder
+    progress.server_starting(target.name, ladder)
+    progress.server_ready(target.name, 0.0)
+    try:
+        results.add(run_point(plan.client, target, WARMUP_CLIENTS, plan=plan, go=go, warmup=True))
+    except PairingError as exc:  # recorded; the ladder's points then fail or pass on their own
+        warm = _point(target.name, plan, WARMUP_CLIENTS, "failed", str(exc).splitlines()[0])
+        results.add(replace(warm, warmup=True))
+    skip = ""
+    for n in ladder:
+        if skip:
+            point = _point(target.name, plan, n, "not run", skip)
+        else:
+            time.sleep(SETTLE_S)
+            try:
+                point = run_point(plan.client, target, n, plan=plan, go=go)
+            except PairingError as exc:
+                point = _point(target.name, plan, n, "failed", str(exc).splitlines()[0])
+            if point.status == "over budget":
+                skip = f"not run: exceeded the budget at N={n}"
+        results.add(point)
+        progress.point_done(point)
 
 
 def run_sweep(
@@ -480,7 +536,9 @@ def run_sweep(
     progress: SweepProgress,
     checkpoint: Callable[[], None] = lambda: None,
 ) -> None:
-    """Sweep every server of ``plan``; ``checkpoint`` runs after each one."""
+    """Sweep every server of ``plan`` (or its target); ``checkpoint`` runs after each one."""
+    if plan.target is not None:
+        sweep_target(plan.target, plan=plan, results=results, go=go, progress=progress)
     for spec in plan.servers:
         sweep_server(spec, plan=plan, results=results, go=go, progress=progress)
         checkpoint()
