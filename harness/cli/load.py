@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
 
-from harness.cli.options import build_go, console, delay, load_catalog, names, writable
+from harness.cli.options import (
+    add_target_arguments,
+    build_go,
+    console,
+    delay,
+    load_catalog,
+    make_target,
+    names,
+    writable,
+)
 from harness.core import gobuild
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import CACHE_DIR, GO_DIR, default_out
+from harness.core.target import Target, probed, target_line
 from harness.load.runner import CLIENT_LIMIT_RPS, LoadPlan, measure
 
 DEFAULT_LOAD_DELAY_S = 0.05
@@ -59,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 DEFAULT_SERVERS = ("go-nethttp", "gunicorn-default", "gunicorn-threads5")
 
 
-def make_plan(args: argparse.Namespace, servers: tuple[Any, ...], delay_s: float) -> LoadPlan:
+def make_plan(args: argparse.Namespace, servers: tuple[Any, ...], delay_s: float, target: Target | None = None,
+              target_capacity: int | None = None) -> LoadPlan:  # fmt: skip
     return LoadPlan(
         servers=servers,
         delay_s=delay_s,
@@ -68,38 +80,49 @@ def make_plan(args: argparse.Namespace, servers: tuple[Any, ...], delay_s: float
         rates=rates(args.rates),
         arrivals=args.arrivals,
         seed=args.seed,
+        target=target,
+        target_capacity=target_capacity,
     )
 
 
 def settings_of(plan: LoadPlan, command: str) -> dict[str, Any]:
-    return {
+    settings = {
         "command": command,
         "delay_s": plan.delay_s,
         "duration_s": plan.duration_s,
         "warmup_s": plan.warmup_s,
         "arrivals": plan.arrivals,
         "seed": plan.seed,
-        "ladders": {s.name: list(plan.ladder_for(s)) for s in plan.servers},
+        "ladders": {name: list(ladder) for name, ladder in plan.ladders.items()},
         "client_limit_rps": plan.client_limit_rps,
         "request_timeout_s": plan.request_timeout_s,
     }
+    if plan.target is not None:
+        settings["target"] = plan.target.settings()
+    return settings
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Sustained load against offered rate: see ``harness.load``."""
     catalog = load_catalog(args)
     by_server = catalog.servers_by_name
-    chosen = names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")
-    plan = make_plan(args, tuple(by_server[n] for n in chosen), delay(args.delay))
+    target = make_target(args, catalog)
+    chosen = [] if target else names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")
+    k = by_server[target.name].capacity if target and target.declared else None
+    plan = make_plan(args, tuple(by_server[n] for n in chosen), delay(args.delay), target, k)
     out = writable(Path(args.out))
+    if plan.target is not None:  # before any step: reachable, the article's JSON, the same D
+        plan = dataclasses.replace(plan, target=probed(plan.target, plan.delay_s))
     go = build_go([])
     if go is None:
         go = gobuild.build(GO_DIR, CACHE_DIR / "go")
     env = environment(go_version=go.version, log_path=out / "logs" / "git.log", command=args.command_line)
     settings = settings_of(plan, args.command_line)
-    steps = sum(len(plan.ladder_for(s)) for s in plan.servers)
+    steps = sum(len(ladder) for ladder in plan.ladders.values())
+    if plan.target is not None:
+        console.print(target_line(plan.target.settings()))
     console.print(
-        f"load: {len(plan.servers)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
+        f"load: {len(plan.ladders)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
         f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals; about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
     )
     code = measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print)
@@ -113,4 +136,5 @@ def add_parser(sub: Any) -> None:
     add_arguments(loading)
     loading.add_argument("--out", default=str(default_out("load")), help="folder for load.md (default: runs/load/)")
     loading.add_argument("--catalog", help="TOML file with more [[server]] entries")
+    add_target_arguments(loading)
     loading.set_defaults(run=cmd_load)

@@ -77,6 +77,7 @@ def render_markdown(report: LoadReport) -> str:
     s, env = report.settings, report.environment
     prov = env.get("provenance") or {}
     out = ["# Sustained load: throughput and tail latency against offered rate", ""]
+    out += [f"> {line}\n" for line in report.intro]  # a --target: what it was and what it gave
     if report.status != "complete":
         out += ["> **Partial report.** The run stopped early; the steps below were measured.", ""]
     out += [
@@ -98,7 +99,8 @@ def render_markdown(report: LoadReport) -> str:
         "left late measured the client too and are left out.",
         "",
     ]
-    rows = [[f"`{c.server}`", "unbounded" if c.declared is None else str(c.declared), _rps(c.predicted_rps),
+    rows = [[f"`{c.server}`", "-" if c.verdict == "not checked" else "unbounded" if c.declared is None
+             else str(c.declared), _rps(c.predicted_rps),
              _rps(c.measured_rps), c.verdict, c.reason] for c in report.capacity]  # fmt: skip
     out += [tabulate(rows, headers=["server", "k", "k / D (/s)", "measured (/s)", "verdict", "why"],
                      tablefmt="github", disable_numparse=True), ""]  # fmt: skip

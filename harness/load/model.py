@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Verdict = Literal["consistent", "disagrees", "inconclusive"]
+Verdict = Literal["consistent", "disagrees", "inconclusive", "not checked"]
+"""``not checked``: a ``--target`` that declares no capacity (no ``--as``)."""
 
 TOLERANCE = 0.15
 """The measured ceiling agrees with k / D when within 15 % of it."""

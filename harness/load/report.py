@@ -8,11 +8,13 @@ Everything is derived from the steps' raw records (``steps.step_row``); the mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
+from harness.core.target import target_line
 from harness.load import model
 from harness.load.steps import Step, step_row
 
@@ -27,15 +29,20 @@ class LoadReport:
     raw: tuple[Step, ...] = ()
     """Every step with its requests, for ``load-requests.csv``."""
     pictures: tuple[Any, ...] = ()
+    intro: tuple[str, ...] = ()
+    """Lines the reader must see first: what a ``--target`` was and what it gave."""
 
 
 def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str, Any],
-          capacities: dict[str, int | None], complete: bool, pictures: tuple[Any, ...] = ()) -> LoadReport:  # fmt: skip
+          capacities: dict[str, int | None], complete: bool, pictures: tuple[Any, ...] = (),
+          rows: list[dict[str, Any]] | None = None) -> LoadReport:  # fmt: skip
+    """The report of ``steps``; ``rows``: their ``step_row``s when already computed (one per step)."""
     delay = float(settings["delay_s"])
     poisson = settings.get("arrivals") == "poisson"
+    given = rows if rows is not None and len(rows) == len(steps) else [step_row(s, delay_s=delay) for s in steps]
     rows = []
-    for step in steps:
-        row = step_row(step, delay_s=delay)
+    for step, computed in zip(steps, given, strict=True):
+        row = dict(computed)  # the report adds the model's figures; the kept row stays as measured
         k = capacities.get(step.server)
         row["predicted_rps"] = model.predicted_rps(step.offered_rps, k, delay)
         row["predicted_latency_s"] = model.predicted_latency_s(step.offered_rps, k, delay, poisson=poisson,
@@ -43,8 +50,14 @@ def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str,
         rows.append(row)
     frame = pd.DataFrame(rows)
     results = []
+    target = settings.get("target")
     for server in dict.fromkeys(s.server for s in steps):
         server_rows = [r for r in rows if r["server"] == server and r["status"] == "ok"]
-        results.append(model.assess(server, capacities.get(server), delay, server_rows))
+        found = model.assess(server, capacities.get(server), delay, server_rows)
+        if target and not target.get("as"):
+            found = replace(found, predicted_rps=math.nan, verdict="not checked",
+                            reason="no --as: the target declares no k")  # fmt: skip
+        results.append(found)
+    intro = ("T" + target_line(target)[1:] + ".",) if target else ()
     return LoadReport("complete" if complete else "partial", settings, environment, frame, tuple(results),
-                      tuple(steps), pictures)  # fmt: skip
+                      tuple(steps), pictures, intro)  # fmt: skip

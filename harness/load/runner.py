@@ -5,7 +5,11 @@ load client (``go/loadclient``) for a short warm-up and T counted seconds on a
 schedule fixed in advance, each request in its own goroutine, connections reused
 and not capped. Every step is bounded (warm-up + T + the request timeout + slack);
 a client that overruns is stopped and the step marked. Steps are kept as they
-finish, so Ctrl-C keeps what was measured.
+finish (``LoadResults``: each appended to ``load-steps.jsonl`` at once), so Ctrl-C
+keeps what was measured; the report is rewritten after each server and at the end.
+
+With ``--target`` (``core.target.Target``) no server is started: one ladder of
+offered rates runs against the target's URL.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from harness import export
 from harness.core.catalog import ServerSpec
@@ -25,6 +29,8 @@ from harness.core.gobuild import GoBuild
 from harness.core.paths import PYTHON_DIR
 from harness.core.process import ManagedProcess, describe_exit
 from harness.core.serving import running_server, seconds, server_died
+from harness.core.session import RunSession
+from harness.core.target import Target
 from harness.load.model import ceiling_rps
 from harness.load.report import LoadReport, build
 from harness.load.steps import Step, parse_output, step_row
@@ -51,11 +57,33 @@ class LoadPlan:
     arrivals: str = "constant"
     seed: int = 1
     client_limit_rps: float = CLIENT_LIMIT_RPS
+    target: Target | None = None
+    """A server the harness did not start (``--target``): then ``servers`` is empty."""
+    target_capacity: int | None = None
+    """The k of the catalog server the target runs (``--as``); ``None``: unbounded or not declared."""
 
     def ladder_for(self, spec: ServerSpec) -> tuple[float, ...]:
+        return self.ladder_at(spec.capacity)
+
+    @property
+    def ladders(self) -> dict[str, tuple[float, ...]]:
+        """Every server's ladder by its name in the report: the target's, or each started server's."""
+        if self.target is not None:
+            return {self.target.name: self.ladder_at(self.target_capacity)}
+        return {s.name: self.ladder_for(s) for s in self.servers}
+
+    @property
+    def capacities(self) -> dict[str, int | None]:
+        """The declared k of every server of the report (a target's: its --as server's)."""
+        if self.target is not None:
+            return {self.target.name: self.target_capacity}
+        return {s.name: s.capacity for s in self.servers}
+
+    def ladder_at(self, capacity: int | None) -> tuple[float, ...]:
+        """``--rates``, else a ladder around k / D, else (unbounded) up to the client's limit."""
         if self.rates:
             return self.rates
-        ceiling = ceiling_rps(spec.capacity, self.delay_s)
+        ceiling = ceiling_rps(capacity, self.delay_s)
         if math.isinf(ceiling):
             return tuple(round(f * self.client_limit_rps, 3) for f in UNBOUNDED_FACTORS)
         return tuple(round(f * ceiling, 3) for f in CEILING_FACTORS if f * ceiling <= self.client_limit_rps)
@@ -100,7 +128,17 @@ def run_load(
     on_step: Callable[[Step], None],
     on_server: Callable[[str, str], None] = lambda server, event: None,
 ) -> None:
-    """Every step of every server; a server that fails to start or dies fails its steps, not the run."""
+    """Every step of every server (or of the target); a server that fails to start or dies fails its
+    steps, not the run. ``on_server(name, "done")`` follows each server's last step."""
+    if (target := plan.target) is not None:
+        on_server(target.name, f"target at {target.url}")
+        for rate in plan.ladders[target.name]:
+            try:
+                step = run_step(target.url, target.name, rate, plan=plan, go=go, logs=logs_dir)
+            except PairingError as exc:
+                step = Step(target.name, rate, status="failed", reason=str(exc))
+            on_step(step)
+        on_server(target.name, "done")
     for spec in plan.servers:
         on_server(spec.name, "starting")
         done: set[float] = set()
@@ -120,26 +158,54 @@ def run_load(
             for rate in plan.ladder_for(spec):
                 if rate not in done:
                     on_step(Step(spec.name, rate, status="failed", reason=str(exc).splitlines()[0]))
+        on_server(spec.name, "done")
+
+
+STEPS_FILE = "load-steps.jsonl"
+"""Every step with its requests as it is measured, one JSON object a line, flushed at once."""
+
+
+@dataclass
+class LoadResults(RunSession):
+    """The load run's steps as they arrive, each with its table row (``step_row``, computed once)."""
+
+    RAW_FILE: ClassVar[str] = STEPS_FILE
+    steps: list[Step] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, step: Step) -> dict[str, Any]:
+        """Keep ``step`` (on disk at once) and return its row."""
+        row = step_row(step, delay_s=float(self.settings["delay_s"]))
+        self.steps.append(step)
+        self.rows.append(row)
+        self.append(step)
+        return row
+
+    def checkpoint(self, write: Callable[[], object]) -> None:
+        """Rewrite the report with the run's duration so far (``duration_s`` is each step's counted time)."""
+        self.settings["duration_run_s"] = time.perf_counter() - self.origin
+        write()
 
 
 def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any], environment: dict[str, Any],
             say: Any) -> int:  # fmt: skip
-    """Run every step, rewriting the report after each, and draw the pictures at the end."""
-    steps: list[Step] = []
-    capacities = {s.name: s.capacity for s in plan.servers}
-    start = time.perf_counter()
-    complete = False
+    """Run every step, rewriting the report after each server, and draw the pictures at the end."""
+    results = LoadResults(out_dir, settings, environment)
+    capacities = plan.capacities
+    last = list(plan.ladders)[-1] if plan.ladders else None
+    built: LoadReport | None = None
 
-    def write(pictures: tuple[Any, ...] = ()) -> LoadReport:
-        settings["duration_run_s"] = time.perf_counter() - start
-        built = build(steps, settings=settings, environment=environment, capacities=capacities,
-                                  complete=complete, pictures=pictures)  # fmt: skip
+    def report(pictures: tuple[Any, ...] = ()) -> LoadReport:
+        return build(results.steps, settings=settings, environment=environment, capacities=capacities,
+                     complete=results.complete, pictures=pictures, rows=results.rows)  # fmt: skip
+
+    def write(pictures: tuple[Any, ...] = ()) -> None:
+        nonlocal built
+        built = report(pictures)
         export.write("load", built, out_dir)
-        return built
 
     def on_step(step: Step) -> None:
-        steps.append(step)
-        row = step_row(step, delay_s=plan.delay_s)
+        row = results.add(step)
         if step.status != "ok":
             why = step.reason.splitlines()[0] if step.reason else ""
             say(f"  {step.offered_rps:>8g}/s  [red]{step.status}[/]: {why}")
@@ -151,21 +217,26 @@ def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any],
                 f"p99 {p99 * 1e3:7.0f} ms  in flight {row['max_in_flight']}  failed {row['failed']}  "
                 f"late {row['late_sends']}{lagged}"
             )
-        write()
 
-    try:
-        run_load(plan, go=go, logs_dir=str(out_dir / "logs"), on_step=on_step,
-                 on_server=lambda server, event: say(f"[bold]{server}[/]: {event}"))  # fmt: skip
-        complete = True
-    finally:
-        built = write()
-        if complete and len(built.steps):
+    def on_server(server: str, event: str) -> None:
+        if event == "done":
+            if server != last:  # the final report comes from ``finish``
+                results.checkpoint(write)
+        else:
+            say(f"[bold]{server}[/]: {event}")
+
+    def finish() -> None:
+        results.checkpoint(write)
+        if results.complete and built is not None and len(built.steps):
             from harness.plots.load import load_pictures  # matplotlib: only when there is something to draw
 
             pictures = load_pictures(built.steps, capacities, plan.delay_s, out_dir=out_dir / "pictures",
                                      report_dir=out_dir)  # fmt: skip
-            built = write(tuple(pictures))
-        for c in built.capacity:
+            results.checkpoint(lambda: write(tuple(pictures)))
+        for c in built.capacity if built is not None else ():
             say(f"{c.server}: {c.verdict} ({c.reason})")
-    failed = [s for s in steps if s.status == "failed"]
+
+    with results.running(finish):
+        run_load(plan, go=go, logs_dir=str(out_dir / "logs"), on_step=on_step, on_server=on_server)
+    failed = [s for s in results.steps if s.status == "failed"]
     return 1 if failed else 0

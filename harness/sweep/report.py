@@ -190,8 +190,8 @@ def target_capacity(result: capacity_mod.CapacityResult, target: dict[str, Any])
     """A --target's verdict: against the ``--as`` server's declared k when given and the
     answers carry the evidence (in flight), else not checked, and why."""
     if not target.get("as"):
-        return replace(result, verdict="not checked", reason="not checked: no --as (the target declares no capacity)")
+        return replace(result, verdict="not checked", reason="no --as: the target declares no capacity")
     if not target.get("evidence"):
-        why = "not checked: no evidence fields from the target, so how many were in flight at once is unknown"
+        why = "no evidence fields from the target: how many were in flight at once is unknown"
         return replace(result, measured=None, measured_at_least=False, verdict="not checked", reason=why)
     return result
