@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, assert_none_left, harness, harness_env
+from tests.test_target import HOLD_S, plain_url  # noqa: F401 (a fixture: a target with no evidence, no echo)
 
 SERVER = "gunicorn-threads5"
 """Declares k = 5: a ladder over 5 and a rate over k / D tell the --as capacity apart from unbounded."""
@@ -98,6 +99,19 @@ def test_load_against_a_target_uses_the_as_capacity(served: str, tmp_path: Path)
     md = (tmp_path / "load.md").read_text()
     assert f"> Target {SERVER} at {served}: not started by the harness; evidence fields" in md
     assert (tmp_path / "load-requests.csv").stat().st_size > 0 and (tmp_path / "load-steps.jsonl").exists()
+
+
+@pytest.mark.integration
+def test_load_against_a_target_without_evidence_or_echo(plain_url: str, tmp_path: Path) -> None:  # noqa: F811
+    proc = harness("load", "--target", plain_url, "--rates", "20", "--duration", "1", "--warmup", "0.2",
+                   "--delay", f"{HOLD_S:g}", "--out", str(tmp_path), timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "load.json").read_text())
+    assert data["settings"]["target"]["evidence"] is False
+    (step,) = data["steps"]
+    assert step["failed"] == 0 and step["achieved_rps"] > 15 and step["max_in_flight"] is None
+    assert data["capacity"][0]["verdict"] == "not checked"
+    assert "no evidence fields (claims not checked)" in (tmp_path / "load.md").read_text()
 
 
 @pytest.mark.parametrize(

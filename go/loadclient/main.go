@@ -54,6 +54,7 @@ type config struct {
 	LateTolerance time.Duration
 	MaxInFlight   int
 	Lead          time.Duration // how far in the future the schedule starts
+	EchoOptional  bool          // a server the harness did not start: the name must come back only where one is echoed
 }
 
 // record is one request, one JSON line. Every key is always present; null means
@@ -125,6 +126,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout, also the longest wait for answers after the last send")
 	fs.DurationVar(&c.LateTolerance, "late-tolerance", 10*time.Millisecond, "a send later than this after its intended time is late (client lag)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 10000, "safety cap on outstanding requests; past it a request fails with \""+errCap+"\"")
+	fs.BoolVar(&c.EchoOptional, "echo-optional", false, "accept an answer that echoes no client name (a --target); one that echoes another is still an error")
 	fs.DurationVar(&c.Lead, "lead", 100*time.Millisecond, "the schedule starts this long after setup")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -224,7 +226,7 @@ func isTimeout(err error) bool {
 
 // send does one request and returns its record; sent is stored the moment the
 // request leaves, so an abandoned request still shows when it was sent.
-func send(c *http.Client, base string, rec record, sent *int64) record {
+func send(c *http.Client, base string, rec record, sent *int64, echoOptional bool) record {
 	req, err := http.NewRequest(http.MethodGet, base+"client="+url.QueryEscape(rec.Name), nil)
 	if err != nil {
 		rec.Error = err.Error()
@@ -255,7 +257,7 @@ func send(c *http.Client, base string, rec record, sent *int64) record {
 	case json.Unmarshal(body, &echo) != nil:
 		rec.Error = fmt.Sprintf("body is not JSON: %.200q", body)
 		return rec
-	case echo.Client != rec.Name:
+	case echo.Client != rec.Name && !(echoOptional && echo.Client == ""):
 		rec.Error = fmt.Sprintf("server echoed client %q", echo.Client)
 	}
 	if json.Valid(body) {
@@ -343,7 +345,7 @@ func run(cfg config, c *http.Client) ([]record, summary) {
 		}
 		go func(i int, rec record) {
 			defer inFlight.Add(-1)
-			finish(i, send(c, base, rec, &sent[i]))
+			finish(i, send(c, base, rec, &sent[i], cfg.EchoOptional))
 		}(i, rec)
 	}
 	sendsEnd := evidence.Now()

@@ -99,6 +99,7 @@ def run_step(server_url: str, server_name: str, rate: float, *, plan: LoadPlan, 
         str(go.binaries["loadclient"]), "-url", server_url, "-rate", f"{rate:g}",
         "-duration", f"{seconds(plan.duration_s)}s", "-warmup", f"{seconds(plan.warmup_s)}s",
         "-arrivals", plan.arrivals, "-seed", str(plan.seed), "-timeout", f"{seconds(plan.request_timeout_s)}s",
+        *(["-echo-optional"] if plan.target is not None else []),  # as compare: the name comes back where echoed
     ]  # fmt: skip
     proc = ManagedProcess(argv, name="loadclient", log_path=Path(logs) / f"load-{server_name}.log",
                           env=child_env(delay_s=plan.delay_s), cwd=PYTHON_DIR, capture_stdout=True)  # fmt: skip

@@ -79,8 +79,8 @@ class CapacityResult:
 
     @property
     def declared_text(self) -> str:
-        if self.declared is None and self.verdict == "not checked":
-            return "-"
+        if self.declared is None and not self.declared_reason and self.verdict == "not checked":
+            return "-"  # a --target without --as: nothing declared
         return "unbounded" if self.declared is None else str(self.declared)
 
     @property
