@@ -166,7 +166,7 @@ class BenchResult:
 # -- targets, as data -------------------------------------------------------------
 TARGET_DELAY_S = 0.2
 OVERHEAD_LIMITS = (("go-goroutines", 0.03), ("httpx-async", 0.03), ("httpx-threads", 0.08))
-EFFICIENCY_MIN = 0.85
+EFFICIENCY_MIN = 0.93
 WARM_FACTOR, WARM_SLACK_S = 1.3, 10.0
 SCALE_MAX_RATIO = 1.5
 

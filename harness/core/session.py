@@ -8,11 +8,17 @@ until the run completes (``running``), and say what stopped a run that did not.
 What a session records (pairings, points) and how its report is built are the
 feature's; the session owns the raw file, the partial/interrupted state, the
 checkpoints and the final export.
+
+A checkpoint can be written in the background (``checkpoint_in_background``), off
+the measuring path: the caller starts the next server meanwhile, and ``settle``
+waits for the write before anything is measured again. Every later checkpoint and
+the final report settle first, so the files on disk are always the newest ones.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,6 +58,8 @@ class RunSession:
     def __post_init__(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._raw = open(self.out_dir / self.RAW_FILE, "w", encoding="utf-8")  # noqa: SIM115
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
 
     def append(self, record: Any) -> None:
         """Put one record (a dataclass) on disk at once."""
@@ -60,8 +68,33 @@ class RunSession:
 
     def checkpoint(self, write: Callable[[], object]) -> None:
         """Rewrite the report (``write``) with the run's duration so far in its settings."""
+        self.settle()
         self.settings["duration_s"] = time.perf_counter() - self.origin
         write()
+
+    def checkpoint_in_background(self, write: Callable[[], object]) -> None:
+        """Start rewriting the report in a thread and return at once. Nothing may be
+        recorded until ``settle`` (the report reads the records as it is built)."""
+        self.settle()
+        self.settings["duration_s"] = time.perf_counter() - self.origin
+
+        def run() -> None:
+            try:
+                write()
+            except BaseException as exc:  # handed to the thread that settles
+                self._write_error = exc
+
+        self._writer = threading.Thread(target=run, name="report-checkpoint", daemon=True)
+        self._writer.start()
+
+    def settle(self) -> None:
+        """Wait for a checkpoint written in the background; raise what it raised."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.join()
+        error, self._write_error = self._write_error, None
+        if error is not None:
+            raise error
 
     @contextmanager
     def running(self, finish: Callable[[], object]) -> Iterator[None]:
@@ -77,7 +110,10 @@ class RunSession:
             raise
         finally:
             try:
-                finish()
+                try:
+                    self.settle()
+                finally:
+                    finish()
             finally:
                 self.close()
 
