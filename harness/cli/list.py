@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from harness.cli.options import (
     load_catalog,
 )
-from harness.compare.claims import claims_for
+from harness.core.claims import claims_for
 
 if TYPE_CHECKING:
     pass

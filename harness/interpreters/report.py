@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from harness.compare.claims import GIL_MAX_PARALLELISM
+from harness.core.thresholds import GIL_MAX_PARALLELISM
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any],
     finally:
         built = write()
         if complete and len(built.steps):
-            from harness.plots.load import load_pictures  # matplotlib: only when there is something to draw
+            from harness.load.plot import load_pictures  # matplotlib: only when there is something to draw
 
             pictures = load_pictures(built.steps, capacities, plan.delay_s, out_dir=out_dir / "pictures",
                                      report_dir=out_dir)  # fmt: skip

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.compare.claims import (
-    CLAIMS,
     DISPATCH_FLOOR,
-    GIL_MAX_PARALLELISM,
     OTHER_LOAD_MAX,
     PARALLEL_GAIN,
     Context,
@@ -18,19 +16,13 @@ from harness.compare.claims import (
     parallel_min,
     servers_for,
 )
-from harness.compare.report import one_line, server_summary
-from harness.core.frames import number
+from harness.compare.report import one_line
+from harness.core.claims import CLAIMS, server_summary
+from harness.core.exporting import environment_rows, is_measured, table, work_text
+from harness.core.thresholds import GIL_MAX_PARALLELISM
 
 if TYPE_CHECKING:
     from harness.compare.report import Report
-
-
-def table(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
-
-
-def is_measured(value: Any) -> bool:
-    return number(value) is not None
 
 
 def ratio_cell(row: pd.Series) -> str:
@@ -184,29 +176,6 @@ def unchecked_text(report: Report) -> str:
     return f"Not checked in this run: {'; '.join(hints)}." if hints else ""
 
 
-def environment_rows(env: dict[str, Any]) -> list[tuple[str, str]]:
-    """The machine and software a run measured on; every report starts its block with these."""
-    return [
-        ("date", env["date"]),
-        ("OS", env["os"]),
-        ("CPU", f"{env['cpu_count']} x {env['cpu_model']}"),
-        ("cores (usable)", str(env.get("cores", env["cpu_count"]))),
-        ("load average at start", " ".join(map(str, env["load_average"]))),
-        ("Python", env["python"]),
-        ("Go", env["go"]),
-        ("packages", ", ".join(f"{k} {v}" for k, v in env["packages"].items())),
-        *provenance_rows(env.get("provenance") or {}),
-    ]
-
-
-def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, str]]:
-    """Which code made the report, for a reader to check out and rerun."""
-    if not prov:
-        return [("commit", "not recorded")]
-    dirty = {True: " **with uncommitted changes**", False: "", None: " (could not tell whether the tree was clean)"}
-    return [("commit", f"`{prov['commit']}`{dirty[prov.get('dirty')]}"), ("created", prov["created"])]
-
-
 def environment(report: Report) -> str:
     env, s = report.environment, report.settings
     rows = [
@@ -262,17 +231,6 @@ def connections_text(policy: str, report: Report) -> str:
             "(`Connection: close`), so each of its requests came on a new connection whatever the client does."
         )
     return text
-
-
-def work_text(settings: dict[str, Any]) -> str:
-    cal = settings.get("calibration")
-    if settings.get("work", "wait") != "cpu" or not cal:
-        return "waiting, as in the article"
-    go = f", Go {cal['go_iterations']:,} rounds ({cal['go_call_s']:.3f} s)" if cal.get("go_iterations") else ""
-    return (
-        f"computing: the same loop in every handler, calibrated at start to one call = D on one core: "
-        f"Python {cal['python_iterations']:,} rounds ({cal['python_call_s']:.3f} s){go}"
-    )
 
 
 class MarkdownExporter:
