@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -63,13 +64,18 @@ def _int(value: Any, missing: str = "-") -> str:
     return str(int(value)) if is_measured(value) else missing
 
 
-def matrix(report: Report) -> str:
+def grid(report: Report, cell: Callable[[pd.Series], str], missing: str) -> str:
+    """One cell per pairing: servers down, clients across, ``missing`` where none ran."""
     p = report.pairings.copy()
-    p["cell"] = p.apply(ratio_cell, axis=1)
-    grid = p.pivot(index="server", columns="client", values="cell")
-    grid = grid.reindex(index=report.servers, columns=report.clients).fillna("not measured")
-    grid.index.name = "server"
-    return table(grid.reset_index())
+    p["cell"] = p.apply(cell, axis=1)
+    found = p.pivot(index="server", columns="client", values="cell")
+    found = found.reindex(index=report.servers, columns=report.clients).fillna(missing)
+    found.index.name = "server"
+    return table(found.reset_index())
+
+
+def matrix(report: Report) -> str:
+    return grid(report, ratio_cell, "not measured")
 
 
 def latency_cell(row: pd.Series) -> str:
@@ -81,12 +87,7 @@ def latency_cell(row: pd.Series) -> str:
 
 def latency(report: Report) -> str:
     """Latency percentiles and throughput per pairing: servers down, clients across."""
-    p = report.pairings.copy()
-    p["cell"] = p.apply(latency_cell, axis=1)
-    grid = p.pivot(index="server", columns="client", values="cell")
-    grid = grid.reindex(index=report.servers, columns=report.clients).fillna("-")
-    grid.index.name = "server"
-    return table(grid.reset_index())
+    return grid(report, latency_cell, "-")
 
 
 def evidence(report: Report, server: str) -> str:
