@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.claims import CLAIMS, claims_for, servers_for
+from harness.compare.claims import servers_for
 from harness.core.catalog import CATALOG, CLIENT_FIELDS, CLIENTS, SERVER_FIELDS, SERVERS, fields_of
+from harness.core.claims import CLAIMS, claims_for
 from harness.core.gobuild import PROGRAMS, GoBuild
 from harness.core.serving import base_values
 from tests.conftest import harness

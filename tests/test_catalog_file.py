@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.claims import claims_for
 from harness.core.catalog import CATALOG
+from harness.core.claims import claims_for
 from tests.conftest import REPO, assert_none_left, harness
 
 THREADS10 = REPO / "tests" / "fixtures" / "threads10.toml"

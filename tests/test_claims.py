@@ -4,18 +4,17 @@ import pandas as pd
 import pytest
 
 from harness.compare.claims import (
-    CLAIMS,
     Context,
     bands,
     behaviour,
     check,
-    claims_for,
     client_dispatch_s,
     clients_for,
     not_checked,
     servers_for,
 )
 from harness.core.catalog import CATALOG, Catalog, ServerSpec
+from harness.core.claims import CLAIMS, claims_for
 
 CONCURRENT = {
     "go-nethttp": (1, 5),

@@ -7,8 +7,8 @@ import pandas as pd
 
 from harness import export
 from harness.compare import report
+from harness.compare.markdown import MarkdownExporter, matrix
 from harness.core.files import UMASK
-from harness.export.markdown import MarkdownExporter, matrix
 from tests.helpers import fixed_results
 
 
@@ -84,8 +84,8 @@ def test_partial_run_is_marked(tmp_path: Path) -> None:
 
 
 def test_cpu_work_reports_say_the_handlers_compute() -> None:
-    from harness.compare.report import server_summary
     from harness.core.catalog import CATALOG
+    from harness.core.claims import server_summary
 
     for spec in CATALOG.servers:
         text = server_summary(spec, "cpu")

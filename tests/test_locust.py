@@ -20,7 +20,7 @@ from harness.core.errors import UsageError
 from harness.core.paths import CACHE_DIR, GO_DIR, PYTHON_DIR, REPO
 from harness.core.process import ManagedProcess
 from harness.core.serving import running_server
-from harness.export.locust import render_json, render_markdown
+from harness.locust.export import render_json, render_markdown
 from harness.locust.report import build
 from tests.conftest import assert_none_left, harness
 

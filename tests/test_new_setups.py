@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from harness.compare.claims import GIL_MAX_PARALLELISM, OTHER_LOAD_MAX
+from harness.compare.claims import OTHER_LOAD_MAX
+from harness.core.thresholds import GIL_MAX_PARALLELISM
 from tests.conftest import assert_none_left, harness
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,11 @@ from matplotlib.colors import to_hex
 from matplotlib.lines import Line2D
 
 from harness.compare import report
+from harness.compare import timelines as timeline_plots
 from harness.compare.results import RunResults
 from harness.core import picture
-from harness.plots import sweep as sweep_plots
-from harness.plots import timelines as timeline_plots
+from harness.core.timeline import lanes
+from harness.sweep import plot as sweep_plots
 from harness.sweep import report as sweep_report
 from tests.helpers import ENV, batch, request
 from tests.sweep_helpers import fixed_sweep
@@ -103,7 +104,7 @@ def test_lane_order_follows_first_entry() -> None:
             "exit_ns": [40, 15, 25],
         }
     )
-    layout = timeline_plots.lanes(frame)
+    layout = lanes(frame)
     assert [w[0] for w in layout.workers] == ["worker 1", "worker 2", "worker 3"]
     assert layout.ids == ["pid 7 thread t1", "pid 8 thread t1", "pid 7 thread t2"]
     assert layout.worker_of == {"B": 0, "C": 1, "A": 2}

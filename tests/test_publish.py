@@ -10,9 +10,9 @@ import pytest
 
 from harness.compare import report
 from harness.compare.diff import movement
+from harness.compare.json import JsonExporter
+from harness.compare.markdown import MarkdownExporter
 from harness.core.environment import provenance
-from harness.export.json import JsonExporter
-from harness.export.markdown import MarkdownExporter
 from tests.conftest import harness
 from tests.helpers import fixed_results
 

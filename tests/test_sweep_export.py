@@ -12,9 +12,10 @@ import pytest
 
 from harness import export
 from harness.compare import report
-from harness.export.markdown import MarkdownExporter
-from harness.plots import sweep as sweep_plots
-from harness.plots import timelines as timeline_plots
+from harness.compare import timelines as timeline_plots
+from harness.compare.markdown import MarkdownExporter
+from harness.core.timeline import lanes
+from harness.sweep import plot as sweep_plots
 from harness.sweep import report as sweep_report
 from harness.sweep.runner import read_points
 from tests.helpers import fixed_results
@@ -122,10 +123,10 @@ def test_overlapping_requests_of_one_worker_get_rows_of_their_own() -> None:
     from tests.sweep_helpers import waves
 
     reqs = pd.DataFrame([r.__dict__ for r in waves(7, 3)])  # 3 threads: 3, then 3, then 1
-    layout = timeline_plots.lanes(reqs)
+    layout = lanes(reqs)
     assert layout.rows == 3 and [n for _, _, n in layout.workers] == [1, 1, 1]
     loop = reqs.assign(thread="t0")  # the same requests on one event loop thread
-    layout = timeline_plots.lanes(loop)
+    layout = lanes(loop)
     assert [n for _, _, n in layout.workers] == [3]  # at most 3 at once: 3 rows, reused by the next waves
     assert sorted(layout.row_of.values()) == [0, 0, 0, 1, 1, 2, 2]
 

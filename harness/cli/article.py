@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.cli.options import (
     build_go,
@@ -17,10 +17,6 @@ from harness.core.errors import ServerError
 from harness.core.process import ManagedProcess, describe_exit
 from harness.core.protocol import is_batch_line
 from harness.core.serving import check_port_free, request_timeout_s, running_server
-
-if TYPE_CHECKING:
-    pass
-
 
 ARTICLE_PORT = 8000
 """The article's port: its client is hard-wired to http://localhost:8000/."""

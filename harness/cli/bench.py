@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import export
 from harness.cli.options import (
@@ -19,9 +19,6 @@ from harness.core.catalog import CATALOG
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import default_out
-
-if TYPE_CHECKING:
-    pass
 
 
 def _floats(value: str, flag: str) -> tuple[float, ...]:

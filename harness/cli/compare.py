@@ -126,7 +126,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         drawable = plan.target is None or (plan.target.evidence and plan.target.shared_clock)
         if any(p.counted for p in results.pairings.values()) and drawable:
             with results.timed("report"):  # the timelines are part of the report
-                from harness.plots import (
+                from harness.compare import (
                     timelines as timeline_plots,  # matplotlib: loaded only when there is something to draw
                 )
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.cli.options import (
     console,
 )
 from harness.core.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from harness import export
 from harness.cli.options import (
     add_target_arguments,
     build_go,
@@ -125,7 +126,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         f"load: {len(plan.ladders)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
         f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals; about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
     )
-    code = measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print)
+    code = measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print,
+                   export=lambda report: export.write("load", report, out))  # fmt: skip
     console.print(f"report: {out / 'load.md'}")
     return code
 

@@ -13,8 +13,7 @@ import sys
 
 from rich.markup import escape
 
-from harness.cli import article, bench, compare, diff, interpreters, load, locust, publish, serve, sweep
-from harness.cli import list as listing
+from harness.cli import article, bench, compare, diff, interpreters, listing, load, locust, publish, serve, sweep
 from harness.cli.options import Parser, console
 from harness.core.errors import HarnessError, UsageError
 from harness.core.process import Terminated, install_signal_handlers, signal_name

@@ -6,16 +6,13 @@ import argparse
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.cli.options import (
     console,
     names,
 )
 from harness.core.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.cli.options import (
     DEFAULT_DELAY_S,
@@ -16,10 +16,6 @@ from harness.cli.options import (
 )
 from harness.core.errors import ServerError, UsageError
 from harness.core.serving import HOST, check_host, check_port_free, is_loopback, running_server, url_host
-
-if TYPE_CHECKING:
-    pass
-
 
 SERVE_PORT = 8000
 

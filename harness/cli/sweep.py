@@ -199,7 +199,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         checkpoint()
         report = sweep_report.build(results)
         if len(report.points):  # after an interrupt too: the pictures of what was measured
-            from harness.plots import sweep as sweep_plots  # matplotlib: loaded only when there is something to draw
+            from harness.sweep import plot as sweep_plots  # matplotlib: loaded only when there is something to draw
 
             with console.status("drawing the pictures"):
                 drawn = time.perf_counter()

@@ -37,9 +37,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from harness.core.catalog import Catalog, ServerSpec
+from harness.core.catalog import Catalog
+from harness.core.claims import CLAIMS, CLAIMS_BY_ID, WAIT_CLAIMS, Claim, Count
 from harness.core.frames import Row, number
-from harness.core.thresholds import CONCURRENT_MAX_RATIO
+from harness.core.thresholds import CONCURRENT_MAX_RATIO, GIL_MAX_PARALLELISM
 
 ARTICLE_CLIENTS = 5
 SERIAL_SLACK = 0.5
@@ -50,9 +51,6 @@ that runs one handler at a time takes at least 0.8 x N x D."""
 PARALLEL_LOW, PARALLEL_SLACK = 0.6, 0.75
 """Parallel up to the cores: between 0.6 x N / cores and ceil(N / cores) + 0.75."""
 BOUNDED_SLACK = 0.5
-GIL_MAX_PARALLELISM = 1.25
-"""With CPU work, threads that take turns on one interpreter lock keep the server
-at about one core: parallelism at most this."""
 PARALLEL_GAIN = 0.5
 """Parallel means at least 1 + 0.5 x (usable cores - 1) cores' worth (1.5 on two
 cores): half of what the cores could add, since the client and the machine's
@@ -65,8 +63,6 @@ DISPATCH_FLOOR = 5.0
 """D must be at least this many times a client's dispatch spread (first send to
 last handler entry); below it, a concurrent server cannot show 1 x D."""
 
-Behaviour = Literal["concurrent", "serial", "interleaved", "parallel", "bounded", "rejecting"]
-Count = Literal["one", "N"]
 Verdict = Literal["confirmed", "refuted", "inconclusive", "inconclusive (1 usable core)", "D too small"]
 ONE_CORE: Verdict = "inconclusive (1 usable core)"
 """What a claim about parallelism says when only one core is usable."""
@@ -75,9 +71,6 @@ ONE_CORE: Verdict = "inconclusive (1 usable core)"
 def parallel_min(n: int, cores: int) -> float:
     """The least parallelism that counts as running in parallel, for N requests on these cores."""
     return 1 + PARALLEL_GAIN * (min(n, cores) - 1)
-
-
-Work = Literal["wait", "cpu"]
 
 
 @dataclass(frozen=True)
@@ -119,85 +112,6 @@ def bands(n: int, cores: int, work: str, capacity: int | None = None) -> dict[st
         found["bounded"] = Band("bounded", f"~{expected:g} x D (ceil(N / {capacity})), {min(n, capacity)} in flight",
                                 expected - BOUNDED_SLACK, expected + BOUNDED_SLACK, min(n, capacity))  # fmt: skip
     return found
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    text: str
-    expect: Behaviour | None = None
-    processes: Count | None = None
-    threads: Count | None = None
-    depends: tuple[str, ...] = ()
-    same_handler: bool = False
-    """The servers must have run one and the same handler (C11)."""
-    work: Work = "wait"
-    article: bool = True
-    """The article's own claim (C1..C11), or one beyond it (X1.., G1)."""
-    generic: bool = False
-    """About every server that declares no waiting-work claim, each held to its own
-    declared capacity (``G1``), instead of the servers that declare it."""
-    any_n: bool = False
-    """Judged at any N (the article's claims are about five clients)."""
-    spread: bool = False
-    """About several worker processes: a pairing whose requests all went to one of
-    them (their shared socket's accepts are the kernel's pick) cannot refute it."""
-
-
-CLAIMS: tuple[Claim, ...] = (
-    Claim("C1", "Go net/http serves the five requests concurrently", "concurrent", processes="one", threads="N"),
-    # C2 is about a client: the clients that declare it count (and the servers that declare it)
-    Claim("C2", "the Go client's goroutines + WaitGroup issue the five requests concurrently", "concurrent"),
-    Claim("C3", "FastAPI `async def` that awaits its wait: concurrent", "concurrent", processes="one", threads="one"),
-    Claim("C4", "FastAPI plain `def`: concurrent through the threadpool", "concurrent", processes="one", threads="N"),
-    Claim("C5", "FastAPI `async def` that blocks (time.sleep) blocks the server", "serial"),
-    Claim("C6", "Django `runserver` (threaded default): concurrent with a plain `def` view", "concurrent",
-          processes="one", threads="N"),
-    Claim("C7", "Django `runserver --nothreading`: serial", "serial"),
-    Claim("C8", "gunicorn defaults (1 sync worker, 1 thread): serial", "serial"),
-    Claim("C9", "gunicorn `-w 1 --threads 5`: concurrent", "concurrent", processes="one", threads="N"),
-    Claim("C10", "gunicorn `-w 5`: concurrent", "concurrent", processes="N"),
-    Claim("C11", "the same Django view is serial or concurrent depending only on how it is served",
-          depends=("C6", "C7", "C8", "C9", "C10"), same_handler=True),
-    # Beyond the article. With CPU work, concurrency is not parallelism.
-    Claim("X1", "with CPU work, Python threads take turns (the GIL): all N in flight, no parallelism",
-          "interleaved", threads="N", work="cpu", article=False),
-    Claim("X2", "with CPU work, an `async def` handler blocks its event loop: one at a time", "serial",
-          work="cpu", article=False),
-    Claim("X3", "with CPU work, sync worker processes run handlers in parallel, up to the cores", "parallel",
-          processes="N", work="cpu", article=False),
-    Claim("X4", "with CPU work, async worker processes run handlers in parallel, up to the cores", "parallel",
-          work="cpu", article=False, spread=True),
-    Claim("X5", "with CPU work, Go runs handlers in parallel, up to the cores", "parallel",
-          processes="one", threads="N", work="cpu", article=False),
-    Claim("X6", "with CPU work, a semaphore bounds Go's handlers: ceil(N / k) rounds", "bounded", work="cpu",
-          article=False),
-    # Beyond the article: the setups people deploy, waiting as in the article.
-    Claim("X7", "uvicorn `--workers 5` (async app): concurrent", "concurrent", article=False),
-    Claim("X8", "gunicorn with uvicorn workers (`-k uvicorn_worker.UvicornWorker -w 5`): concurrent", "concurrent",
-          article=False),
-    Claim("X9", "Django `async def` view that awaits, under uvicorn (ASGI): concurrent in one thread", "concurrent",
-          processes="one", threads="one", article=False),
-    Claim("X10", "a semaphore of k bounds Go's net/http to k requests at a time: ceil(N / k) x D", "bounded",
-          article=False),
-    # The setups engineers choose today.
-    Claim("X11", "gunicorn's gevent worker: the waiting view yields (time.sleep is patched), so one worker "
-          "serves all N at once, in one thread", "concurrent", processes="one", threads="one", article=False),
-    Claim("X12", "with CPU work, gevent's greenlets never yield while computing: one at a time", "serial",
-          work="cpu", article=False),
-    Claim("X13", "uvicorn with uvloop and httptools: concurrent in one thread, as with asyncio and h11",
-          "concurrent", processes="one", threads="one", article=False),
-    Claim("X14", "uvicorn `--limit-concurrency`: beyond its limit requests are answered 503 at once (rejected, "
-          "not queued), at most k served at a time", "rejecting", article=False, any_n=True),
-    Claim("X15", "with CPU work, GOMAXPROCS=1 gives Go one core's worth: all N in flight, parallelism about 1",
-          "interleaved", processes="one", threads="N", work="cpu", article=False),
-    # Any server, from what it declares: the one claim a new entry gets without code.
-    Claim("G1", "a server's declared capacity k holds: N <= k requests are served at once (~1 x D, N in flight), "
-          "N > k in waves (ceil(N / k) x D, k in flight)", article=False, generic=True),
-)  # fmt: skip
-
-CLAIMS_BY_ID = {c.id: c for c in CLAIMS}
-WAIT_CLAIMS = frozenset(c.id for c in CLAIMS if c.work == "wait" and not c.generic)
 
 
 def servers_for(claim: Claim | str, catalog: Catalog, ran: set[str] | None = None) -> tuple[str, ...]:
@@ -530,12 +444,6 @@ def check(
             verdict, measured = _check_one(claim, pairings, ctx, about)
         results[claim.id] = ClaimResult(claim.id, claim.text, expected, measured, verdict, claim.work, claim.article)
     return list(results.values())
-
-
-def claims_for(spec: ServerSpec) -> list[str]:
-    """Ids of the claims a server is checked against: those it declares, or the generic one."""
-    generic = [c.id for c in CLAIMS if c.generic and not set(spec.claims) & WAIT_CLAIMS]
-    return [c.id for c in CLAIMS if c.id in spec.claims] + generic
 
 
 def not_checked(work: str, servers: set[str], catalog: Catalog) -> list[str]:

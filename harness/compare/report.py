@@ -1,6 +1,6 @@
 """Everything a report shows, derived from a run's records in one place.
 
-Exporters (``harness.export``) only format a ``Report``; they compute nothing.
+Exporters (``harness.compare.markdown``, ``.json``, ``.csv``) only format a ``Report``; they compute nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 from harness.compare import claims as claims_mod
 from harness.compare.results import RunResults
 from harness.compare.stats import batch_frame, pairing_frame, solo_call_s
-from harness.core.catalog import Catalog, ServerSpec
+from harness.core.catalog import Catalog
 from harness.core.frames import request_frame
 from harness.core.records import Phase
 
@@ -40,7 +40,7 @@ class Report:
     warnings: tuple[str, ...] = ()
     """What a reader must know even of a complete run (a D too small for a client)."""
     pictures: tuple[Picture, ...] = ()
-    """Drawn from these records at the end of a run (``plots.timelines``)."""
+    """Drawn from these records at the end of a run (``harness.compare.timelines``)."""
     phases: tuple[Phase, ...] = ()
     """Where the harness's own time went, up to this rewrite (see ``model.Phase``)."""
 
@@ -166,28 +166,6 @@ def target_unchecked(target: dict[str, Any]) -> str:
     if not target.get("as"):
         return "the target is not declared as a catalog server (name the one it runs with --as)"
     return ""
-
-
-WAITS = (
-    ("that awaits asyncio.sleep(D)", "that computes for about D (awaiting nothing: the loop is held)"),
-    ("that calls time.sleep(D)", "that computes for about D"),
-    ("view that awaits asyncio.sleep(D)", "view that computes for about D (the loop is held)"),
-)
-"""How the catalog's summaries say a handler waits, and what it does instead with ``--work cpu``."""
-
-
-def server_summary(spec: ServerSpec, work: str = "wait") -> str:
-    """The entry's summary, capacity and claims; with CPU work, what its handler does then."""
-    capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
-    reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
-    ids = claims_mod.claims_for(spec)
-    claim = f" Claims: {', '.join(ids)}." if ids else ""
-    summary = spec.summary
-    if work == "cpu":
-        for waiting, computing in WAITS:
-            summary = summary.replace(waiting, computing)
-        summary += "; with `--work cpu` every handler computes the calibrated loop for about D instead of waiting"
-    return f"{summary}. Capacity: {capacity}{reason}.{claim}"
 
 
 def one_line(reason: str) -> str:

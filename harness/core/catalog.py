@@ -91,7 +91,7 @@ class _Entry(BaseModel):
     command: Command
     env: Env = ()
     claims: ClaimIds = ()
-    """Ids of the claims (``harness.claims``) this entry tests."""
+    """Ids of the claims (``harness.core.claims``) this entry tests."""
 
     @property
     def needs_go(self) -> bool:
@@ -161,128 +161,140 @@ APP_ASYNC = "servers.fastapi_app:app_async"
 RUNSERVER = ("{python}", "manage.py", "runserver", "{host}:{port}", "--noreload", "--skip-checks")
 RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
 
+
+def go_server(name: str, *, flags: tuple[str, ...] = (), **fields: Any) -> ServerSpec:
+    """The Go server on the harness's socket, ``flags`` after its usual ones."""
+    return ServerSpec(name=name, command=(*GO_SERVER, *flags), **fields)
+
+
+def uvicorn(
+    name: str, app: str, *, flags: tuple[str, ...] = (), base: tuple[str, ...] = UVICORN, **fields: Any
+) -> ServerSpec:
+    """uvicorn serving ``app`` on the port it binds itself (see ``UVICORN_PORT``), ``flags`` before the app."""
+    return ServerSpec(name=name, command=(*base, *flags, app), listen="port", port_pattern=UVICORN_PORT, **fields)
+
+
+def runserver(name: str, *, flags: tuple[str, ...] = (), **fields: Any) -> ServerSpec:
+    """Django's ``manage.py runserver`` on the port it binds itself, ``flags`` after its usual ones."""
+    return ServerSpec(name=name, command=(*RUNSERVER, *flags), listen="port", port_pattern=RUNSERVER_PORT, **fields)
+
+
+def gunicorn(name: str, app: str, *, flags: tuple[str, ...] = (), **fields: Any) -> ServerSpec:
+    """gunicorn serving ``app`` on the harness's socket, ``flags`` before the app."""
+    return ServerSpec(name=name, command=(*GUNICORN, *flags, app), **fields)
+
+
 SERVERS: tuple[ServerSpec, ...] = (
-    ServerSpec(
-        name="go-nethttp",
+    go_server(
+        "go-nethttp",
         claims=("C1", "C2", "X5"),
         summary="Go net/http: http.HandleFunc + Serve, one goroutine per connection",
-        command=GO_SERVER,
         capacity=None,
         capacity_reason="one goroutine per connection",
     ),
-    ServerSpec(
-        name="fastapi-async",
+    uvicorn(
+        "fastapi-async",
+        APP_ASYNC,
         claims=("C3", "X2"),
         summary="uvicorn, FastAPI `async def` that awaits asyncio.sleep(D)",
-        command=(*UVICORN, "servers.fastapi_app:app_async"),
-        listen="port",
-        port_pattern=UVICORN_PORT,
         capacity=None,
         capacity_reason="awaiting handlers share one event loop",
     ),
-    ServerSpec(
-        name="fastapi-def",
+    uvicorn(
+        "fastapi-def",
+        "servers.fastapi_app:app_def",
         claims=("C4", "X1"),
         summary="uvicorn, FastAPI plain `def` that calls time.sleep(D)",
-        command=(*UVICORN, "servers.fastapi_app:app_def"),
-        listen="port",
-        port_pattern=UVICORN_PORT,
         capacity=40,
         capacity_reason="anyio's default threadpool limiter: 40 threads",
     ),
-    ServerSpec(
-        name="fastapi-async-blocking",
+    uvicorn(
+        "fastapi-async-blocking",
+        "servers.fastapi_app:app_async_blocking",
         claims=("C5",),
         summary="uvicorn, FastAPI `async def` that calls time.sleep(D)",
-        command=(*UVICORN, "servers.fastapi_app:app_async_blocking"),
-        listen="port",
-        port_pattern=UVICORN_PORT,
         capacity=1,
         capacity_reason="time.sleep blocks the one event loop",
     ),
-    ServerSpec(
-        name="django-runserver",
+    runserver(
+        "django-runserver",
         claims=("C6", "C11", "X1"),
         summary="Django `manage.py runserver` (threaded default), plain `def` view",
-        command=RUNSERVER,
-        listen="port",
-        port_pattern=RUNSERVER_PORT,
         capacity=None,
         capacity_reason="one thread per connection",
     ),
-    ServerSpec(
-        name="django-nothreading",
+    runserver(
+        "django-nothreading",
+        flags=("--nothreading",),
         claims=("C7", "C11"),
         summary="Django `manage.py runserver --nothreading`, same view",
-        command=(*RUNSERVER, "--nothreading"),
-        listen="port",
-        port_pattern=RUNSERVER_PORT,
         capacity=1,
         capacity_reason="one thread serves one connection at a time",
     ),
-    ServerSpec(
-        name="gunicorn-default",
+    gunicorn(
+        "gunicorn-default",
+        DJANGO_WSGI,
         claims=("C8", "C11"),
         summary="gunicorn with its defaults (1 sync worker, 1 thread), same view",
-        command=(*GUNICORN, DJANGO_WSGI),
         capacity=1,
         capacity_reason="1 sync worker with 1 thread",
     ),
-    ServerSpec(
-        name="gunicorn-threads5",
+    gunicorn(
+        "gunicorn-threads5",
+        DJANGO_WSGI,
+        flags=("-w", "1", "--threads", "5"),
         claims=("C9", "C11", "X1"),
         summary="gunicorn `-w 1 --threads 5` (gthread), same view",
-        command=(*GUNICORN, "-w", "1", "--threads", "5", DJANGO_WSGI),
         capacity=5,
         capacity_reason="1 worker x 5 threads",
     ),
-    ServerSpec(
-        name="gunicorn-workers5",
+    gunicorn(
+        "gunicorn-workers5",
+        DJANGO_WSGI,
+        flags=("-w", "5"),
         claims=("C10", "C11", "X3"),
         summary="gunicorn `-w 5` (5 sync worker processes), same view",
-        command=(*GUNICORN, "-w", "5", DJANGO_WSGI),
         capacity=5,
         capacity_reason="5 processes x 1 thread",
     ),
     # Beyond the article: setups people deploy. Not in a run that does not name its
     # servers (the article's matrix); `--servers all` takes them.
-    ServerSpec(
-        name="uvicorn-workers5",
+    uvicorn(
+        "uvicorn-workers5",
+        APP_ASYNC,
+        flags=("--workers", "5"),
         claims=("X4", "X7"),
         summary="uvicorn `--workers 5`, the FastAPI `async def` app (5 processes, an event loop each)",
-        command=(*UVICORN, "--workers", "5", "servers.fastapi_app:app_async"),
-        listen="port",
-        port_pattern=UVICORN_PORT,
         capacity=None,
         capacity_reason="5 event loops, each unbounded for awaiting handlers",
         default=False,
     ),
-    ServerSpec(
-        name="gunicorn-uvicorn5",
+    gunicorn(
+        "gunicorn-uvicorn5",
+        APP_ASYNC,
+        flags=("-k", "uvicorn_worker.UvicornWorker", "-w", "5"),
         claims=("X4", "X8"),
         summary="gunicorn `-k uvicorn_worker.UvicornWorker -w 5`, the FastAPI `async def` app",
-        command=(*GUNICORN, "-k", "uvicorn_worker.UvicornWorker", "-w", "5", "servers.fastapi_app:app_async"),
         capacity=None,
         capacity_reason="5 event loops, each unbounded for awaiting handlers",
         default=False,
     ),
-    ServerSpec(
-        name="django-asgi-async",
+    uvicorn(
+        "django-asgi-async",
+        "servers.django_project.asgi:application",
         claims=("X2", "X9"),
         summary="uvicorn (ASGI), Django `async def` view that awaits asyncio.sleep(D)",
-        command=(*UVICORN, "servers.django_project.asgi:application"),
-        listen="port",
-        port_pattern=UVICORN_PORT,
         capacity=None,
         capacity_reason="awaiting views share one event loop",
         default=False,
     ),
     # The setups engineers choose today, each with its declared capacity and why.
-    ServerSpec(
-        name="gunicorn-gevent",
+    gunicorn(
+        "gunicorn-gevent",
+        DJANGO_WSGI,
+        flags=("-k", "gevent", "-w", "1"),
         claims=("X11", "X12"),
         summary="gunicorn `-k gevent -w 1`, the same Django view (gevent patches time.sleep)",
-        command=(*GUNICORN, "-k", "gevent", "-w", "1", DJANGO_WSGI),
         capacity=1000,
         capacity_reason="1 gevent worker: a greenlet per connection up to --worker-connections (default 1000); "
         "a waiting view yields, a computing one holds the worker",
@@ -331,7 +343,7 @@ SERVERS: tuple[ServerSpec, ...] = (
             "4096",
             "--workers",
             "1",
-            "servers.fastapi_app:app_async",
+            APP_ASYNC,
         ),
         capacity=None,
         capacity_reason="awaiting handlers share one event loop (--backpressure, default backlog / workers, "
@@ -351,59 +363,58 @@ SERVERS: tuple[ServerSpec, ...] = (
             "1",
             "--backlog",
             "4096",
-            "servers.fastapi_app:app_async",
+            APP_ASYNC,
         ),
         capacity=None,
         capacity_reason="awaiting handlers share one event loop (hypercorn re-listens with backlog 100 unless "
         "--backlog is given)",
         default=False,
     ),
-    ServerSpec(
-        name="uvicorn-uvloop",
+    uvicorn(
+        "uvicorn-uvloop",
+        APP_ASYNC,
+        flags=("--loop", "uvloop", "--http", "httptools"),
+        base=UVICORN_BASE,
         claims=("X13",),
         summary="uvicorn `--loop uvloop --http httptools`, the FastAPI `async def` app",
-        command=(*UVICORN_BASE, "--loop", "uvloop", "--http", "httptools", "servers.fastapi_app:app_async"),
-        listen="port",
-        port_pattern=UVICORN_PORT,
         capacity=None,
         capacity_reason="awaiting handlers share one event loop; only the loop and parser differ",
         default=False,
     ),
-    ServerSpec(
-        name="uvicorn-limit5",
+    uvicorn(
+        "uvicorn-limit5",
+        APP_ASYNC,
+        flags=("--limit-concurrency", "5"),
         claims=("X14",),
         summary="uvicorn `--limit-concurrency 5`, the FastAPI `async def` app: 503 instead of queueing",
-        command=(*UVICORN, "--limit-concurrency", "5", "servers.fastapi_app:app_async"),
-        listen="port",
-        port_pattern=UVICORN_PORT,
         capacity=4,
         capacity_reason="uvicorn answers 503 once open connections or tasks reach 5, its own connection "
         "counted: 4 served at once, the rest rejected, none queued",
         default=False,
     ),
-    ServerSpec(
-        name="go-gomaxprocs1",
+    go_server(
+        "go-gomaxprocs1",
         claims=("X15",),
         summary="the Go server with GOMAXPROCS=1: goroutines on one OS thread at a time",
-        command=GO_SERVER,
         env=(("GOMAXPROCS", "1"),),
         capacity=None,
         capacity_reason="one goroutine per connection; GOMAXPROCS=1 lets one of them run Go code at a time",
         default=False,
     ),
-    ServerSpec(
-        name="gunicorn-asgi",
+    gunicorn(
+        "gunicorn-asgi",
+        APP_ASYNC,
+        flags=("-k", "asgi", "-w", "1"),
         summary="gunicorn's own ASGI worker `-k asgi -w 1`, the FastAPI `async def` app",
-        command=(*GUNICORN, "-k", "asgi", "-w", "1", "servers.fastapi_app:app_async"),
         capacity=None,
         capacity_reason="awaiting handlers share one event loop (the worker re-listens with backlog 100)",
         default=False,
     ),
-    ServerSpec(
-        name="go-bounded",
+    go_server(
+        "go-bounded",
+        flags=("-max-inflight", str(GO_BOUND)),
         claims=("X6", "X10"),
         summary=f"the Go server with handlers bounded by a semaphore (buffered channel) of {GO_BOUND}",
-        command=(*GO_SERVER, "-max-inflight", str(GO_BOUND)),
         capacity=GO_BOUND,
         capacity_reason=f"a buffered channel of {GO_BOUND} as a semaphore",
         default=False,

@@ -1,6 +1,7 @@
 """Where things are: the repository's folders, found from this file.
 
-``HARNESS_CACHE_DIR`` moves the build cache (the Go binaries) elsewhere; the bench
+``CACHE_DIR`` (``.cache/``) holds the Go binaries and the interpreters' virtualenvs
+(``interpreters/TAG``); ``HARNESS_CACHE_DIR`` moves it elsewhere, and the bench
 points it at an empty folder to time a cold run.
 
 ``compare``, ``sweep`` and ``bench`` write to ``runs/COMMAND/`` unless given ``--out``:

@@ -1,7 +1,7 @@
 """The picture a report links to: its type, and how one is written (PNG and SVG, atomically).
 
-Reports and exporters only need ``Picture``; the drawing code (``harness.plots``)
-makes figures and hands them to ``save``. matplotlib is imported only when a
+Reports and exporters only need ``Picture``; the drawing code (each feature's, e.g.
+``harness.sweep.plot``) makes figures and hands them to ``save``. matplotlib is imported only when a
 picture is actually saved.
 """
 

@@ -11,7 +11,6 @@ free-threaded build, threads in one process reaching more than one core.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from harness.compare.claims import GIL_MAX_PARALLELISM
+from harness.core.exporting import clean
+from harness.core.thresholds import GIL_MAX_PARALLELISM
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,7 @@ def rows_of(run: Run) -> list[dict[str, Any]]:
 
 def render_json(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """A list of objects, one per pairing per interpreter (what ran and what was skipped is in the markdown)."""
-    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
-    return json.dumps(clean, indent=2) + "\n"
+    return json.dumps(clean(rows), indent=2) + "\n"
 
 
 def _cell(row: dict[str, Any] | None) -> str:

@@ -1,7 +1,8 @@
 """One environment per interpreter, and the comparison's Python side run in each.
 
-For each interpreter: a virtualenv under ``.nox/interpreters/TAG`` (made with uv
-when it is there, else with the interpreter's own venv and pip), the runtime
+For each interpreter: a virtualenv in the harness's cache, ``.cache/interpreters/TAG``
+(``CACHE_DIR``; not under ``.nox/``, which is nox's to delete), made with uv when it
+is there, else with the interpreter's own venv and pip; the runtime
 packages at the pinned versions of ``constraints.txt``, then ``python -m harness
 compare`` run by that interpreter on the Python servers and clients, once waiting
 and once computing. Free-threaded builds run with ``PYTHON_GIL=0`` so that no
@@ -20,11 +21,11 @@ from pathlib import Path
 
 from harness.core.childenv import child_env
 from harness.core.errors import HarnessError
-from harness.core.paths import REPO
+from harness.core.paths import CACHE_DIR, REPO
 from harness.core.process import run_command
 from harness.interpreters.discover import Interpreter
 
-ENVS = REPO / ".nox" / "interpreters"
+ENVS = CACHE_DIR / "interpreters"
 CONSTRAINTS = REPO / "constraints.txt"
 INSTALL_TIMEOUT_S = 900.0
 RUN_TIMEOUT_S = 1800.0

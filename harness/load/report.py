@@ -2,7 +2,7 @@
 
 Everything is derived from the steps' raw records (``steps.step_row``); the model
 (``model``) is set beside each measurement, never in its place. The exporters
-(``harness.export``, kind ``load``) write ``load.md``, ``load.json`` and
+(``harness.load.export``, kind ``load`` in ``harness.export``) write ``load.md``, ``load.json`` and
 ``load-requests.csv`` from it.
 """
 

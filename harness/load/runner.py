@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness import export
 from harness.core.catalog import ServerSpec
 from harness.core.childenv import child_env
 from harness.core.errors import PairingError, ServerError
@@ -189,8 +188,8 @@ class LoadResults(RunSession):
 
 
 def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any], environment: dict[str, Any],
-            say: Any) -> int:  # fmt: skip
-    """Run every step, rewriting the report after each server, and draw the pictures at the end."""
+            say: Any, export: Callable[[LoadReport], object]) -> int:  # fmt: skip
+    """Run every step, rewriting the report (``export``) after each server, and draw the pictures at the end."""
     results = LoadResults(out_dir, settings, environment)
     capacities = plan.capacities
     last = list(plan.ladders)[-1] if plan.ladders else None
@@ -203,7 +202,7 @@ def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any],
     def write(pictures: tuple[Any, ...] = ()) -> None:
         nonlocal built
         built = report(pictures)
-        export.write("load", built, out_dir)
+        export(built)
 
     def on_step(step: Step) -> None:
         row = results.add(step)
@@ -229,7 +228,7 @@ def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any],
     def finish() -> None:
         results.checkpoint(write)
         if results.complete and built is not None and len(built.steps):
-            from harness.plots.load import load_pictures  # matplotlib: only when there is something to draw
+            from harness.load.plot import load_pictures  # matplotlib: only when there is something to draw
 
             pictures = load_pictures(built.steps, capacities, plan.delay_s, out_dir=out_dir / "pictures",
                                      report_dir=out_dir)  # fmt: skip

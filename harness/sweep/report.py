@@ -4,7 +4,7 @@
 predicted ratio, the server-side evidence, the resources and the kernel's TCP
 counters; ``frames.request_frame`` gives every request of every batch (warm-ups flagged).
 Capacities are judged from ``point_frame`` by ``capacity``. Exporters
-(``harness.export.sweep_*``) and pictures (``harness.plots``) only read a
+(``harness.sweep.markdown``, ``.json``, ``.csv``) and pictures (``harness.sweep.plot``) only read a
 ``SweepReport``; they compute nothing of their own.
 """
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
-from typing import Any
 
 from tabulate import tabulate
 
+from harness.core.exporting import clean, environment_rows
 from harness.core.records import SCHEMAS
-from harness.export.markdown import environment_rows
 from harness.locust.report import LocustReport
 
 
@@ -115,17 +113,13 @@ def render_markdown(report: LocustReport) -> str:
     return "\n".join(out)
 
 
-def _clean(value: Any) -> Any:
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
 def render_json(report: LocustReport) -> str:
     env = dict(report.environment)
     data = {
         "schema": SCHEMAS["locust"],
         "settings": report.settings,
-        "batches": [{k: _clean(v) for k, v in r.items()} for r in report.batches],
-        "requests": [{k: _clean(v) for k, v in r.items()} for r in report.requests],
+        "batches": [{k: clean(v) for k, v in r.items()} for r in report.batches],
+        "requests": [{k: clean(v) for k, v in r.items()} for r in report.requests],
         "failures": report.failures,
         "history": report.history,
         "evidence": report.evidence,

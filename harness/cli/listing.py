@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.cli.options import (
-    load_catalog,
-)
-from harness.compare.claims import claims_for
-
-if TYPE_CHECKING:
-    pass
+from harness.cli.options import load_catalog
+from harness.core.claims import claims_for
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -29,7 +24,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    """Register ``listing`` on the CLI's subcommands."""
+    """Register ``list`` on the CLI's subcommands."""
     listing = sub.add_parser("list", help="print the catalog of servers and clients")
     listing.add_argument("--catalog", help="TOML file with more entries")
     listing.set_defaults(run=cmd_list)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.compare.claims import (
-    CLAIMS,
     DISPATCH_FLOOR,
-    GIL_MAX_PARALLELISM,
     OTHER_LOAD_MAX,
     PARALLEL_GAIN,
     Context,
@@ -18,19 +17,13 @@ from harness.compare.claims import (
     parallel_min,
     servers_for,
 )
-from harness.compare.report import one_line, server_summary
-from harness.core.frames import number
+from harness.compare.report import one_line
+from harness.core.claims import CLAIMS, server_summary
+from harness.core.exporting import environment_rows, is_measured, table, work_text
+from harness.core.thresholds import GIL_MAX_PARALLELISM
 
 if TYPE_CHECKING:
     from harness.compare.report import Report
-
-
-def table(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
-
-
-def is_measured(value: Any) -> bool:
-    return number(value) is not None
 
 
 def ratio_cell(row: pd.Series) -> str:
@@ -71,13 +64,18 @@ def _int(value: Any, missing: str = "-") -> str:
     return str(int(value)) if is_measured(value) else missing
 
 
-def matrix(report: Report) -> str:
+def grid(report: Report, cell: Callable[[pd.Series], str], missing: str) -> str:
+    """One cell per pairing: servers down, clients across, ``missing`` where none ran."""
     p = report.pairings.copy()
-    p["cell"] = p.apply(ratio_cell, axis=1)
-    grid = p.pivot(index="server", columns="client", values="cell")
-    grid = grid.reindex(index=report.servers, columns=report.clients).fillna("not measured")
-    grid.index.name = "server"
-    return table(grid.reset_index())
+    p["cell"] = p.apply(cell, axis=1)
+    found = p.pivot(index="server", columns="client", values="cell")
+    found = found.reindex(index=report.servers, columns=report.clients).fillna(missing)
+    found.index.name = "server"
+    return table(found.reset_index())
+
+
+def matrix(report: Report) -> str:
+    return grid(report, ratio_cell, "not measured")
 
 
 def latency_cell(row: pd.Series) -> str:
@@ -89,12 +87,7 @@ def latency_cell(row: pd.Series) -> str:
 
 def latency(report: Report) -> str:
     """Latency percentiles and throughput per pairing: servers down, clients across."""
-    p = report.pairings.copy()
-    p["cell"] = p.apply(latency_cell, axis=1)
-    grid = p.pivot(index="server", columns="client", values="cell")
-    grid = grid.reindex(index=report.servers, columns=report.clients).fillna("-")
-    grid.index.name = "server"
-    return table(grid.reset_index())
+    return grid(report, latency_cell, "-")
 
 
 def evidence(report: Report, server: str) -> str:
@@ -184,29 +177,6 @@ def unchecked_text(report: Report) -> str:
     return f"Not checked in this run: {'; '.join(hints)}." if hints else ""
 
 
-def environment_rows(env: dict[str, Any]) -> list[tuple[str, str]]:
-    """The machine and software a run measured on; every report starts its block with these."""
-    return [
-        ("date", env["date"]),
-        ("OS", env["os"]),
-        ("CPU", f"{env['cpu_count']} x {env['cpu_model']}"),
-        ("cores (usable)", str(env.get("cores", env["cpu_count"]))),
-        ("load average at start", " ".join(map(str, env["load_average"]))),
-        ("Python", env["python"]),
-        ("Go", env["go"]),
-        ("packages", ", ".join(f"{k} {v}" for k, v in env["packages"].items())),
-        *provenance_rows(env.get("provenance") or {}),
-    ]
-
-
-def provenance_rows(prov: dict[str, Any]) -> list[tuple[str, str]]:
-    """Which code made the report, for a reader to check out and rerun."""
-    if not prov:
-        return [("commit", "not recorded")]
-    dirty = {True: " **with uncommitted changes**", False: "", None: " (could not tell whether the tree was clean)"}
-    return [("commit", f"`{prov['commit']}`{dirty[prov.get('dirty')]}"), ("created", prov["created"])]
-
-
 def environment(report: Report) -> str:
     env, s = report.environment, report.settings
     rows = [
@@ -262,17 +232,6 @@ def connections_text(policy: str, report: Report) -> str:
             "(`Connection: close`), so each of its requests came on a new connection whatever the client does."
         )
     return text
-
-
-def work_text(settings: dict[str, Any]) -> str:
-    cal = settings.get("calibration")
-    if settings.get("work", "wait") != "cpu" or not cal:
-        return "waiting, as in the article"
-    go = f", Go {cal['go_iterations']:,} rounds ({cal['go_call_s']:.3f} s)" if cal.get("go_iterations") else ""
-    return (
-        f"computing: the same loop in every handler, calibrated at start to one call = D on one core: "
-        f"Python {cal['python_iterations']:,} rounds ({cal['python_call_s']:.3f} s){go}"
-    )
 
 
 class MarkdownExporter:

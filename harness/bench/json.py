@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench.runner import BenchResult
+from harness.core.exporting import clean, provenance_and_environment
 from harness.core.records import SCHEMAS
-from harness.export.json import _clean, provenance_and_environment
 
 
 class BenchJsonExporter:
@@ -41,12 +41,4 @@ class BenchJsonExporter:
             "plan": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result.plan).items()},
             **provenance_and_environment(result.environment),
         }
-        return json.dumps(_deep_clean(data), indent=2) + "\n"
-
-
-def _deep_clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_deep_clean(v) for v in value]
-    return _clean(value)
+        return json.dumps(clean(data), indent=2) + "\n"

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from harness.compare.report import server_summary
-from harness.export.markdown import environment_rows, is_measured, table, work_text
+from harness.core.claims import server_summary
+from harness.core.exporting import environment_rows, is_measured, table, work_text
 from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS
 
 if TYPE_CHECKING:

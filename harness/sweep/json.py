@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from harness.core.exporting import provenance_and_environment, records
 from harness.core.records import SCHEMAS
-from harness.export.json import provenance_and_environment, records
 
 if TYPE_CHECKING:
     from harness.sweep.report import SweepReport

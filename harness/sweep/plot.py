@@ -3,7 +3,7 @@
 Per group of servers with the same kind of declared capacity: wall / D against N
 (log-log, one small panel per server) with the predicted ceil(N / k) line,
 over-budget points apart and SYN drops annotated, and peak RSS and threads
-against N; plus one timeline per server at a telling N (``plots.timelines``).
+against N; plus one timeline per server at a telling N (``harness.core.timeline``).
 Each measured point is an artist of its own with a ``gid``, so the SVG carries
 ``id="point-..."`` once per point and a test can count them.
 """
@@ -25,7 +25,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from harness.core.frames import Row, number
 from harness.core.picture import Picture, save, slug
-from harness.plots.timelines import BAR_COLOR, timeline_figure
+from harness.core.timeline import BAR_COLOR, timeline_figure
 from harness.sweep.capacity import AT_ONCE_MAX_RATIO, GROUPS, capacity_group, served_at_once
 
 if TYPE_CHECKING:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tabulate import tabulate
 
+from harness.core.exporting import clean
+from harness.core.frames import number
 from harness.core.records import SCHEMAS
 from harness.load import model
 
@@ -17,24 +19,26 @@ if TYPE_CHECKING:
     from harness.load.report import LoadReport
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value) * 1e3:.0f}"
+def _ms(value: object) -> str:
+    v = number(value)
+    return "-" if v is None else f"{v * 1e3:.0f}"
 
 
-def _rps(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and (math.isnan(value))):
+def _rps(value: object) -> str:
+    v = number(value)
+    if v is None:
         return "-"
-    return "unbounded" if isinstance(value, float) and math.isinf(value) else f"{float(value):.1f}"
+    return "unbounded" if math.isinf(v) else f"{v:.1f}"
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "item"):
-        return _clean(value.item())
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
+def _fixed(value: object) -> str:
+    v = number(value)
+    return "-" if v is None else f"{v:.2f}"
+
+
+def _int(value: object) -> str:
+    v = number(value)
+    return "-" if v is None else str(int(v))
 
 
 class LoadJsonExporter:
@@ -64,8 +68,8 @@ def render_json(report: LoadReport) -> str:
         "schema": SCHEMAS["load"],
         "status": report.status,
         "settings": report.settings,
-        "steps": [{k: _clean(v) for k, v in row.items()} for row in report.steps.to_dict(orient="records")],
-        "capacity": [{k: _clean(v) for k, v in asdict(c).items()} for c in report.capacity],
+        "steps": [{k: clean(v) for k, v in row.items()} for row in report.steps.to_dict(orient="records")],
+        "capacity": [{k: clean(v) for k, v in asdict(c).items()} for c in report.capacity],
         "pictures": [asdict(p) for p in report.pictures],
         "provenance": env.pop("provenance", None),
         "environment": env,
@@ -120,8 +124,7 @@ def render_markdown(report: LoadReport) -> str:
                   _ms(r["predicted_latency_s"]), f"{r['failed']}" + (f" ({r['rejected']} rejected)" if r["rejected"]
                                                                         else ""),
                   f"{r['late_sends']}" + (" **client lagged**" if r["client_lagged"] else ""),
-                  "-" if r["max_in_flight"] is None or r["max_in_flight"] != r["max_in_flight"]
-                  else str(int(r["max_in_flight"])), _fixed(r["server_cpu_cores"]),
+                  _int(r["max_in_flight"]), _fixed(r["server_cpu_cores"]),
                   r["status"] + (f": {r['reason']}" if r["reason"] else "")]
                  for _, r in part.iterrows()]  # fmt: skip
         headers = ["offered /s", "achieved /s", "model /s", "p50", "p90", "p99", "p99.9", "max", "model ms",
@@ -131,10 +134,6 @@ def render_markdown(report: LoadReport) -> str:
     out += ["## Pictures", ""] if report.pictures else []
     out += [f"![{p.title}]({p.png})\n\n[SVG]({p.svg})\n" for p in report.pictures if p.key == "all"]
     return "\n".join(out) + "\n"
-
-
-def _fixed(value: float | None) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"
 
 
 REQUEST_COLUMNS = [

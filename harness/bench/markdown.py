@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from harness.bench.runner import SCALE_CLIENT, SCALE_SERVER, BenchResult, split_text
-from harness.export.markdown import provenance_rows, table
+from harness.core.exporting import provenance_rows, table
 
 
 def _pct(value: float) -> str:
