@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psutil
 import pytest
@@ -76,3 +79,37 @@ def compare_run(tmp_path_factory: pytest.TempPathFactory) -> CompareRun:
     )
     assert (out / "report.json").exists(), proc.stderr
     return CompareRun(proc, out, json.loads((out / "report.json").read_text()), run_id)
+
+
+HOLD_S = 0.1
+"""How long the plain target (``plain_url``) holds each request."""
+
+
+class Plain(BaseHTTPRequestHandler):
+    """The article's answer and nothing else: no evidence fields, no client echoed back."""
+
+    body: ClassVar[dict[str, object]] = {"hello": "world"}
+
+    def do_GET(self) -> None:
+        time.sleep(HOLD_S)
+        data = json.dumps(self.body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def plain_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

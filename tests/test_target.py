@@ -3,50 +3,12 @@ a tiny server on 127.0.0.1 that answers the article's JSON without any evidence.
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
-
 import pytest
 
 from harness.core.errors import UsageError
 from harness.core.protocol import check_body, request_record
 from harness.core.target import probe, target_url
-
-HOLD_S = 0.1
-
-
-class Plain(BaseHTTPRequestHandler):
-    """The article's answer and nothing else: no evidence fields, no client echoed back."""
-
-    body: ClassVar[dict[str, object]] = {"hello": "world"}
-
-    def do_GET(self) -> None:
-        time.sleep(HOLD_S)
-        data = json.dumps(self.body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def plain_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+from tests.conftest import HOLD_S, Plain
 
 
 def test_target_urls() -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, assert_none_left, harness, harness_env
-from tests.test_target import HOLD_S, plain_url  # noqa: F401 (a fixture: a target with no evidence, no echo)
+from tests.conftest import HOLD_S, REPO, assert_none_left, harness, harness_env
 
 SERVER = "gunicorn-threads5"
 """Declares k = 5: a ladder over 5 and a rate over k / D tell the --as capacity apart from unbounded."""
@@ -78,6 +77,8 @@ def test_sweep_against_a_target_without_as_checks_no_capacity(served: str, tmp_p
     assert (capacity["server"], capacity["verdict"]) == (host_port, "not checked")
     assert "no --as" in capacity["reason"]
     assert data["points"][0]["max_in_flight"] == 1 and data["points"][0]["predicted_ratio"] is None
+    charts = {p.stem for p in (tmp_path / "pictures").glob("sweep-ratio-*.png")}
+    assert charts == {"sweep-ratio-undeclared"}  # drawn apart, with no model line: not as unbounded
 
 
 @pytest.mark.integration
@@ -102,7 +103,7 @@ def test_load_against_a_target_uses_the_as_capacity(served: str, tmp_path: Path)
 
 
 @pytest.mark.integration
-def test_load_against_a_target_without_evidence_or_echo(plain_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_load_against_a_target_without_evidence_or_echo(plain_url: str, tmp_path: Path) -> None:
     proc = harness("load", "--target", plain_url, "--rates", "20", "--duration", "1", "--warmup", "0.2",
                    "--delay", f"{HOLD_S:g}", "--out", str(tmp_path), timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -54,11 +54,14 @@ GROUPS = {
     "unbounded": "declared unbounded",
     "bounded": "declared k > 1",
     "serial": "declared k = 1 (serial)",
+    "undeclared": "capacity not declared (a --target without --as)",
 }
 """Servers are charted together by the kind of capacity they declare."""
 
 
-def capacity_group(k: int | None) -> str:
+def capacity_group(k: int | None, *, declared: bool = True) -> str:
+    if not declared:
+        return "undeclared"
     if k is None:
         return "unbounded"
     return "serial" if k == 1 else "bounded"

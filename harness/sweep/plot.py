@@ -143,8 +143,9 @@ def wall_panel(ax: Axes, report: SweepReport, server: str, *, top: int) -> int:
     mine = pts[(pts["server"] == server) & pts["ratio"].notna()].sort_values("clients")
     k = report.declared(server)
     ax.axhspan(0.8, AT_ONCE_MAX_RATIO, color="#e6f2e6", zorder=0)
-    grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
-    ax.plot(grid, [math.ceil(n / k) if k else 1 for n in grid], zorder=1, **MODEL_STYLE)
+    if report.is_declared(server):  # no model for a --target whose capacity nobody declared
+        grid = np.unique(np.round(np.geomspace(1, top, 400)).astype(int))
+        ax.plot(grid, [math.ceil(n / k) if k else 1 for n in grid], zorder=1, **MODEL_STYLE)
     ok = mine[mine["status"] != "over budget"]
     ax.plot(ok["clients"], ok["ratio"], zorder=2, **MEASURED_STYLE)
     marks = 0
@@ -173,8 +174,15 @@ def wall_panel(ax: Axes, report: SweepReport, server: str, *, top: int) -> int:
             )
             note.set_in_layout(False)
             noted = True
-    ax.set_title(f"{server} (k = {k or 'unbounded'})", fontsize=9)
+    ax.set_title(f"{server} ({k_text(report, server)})", fontsize=9)
     return marks
+
+
+def k_text(report: SweepReport, server: str) -> str:
+    """The declared capacity, as a chart's title says it."""
+    if not report.is_declared(server):
+        return "k not declared"
+    return f"k = {report.declared(server) or 'unbounded'}"
 
 
 def _legend_entry(label: str, *styles: Mapping[str, Any]) -> Line2D:
@@ -281,7 +289,8 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
     pictures: list[Picture] = []
     groups: dict[str, list[str]] = {}
     for server in report.servers:
-        groups.setdefault(capacity_group(report.declared(server)), []).append(server)
+        group = capacity_group(report.declared(server), declared=report.is_declared(server))
+        groups.setdefault(group, []).append(server)
     for group, title in GROUPS.items():
         servers = groups.get(group)
         if not servers or report.points[report.points["server"].isin(servers)]["ratio"].isna().all():
@@ -309,8 +318,7 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
         )
         if event := syn_event(point):
             label += f"\nthe kernel: {event.replace(chr(10), ' ')}"
-        k = report.declared(server)
-        title = f"{server} (k = {k or 'unbounded'}): N = {n} at once, D = {point['delay_s']:g} s"
+        title = f"{server} ({k_text(report, server)}): N = {n} at once, D = {point['delay_s']:g} s"
         tooltips: dict[str, str] = {}
         fig, bars = timeline_figure(
             [(label, slug(server), reqs)], delay_s=float(point["delay_s"]), title=title, tooltips=tooltips

@@ -84,6 +84,10 @@ class SweepReport:
         spec = self.catalog.servers_by_name.get(server)
         return spec.capacity if spec else None
 
+    def is_declared(self, server: str) -> bool:
+        """The server is a catalog entry (a --target is one only with --as): its k is known."""
+        return server in self.catalog.servers_by_name
+
 
 def _batch_numbers(batch: BatchRecord) -> dict[str, Any]:
     ev = evidence(batch.requests)
