@@ -144,9 +144,13 @@ class ConsoleSweepProgress(SweepProgress):
             else ""
         )
         failed = f", [red]{len(point.batch.failed)} failed[/]" if point.batch.failed else ""
+        seen = (
+            f"in flight {ev.max_in_flight:<5} {ev.processes} proc / {ev.threads} thr"
+            if any(r.pid is not None for r in point.batch.requests)
+            else "no evidence fields"  # a --target that does not send them
+        )
         self.console.print(
-            f"  N={point.clients:<5} {point.batch.ratio:6.2f}x  in flight {ev.max_in_flight:<5} "
-            f"{ev.processes} proc / {ev.threads} thr  {res}{failed}"
+            f"  N={point.clients:<5} {point.batch.ratio:6.2f}x  {seen}  {res}{failed}"
             + (f"  [yellow]{point.status}[/]" if point.status != "ok" else "")
         )
 
