@@ -50,7 +50,7 @@ def test_ceiling_verdicts(declared: int | None, steps: list[dict[str, object]], 
 def test_a_short_load_run_finds_the_ceilings(tmp_path: Path) -> None:
     run_id = f"load-{uuid.uuid4().hex[:8]}"
     proc = harness("load", "--servers", "gunicorn-default,gunicorn-threads5", "--rates", "10,40,150",
-                   "--duration", "2", "--warmup", "0.5", "--out", str(tmp_path), run_id=run_id,
+                   "--duration", "1", "--warmup", "0.3", "--out", str(tmp_path), run_id=run_id,
                    timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_none_left(run_id)
