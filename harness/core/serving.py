@@ -78,6 +78,7 @@ class RunningServer:
     proc: ManagedProcess
     url: str
     ready_s: float
+    """From the process's start until it answered its readiness check."""
 
 
 def _python_rounds(calibration: Calibration | None) -> int:
@@ -203,8 +204,9 @@ def running_server(
             if not bound and (pattern := spec.port_regex()):
                 bound = port_from_log(proc, pattern, spec.ready_timeout_s)
             url = f"http://{url_host(reachable_host(host))}:{bound}/"
-            ready_s = wait_until_ready(proc, url, spec.ready_timeout_s)
-            yield RunningServer(spec, proc, url, ready_s)
+            wait_until_ready(proc, url, spec.ready_timeout_s)
+            # from the process's start, not from when its port was read from the log
+            yield RunningServer(spec, proc, url, time.perf_counter() - proc.started_at)
     finally:
         if sock is not None:
             sock.close()
