@@ -211,11 +211,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     report, out_dir=plan.out_dir / "pictures", report_dir=plan.out_dir
                 )
                 settings["pictures_s"] = time.perf_counter() - drawn
-            if plan.target is not None:  # nothing was sampled: no resources chart
-                for p in (p for p in pictures if p.kind == "resources"):
-                    for path in (p.png, p.svg):
-                        (plan.out_dir / path).unlink(missing_ok=True)
-                pictures = [p for p in pictures if p.kind != "resources"]
             write(tuple(pictures))
 
     points = sum(len(ladder) for ladder in plan.ladders.values())

@@ -295,7 +295,9 @@ def sweep_pictures(report: SweepReport, *, out_dir: Path, report_dir: Path) -> l
         servers = groups.get(group)
         if not servers or report.points[report.points["server"].isin(servers)]["ratio"].isna().all():
             continue
-        for kind, draw in (("sweep", sweep_chart), ("resources", resources_chart)):
+        sampled = report.points[report.points["server"].isin(servers)]["peak_rss_bytes"].notna().any()
+        charts = (("sweep", sweep_chart), ("resources", resources_chart)) if sampled else (("sweep", sweep_chart),)
+        for kind, draw in charts:  # a --target's resources are not sampled: no chart of them
             fig, marks = draw(report, servers, title)
             png, svg = save(
                 fig, out_dir, f"sweep-{'ratio' if kind == 'sweep' else kind}-{group}", report_dir=report_dir
