@@ -43,9 +43,15 @@ def _outside_venvs_path() -> str:
     return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if ".nox" not in p)
 
 
+COMPILED = {"UV_COMPILE_BYTECODE": "1"}
+"""uv installs without bytecode (pip compiles), and the harness's children never write
+it (``PYTHONDONTWRITEBYTECODE``): without this every server and client start compiled
+httpx, FastAPI or Django again, 0.3 s more per client and up to 1 s per server."""
+
+
 def install(session: nox.Session, *groups: str) -> None:
     """Install the runtime dependencies, the given groups and a Go toolchain."""
-    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups), "-c", CONSTRAINTS)
+    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups), "-c", CONSTRAINTS, env=COMPILED)
     install_go(session)
 
 
