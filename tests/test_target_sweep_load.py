@@ -50,6 +50,7 @@ def test_sweep_against_a_target_judges_the_as_capacity(served: str, tmp_path: Pa
                    "--out", str(tmp_path), run_id=run_id, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_none_left(run_id)  # no server was started: only the clients ran, and they are gone
+    assert "already running (a --target)" in proc.stderr and "ready in" not in proc.stderr  # no start to time
     data = json.loads((tmp_path / "sweep.json").read_text())
     target = data["settings"]["target"]
     assert (target["url"], target["name"], target["as"], target["evidence"]) == (served, SERVER, SERVER, True)

@@ -105,6 +105,7 @@ def test_a_server_in_another_namespace_measures_as_over_loopback(tmp_path: Path)
             cwd=REPO, env=harness_env(run_id), capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         assert far.returncode == 0, far.stderr
+        assert "go-nethttp already running (a --target)" in far.stderr
         near_out = tmp_path / "loopback"
         near = harness("compare", "--servers", "go-nethttp", "--client-impls", CLIENTS, "--delay", "0.2",
                        "--repeats", "1", "--out", str(near_out), run_id=run_id, timeout=300)  # fmt: skip

@@ -48,8 +48,9 @@ class ConsoleProgress(ProgressHooks):
     def server_starting(self, server: str) -> None:
         self.bar.update(self.task, description=f"starting {server}")
 
-    def server_ready(self, server: str, seconds: float) -> None:
-        self.print(f"[bold]{server}[/] ready in {seconds:.2f} s")
+    def server_ready(self, server: str, seconds: float | None) -> None:
+        said = "already running (a --target)" if seconds is None else f"ready in {seconds:.2f} s"
+        self.print(f"[bold]{server}[/] {said}")
 
     def server_failed(self, server: str, reason: str) -> None:
         self.print(f"[red]{server} failed:[/] {escape(reason)}")

@@ -124,8 +124,8 @@ class ConsoleSweepProgress(SweepProgress):
     def server_starting(self, server: str, ladder: tuple[int, ...]) -> None:
         self.console.print(f"[bold]{server}[/]: N = {', '.join(map(str, ladder))}")
 
-    def server_ready(self, server: str, seconds: float) -> None:
-        self.console.print(f"  ready in {seconds:.2f} s")
+    def server_ready(self, server: str, seconds: float | None) -> None:
+        self.console.print("  already running (a --target)" if seconds is None else f"  ready in {seconds:.2f} s")
 
     def server_failed(self, server: str, reason: str) -> None:
         self.console.print(f"  [red]failed:[/] {reason}")

@@ -416,7 +416,8 @@ class SweepProgress:
     """What the sweep reports while it works; the CLI supplies a visible one."""
 
     def server_starting(self, server: str, ladder: tuple[int, ...]) -> None: ...
-    def server_ready(self, server: str, seconds: float) -> None: ...
+    # seconds: from its start until it was ready; None for a --target (already running)
+    def server_ready(self, server: str, seconds: float | None) -> None: ...
     def server_failed(self, server: str, reason: str) -> None: ...
     def point_done(self, point: SweepPoint) -> None: ...
 
@@ -506,7 +507,7 @@ def sweep_target(target: Target, *, plan: SweepPlan, results: SweepResults, go: 
     """Warm up, then every N of the target's ladder until one runs out of budget; nothing is started."""
     ladder = plan.target_ladder
     progress.server_starting(target.name, ladder)
-    progress.server_ready(target.name, 0.0)
+    progress.server_ready(target.name, None)
     try:
         results.add(run_point(plan.client, target, WARMUP_CLIENTS, plan=plan, go=go, warmup=True))
     except PairingError as exc:  # recorded; the ladder's points then fail or pass on their own
