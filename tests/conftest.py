@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,6 +59,28 @@ def assert_none_left(run_id: str, wait_s: float = 5.0) -> None:
     while (left := processes_of_run(run_id)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"left behind: {[(p.pid, p.cmdline()) for p in left]}"
+
+
+@contextmanager
+def harness_serve(server: str, delay_s: float, run_id: str) -> Iterator[str]:
+    """``harness serve SERVER`` on 127.0.0.1 (any free port): its URL while it runs; then
+    Ctrl-C, which must end it with status 0 and leave no process of the run behind."""
+    argv = [sys.executable, "-m", "harness", "serve", server, "--port", "0", "--delay", f"{delay_s:g}"]
+    with subprocess.Popen(
+        argv, cwd=REPO, env=harness_env(run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            line = proc.stdout.readline()
+            match = re.search(r"serving at (http://127\.0\.0\.1:\d+/)", line)
+            assert match, line + proc.stderr.read()
+            yield match.group(1)
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert_none_left(run_id)
 
 
 @dataclass

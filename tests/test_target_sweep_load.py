@@ -4,17 +4,13 @@ measured by commands that start none; and their one-line errors (exit status 2).
 from __future__ import annotations
 
 import json
-import re
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import HOLD_S, REPO, assert_none_left, harness, harness_env
+from tests.conftest import HOLD_S, assert_none_left, harness, harness_serve
 
 SERVER = "gunicorn-threads5"
 """Declares k = 5: a ladder over 5 and a rate over k / D tell the --as capacity apart from unbounded."""
@@ -24,23 +20,8 @@ DELAY_S = 0.1
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """The URL of ``harness serve SERVER`` on 127.0.0.1, stopped with Ctrl-C afterwards."""
-    run_id = f"target-serve-{uuid.uuid4().hex[:8]}"
-    argv = [sys.executable, "-m", "harness", "serve", SERVER, "--port", "0", "--delay", f"{DELAY_S:g}"]
-    with subprocess.Popen(
-        argv, cwd=REPO, env=harness_env(run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as proc:
-        try:
-            assert proc.stdout is not None and proc.stderr is not None
-            line = proc.stdout.readline()
-            match = re.search(r"serving at (http://127\.0\.0\.1:\d+/)", line)
-            assert match, line + proc.stderr.read()
-            yield match.group(1)
-            proc.send_signal(signal.SIGINT)
-            assert proc.wait(timeout=30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert_none_left(run_id)
+    with harness_serve(SERVER, DELAY_S, f"target-serve-{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 @pytest.mark.integration
