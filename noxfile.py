@@ -139,7 +139,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")  # files and settings: [tool.mypy] in pyproject.toml
     with session.chdir("go"):
-        session.run("go", "vet", "./server", "./client", "./loadclient", "./internal/...")
+        session.run("go", "vet", "./server", "./client", "./loadclient", "./internal/...", "./evidencehttp")
 
 
 @nox.session(default=False)

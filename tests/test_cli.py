@@ -16,7 +16,7 @@ from tests.conftest import harness
         (["compare", "--delay", "-1"], "--delay must be a number of seconds from 0.001 to 25"),
         (["compare", "--delay", "0.00001"], "--delay must be a number of seconds from 0.001 to 25, got 1e-05"),
         (["compare", "--connections", "pooled"], "argument --connections: invalid choice: 'pooled'"),
-        (["compare", "--delay", "abc"], "argument --delay: invalid float value: 'abc'"),
+        (["compare", "--delay", "abc"], "--delay must be a number of seconds or auto (a --target only), got 'abc'"),
         (["compare", "--clients", "0"], "--clients must be between 1 and 1000, got 0"),
         (["compare", "--clients", "1001"], "--clients must be between 1 and 1000, got 1001"),
         (["compare", "--repeats", "0"], "--repeats must be at least 1, got 0"),

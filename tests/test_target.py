@@ -21,7 +21,7 @@ def test_target_urls() -> None:
 
 def test_a_target_without_evidence_is_probed_and_accepted(plain_url: str) -> None:
     found = probe(plain_url, HOLD_S)
-    assert not found.evidence and found.held_s is None and found.round_trip_s >= HOLD_S
+    assert found.evidence_source == "none" and found.held_s is None and found.round_trip_s >= HOLD_S
 
 
 def test_a_target_that_answers_too_fast_for_the_delay_is_one_line(plain_url: str) -> None:

@@ -103,7 +103,7 @@ def test_load_against_a_target_without_evidence_or_echo(plain_url: str, tmp_path
         (["--target", "198.18.0.1:8000"], "--target must be an http:// URL with a host"),
         (["--target", "http://127.0.0.1:9/", "--servers", "go-nethttp"], "--servers is for servers the harness"),
         (["--target", "http://127.0.0.1:9/", "--as", "nginx"], "unknown server 'nginx' in --as; valid: go-nethttp"),
-        (["--as", "go-nethttp"], "--as and --target-clock describe a --target"),
+        (["--as", "go-nethttp"], "--as describe(s) a --target"),
     ],
 )
 @pytest.mark.parametrize("command", ["sweep", "load"])

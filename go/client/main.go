@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,15 +30,17 @@ type response struct {
 
 // result is one request as the harness sees it: client-side timestamps on the
 // cross-process clock, the status, whether the server said it would close the
-// connection, and the body passed through for checking.
+// connection, the server's Concurrency-Evidence header (raw, when it sent one) and
+// the body passed through for checking.
 type result struct {
-	Name         string          `json:"name"`
-	SentNS       int64           `json:"sent_ns"`
-	RecvNS       int64           `json:"recv_ns"`
-	Status       int             `json:"status"`
-	ServerClosed bool            `json:"server_closed"`
-	Error        string          `json:"error,omitempty"`
-	Body         json.RawMessage `json:"body,omitempty"`
+	Name           string          `json:"name"`
+	SentNS         int64           `json:"sent_ns"`
+	RecvNS         int64           `json:"recv_ns"`
+	Status         int             `json:"status"`
+	ServerClosed   bool            `json:"server_closed"`
+	EvidenceHeader *string         `json:"evidence_header,omitempty"`
+	Error          string          `json:"error,omitempty"`
+	Body           json.RawMessage `json:"body,omitempty"`
 }
 
 // batch is the machine-readable line printed after every batch. CPUNS is the CPU
@@ -66,7 +69,12 @@ var (
 func get(c *http.Client, s string) (res result) {
 	res = result{Name: s, SentNS: evidence.Now()}
 	defer func() { res.RecvNS = evidence.Now() }()
-	resp, err := c.Get(*baseURL + "?client=" + url.QueryEscape(s))
+	req, err := newRequest(s)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -76,9 +84,19 @@ func get(c *http.Client, s string) (res result) {
 	// resp.Close: the answer said "Connection: close" (or was HTTP/1.0 without
 	// keep-alive); net/http removes that header, so this is the only trace of it.
 	res.ServerClosed = resp.Close
+	if v := resp.Header.Values(evidence.Header); len(v) > 0 {
+		joined := strings.Join(v, ", ")
+		res.EvidenceHeader = &joined
+	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		res.Error = err.Error()
+		return res
+	}
+	if endpoint != nil { // a user's endpoint: any body; a small JSON one is passed on
+		if len(body) <= evidence.MaxPassedBody && json.Valid(body) {
+			res.Body = body
+		}
 		return res
 	}
 	r := new(response)
@@ -91,6 +109,22 @@ func get(c *http.Client, s string) (res result) {
 	}
 	res.Body = body
 	return res
+}
+
+// endpoint is the user's request from HARNESS_REQUEST (nil: the article's GET ?client=NAME).
+var endpoint *evidence.Endpoint
+
+// newRequest is the article's GET <url>?client=NAME, or the user's endpoint as
+// given; either way it asks for the server's evidence (Concurrency-Evidence: 1).
+func newRequest(name string) (*http.Request, error) {
+	if endpoint != nil {
+		return endpoint.NewRequest(*baseURL)
+	}
+	req, err := http.NewRequest(http.MethodGet, *baseURL+"?client="+url.QueryEscape(name), nil)
+	if err == nil {
+		req.Header.Set(evidence.Header, "1")
+	}
+	return req, err
 }
 
 func runBatch(c *http.Client, n int, names []string) batch {
@@ -144,6 +178,11 @@ func main() {
 	}
 	if *conns != "reuse" && *conns != "fresh" {
 		fmt.Fprintf(os.Stderr, "client: -connections must be reuse or fresh, got %q\n", *conns)
+		os.Exit(2)
+	}
+	var err error
+	if endpoint, err = evidence.EndpointFromEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(2)
 	}
 	c := newClient(*clients)

@@ -73,6 +73,8 @@ type record struct {
 	ServerClosed bool            `json:"server_closed"`
 	Error        string          `json:"error"`
 	Body         json.RawMessage `json:"body"`
+	// EvidenceHeader is the server's Concurrency-Evidence header, raw, when it sent one.
+	EvidenceHeader *string `json:"evidence_header,omitempty"`
 }
 
 // summary is the last line, {"summary": {...}}. Counts without a warmup_ prefix
@@ -201,6 +203,9 @@ func schedule(arrivals string, rate float64, total time.Duration, seed int64) []
 	return offs
 }
 
+// endpoint is the user's request from HARNESS_REQUEST (nil: the article's GET ?client=NAME).
+var endpoint *evidence.Endpoint
+
 // requestName is the per-request client name the server echoes: r000000, ...
 func requestName(i int) string { return fmt.Sprintf("r%06d", i) }
 
@@ -227,7 +232,13 @@ func isTimeout(err error) bool {
 // send does one request and returns its record; sent is stored the moment the
 // request leaves, so an abandoned request still shows when it was sent.
 func send(c *http.Client, base string, rec record, sent *int64, echoOptional bool) record {
-	req, err := http.NewRequest(http.MethodGet, base+"client="+url.QueryEscape(rec.Name), nil)
+	var req *http.Request
+	var err error
+	if endpoint != nil {
+		req, err = endpoint.NewRequest(base)
+	} else if req, err = http.NewRequest(http.MethodGet, base+"client="+url.QueryEscape(rec.Name), nil); err == nil {
+		req.Header.Set(evidence.Header, "1")
+	}
 	if err != nil {
 		rec.Error = err.Error()
 		return rec
@@ -248,6 +259,19 @@ func send(c *http.Client, base string, rec record, sent *int64, echoOptional boo
 	}
 	recv := evidence.Now()
 	rec.RecvNS = ptr(recv)
+	if v := resp.Header.Values(evidence.Header); len(v) > 0 {
+		joined := strings.Join(v, ", ")
+		rec.EvidenceHeader = &joined
+	}
+	if endpoint != nil { // a user's endpoint: its expected statuses, any body
+		if !endpoint.Accepts(resp.StatusCode) {
+			rec.Error = fmt.Sprintf("HTTP status %d", resp.StatusCode)
+		}
+		if len(body) <= evidence.MaxPassedBody && json.Valid(body) {
+			rec.Body = body
+		}
+		return rec
+	}
 	var echo struct {
 		Client string `json:"client"`
 	}
@@ -285,10 +309,12 @@ func run(cfg config, c *http.Client) ([]record, summary) {
 	offs := schedule(cfg.Arrivals, cfg.Rate, total, cfg.Seed)
 	n := len(offs)
 	base := cfg.URL
-	if strings.Contains(base, "?") {
-		base += "&"
-	} else {
-		base += "?"
+	if endpoint == nil { // the article's request: ?client=NAME is appended
+		if strings.Contains(base, "?") {
+			base += "&"
+		} else {
+			base += "?"
+		}
 	}
 
 	records := make([]record, n)
@@ -470,6 +496,10 @@ func main() {
 		os.Exit(0)
 	}
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadclient:", err)
+		os.Exit(2)
+	}
+	if endpoint, err = evidence.EndpointFromEnv(); err != nil {
 		fmt.Fprintln(os.Stderr, "loadclient:", err)
 		os.Exit(2)
 	}

@@ -23,10 +23,13 @@ from harness.cli.options import (
     console,
     cpu_list,
     cpu_text,
-    delay,
+    delay_arg,
     load_catalog,
     make_target,
     names,
+    settle_target,
+    target_catalog,
+    target_delay,
     writable,
 )
 from harness.cli.progress import ConsoleProgress
@@ -40,7 +43,7 @@ from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import default_out
 from harness.core.serving import CONNECTIONS
-from harness.core.target import probed, target_line
+from harness.core.target import target_line
 
 if TYPE_CHECKING:
     from harness.core.picture import Picture
@@ -68,7 +71,7 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
         client_cpus=cpu_list(args.client_cpus, "--client-cpus"),
         servers=tuple(by_server[s] for s in servers),
         clients=tuple(by_client[c] for c in clients),
-        delay_s=delay(args.delay),
+        delay_s=target_delay(args) or 0.0,  # --delay auto: measured once the target is probed
         n_clients=args.clients,
         repeats=args.repeats,
         out_dir=writable(Path(args.out)),
@@ -81,8 +84,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     setup_start = time.perf_counter()
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
-    if plan.target is not None:  # before any batch: reachable, the article's JSON, the same D
-        plan = dataclasses.replace(plan, target=probed(plan.target, plan.delay_s))
+    if plan.target is not None:  # before any batch: reachable, the answer it should give, D
+        target, delay_s = settle_target(plan.target, args)
+        plan = dataclasses.replace(plan, target=target, delay_s=delay_s)
+        catalog = target_catalog(catalog, target)
     go = build_go([*plan.servers, *plan.clients])
     for old in [*(plan.out_dir / "logs").glob("*.log"), *(plan.out_dir / "pictures").glob("timeline-*")]:
         old.unlink()
@@ -156,7 +161,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register ``compare`` on the CLI's subcommands."""
     compare = sub.add_parser("compare", help="run every client against every server and write the report")
-    compare.add_argument("--delay", type=float, help=f"D, seconds each request is held (default {DEFAULT_DELAY_S:g})")
+    compare.add_argument("--delay", type=delay_arg,
+                         help=f"D, seconds each request is held (default {DEFAULT_DELAY_S:g}); auto: a --target's, "
+                         "measured")  # fmt: skip
     compare.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="N, requests per batch (1..1000)")
     compare.add_argument("--repeats", type=int, help=f"R, counted batches per pairing (default {DEFAULT_REPEATS})")
     quick_help = f"a quick look: D = {QUICK_DELAY_S:g} s and {QUICK_REPEATS} counted batch; the report says so"

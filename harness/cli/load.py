@@ -13,17 +13,19 @@ from harness.cli.options import (
     add_target_arguments,
     build_go,
     console,
-    delay,
+    delay_arg,
     load_catalog,
     make_target,
     names,
+    settle_target,
+    target_delay,
     writable,
 )
 from harness.core import gobuild
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import CACHE_DIR, GO_DIR, default_out
-from harness.core.target import Target, probed, target_line
+from harness.core.target import Target, target_line
 from harness.load.runner import CLIENT_LIMIT_RPS, LoadPlan, measure
 
 DEFAULT_LOAD_DELAY_S = 0.05
@@ -62,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"each server's k / D; unbounded ones up to {CLIENT_LIMIT_RPS:g}/s)")  # fmt: skip
     parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="counted seconds per step")
     parser.add_argument("--warmup", type=float, default=DEFAULT_WARMUP_S, help="seconds per step, not counted")
-    parser.add_argument("--delay", type=float, default=DEFAULT_LOAD_DELAY_S, help="D, seconds each request is held")
+    parser.add_argument("--delay", type=delay_arg, default=DEFAULT_LOAD_DELAY_S,
+                        help="D, seconds each request is held; auto: a --target's, measured")  # fmt: skip
     parser.add_argument("--arrivals", choices=("constant", "poisson"), default="constant",
                         help="a request every 1/λ s, or Poisson arrivals (with --seed)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1, help="the Poisson schedule's seed (stated in the report)")
@@ -109,11 +112,12 @@ def cmd_load(args: argparse.Namespace) -> int:
     by_server = catalog.servers_by_name
     target = make_target(args, catalog)
     chosen = [] if target else names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")
-    k = by_server[target.name].capacity if target and target.declared else None
-    plan = make_plan(args, tuple(by_server[n] for n in chosen), delay(args.delay), target, k)
+    k = target.capacity if target else None
+    plan = make_plan(args, tuple(by_server[n] for n in chosen), target_delay(args) or 0.0, target, k)
     out = writable(Path(args.out))
-    if plan.target is not None:  # before any step: reachable, the article's JSON, the same D
-        plan = dataclasses.replace(plan, target=probed(plan.target, plan.delay_s))
+    if plan.target is not None:  # before any step: reachable, the answer it should give, D
+        settled, delay_s = settle_target(plan.target, args)
+        plan = dataclasses.replace(plan, target=settled, delay_s=delay_s)
     go = build_go([])
     if go is None:
         go = gobuild.build(GO_DIR, CACHE_DIR / "go")

@@ -10,14 +10,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+import psutil
 from rich.console import Console
 
 from harness.core import calibration, gobuild
 from harness.core.catalog import CATALOG, Catalog, ClientSpec, ServerSpec
 from harness.core.errors import UsageError
 from harness.core.paths import CACHE_DIR, GO_DIR
+from harness.core.request import request_spec
 from harness.core.serving import is_loopback
-from harness.core.target import Target, target_url
+from harness.core.target import Target, probed, run_delay, target_url
 
 DEFAULT_DELAY_S = 0.5
 
@@ -145,29 +147,73 @@ def cpu_text(cpus: Iterable[int]) -> str:
     return ",".join(runs) if ordered else ""
 
 
+AUTO = "auto"
+"""``--delay auto``: measure a --target's D (``core.target``)."""
+
+
+def delay_arg(text: str) -> float | str:
+    """``--delay``: seconds, or ``auto`` (a --target's D, measured); checked later, in one line."""
+    if text.strip().lower() == AUTO:
+        return AUTO
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--delay must be a number of seconds or auto (a --target only), got {text!r}") from None
+
+
 def add_target_arguments(parser: Any) -> None:
-    """``--target URL``, ``--as SERVER`` and ``--target-clock``: a server the harness did not start."""
+    """``--target URL`` and what describes it: ``--as`` or the request (``--method``, ``--header``,
+    ``--body``, ``--body-file``, ``--expect-status``), ``--capacity``, ``--target-clock``,
+    ``--server-pid`` and ``--force``: a server the harness did not start."""
     parser.add_argument("--target", metavar="URL",
-                        help="measure a server the harness did not start (another machine, `harness serve --host`); "
-                        "no server is started, it is probed once first")  # fmt: skip
+                        help="measure a server the harness did not start (your own app, another machine, "
+                        "`harness serve --host`): any http:// URL, path and query; no server is started, it is "
+                        "probed first")  # fmt: skip
     parser.add_argument(
         "--as",
         dest="as_server",
         metavar="SERVER",
-        help="the catalog server the --target runs: its claims and capacity apply (else none)",
+        help="the catalog server the --target runs: the article's request, its claims and capacity (else none)",
     )
+    parser.add_argument("--method", help="a --target endpoint's HTTP method (default GET)")
+    parser.add_argument("--header", action="append", metavar="'NAME: VALUE'",
+                        help="a header every request to the --target carries (repeat it); "
+                        "reports hide the values")  # fmt: skip
+    parser.add_argument("--body", help="the body every request to the --target sends")
+    parser.add_argument("--body-file", metavar="PATH", help="the body, from a file")
+    parser.add_argument("--expect-status", metavar="LIST",
+                        help="statuses that count as an answer from the --target, e.g. 200,201 or 2xx "
+                        "(default 2xx)")  # fmt: skip
+    parser.add_argument("--capacity", type=int, metavar="K",
+                        help="how many requests your --target serves at once (e.g. gunicorn --threads 4: 4); "
+                        "the generic claim G1 judges it, the sweep and load model it")  # fmt: skip
+    parser.add_argument("--server-pid", type=int, metavar="PID",
+                        help="sample this process and its children while the batches run (processes, threads, CPU): "
+                        "evidence from a --target on this host without touching its code")  # fmt: skip
+    parser.add_argument("--force", action="store_true",
+                        help="run against a --target even when its probe does not match --delay")  # fmt: skip
     parser.add_argument("--target-clock", choices=TARGET_CLOCKS,
                         help="same: the --target shares this host's monotonic clock (loopback, a network namespace),"
                         " so client and handler stamps are checked against each other; other (default unless "
                         "the target is on loopback): another machine, not checked")  # fmt: skip
 
 
+REQUEST_FLAGS = ("method", "header", "body", "body_file", "expect_status")
+TARGET_ONLY = (*REQUEST_FLAGS, "capacity", "server_pid", "force", "as_server", "target_clock")
+
+
+def _flag(dest: str) -> str:
+    return "--as" if dest == "as_server" else "--" + dest.replace("_", "-")
+
+
 def make_target(args: argparse.Namespace, catalog: Catalog) -> Target | None:
     """The ``--target`` of this run (not probed yet), or ``None``; each check is one line: what
     the harness did not start it cannot set up (servers, their CPUs, their kind of work)."""
     if not args.target:
-        if args.as_server or args.target_clock:
-            raise UsageError("--as and --target-clock describe a --target; give one or leave them out")
+        extra = [_flag(d) for d in TARGET_ONLY if getattr(args, d, None) not in (None, False)]
+        if extra or getattr(args, "delay", None) == AUTO:
+            flags = ", ".join(extra) or "--delay auto"
+            raise UsageError(f"{flags} describe(s) a --target; give one or leave them out")
         return None
     for flag, given in (("--servers", args.servers), ("--server-cpus", getattr(args, "server_cpus", None))):
         if given is not None:
@@ -176,16 +222,58 @@ def make_target(args: argparse.Namespace, catalog: Catalog) -> Target | None:
         raise UsageError("--work cpu needs servers the harness starts (it sets their work); a --target only waits")
     if args.as_server is not None and args.as_server not in catalog.servers_by_name:
         raise UsageError(f"unknown server {args.as_server!r} in --as; valid: {', '.join(catalog.servers_by_name)}")
-    url, host_port = target_url(args.target)
+    request = None
+    if args.as_server is not None:
+        if given := [_flag(d) for d in (*REQUEST_FLAGS, "capacity") if getattr(args, d, None) is not None]:
+            raise UsageError(f"--as sends the article's request with that server's capacity; {', '.join(given)} "
+                             "describe(s) your own endpoint: leave out --as")  # fmt: skip
+    else:
+        request = request_spec(method=args.method, headers=args.header, body=args.body, body_file=args.body_file,
+                               expect=args.expect_status, scratch=Path(args.out) / "logs")  # fmt: skip
+    if args.capacity is not None and args.capacity < 1:
+        raise UsageError(f"--capacity must be a whole number of requests at least 1, got {args.capacity}")
+    if args.server_pid is not None:
+        check_server_pid(args.server_pid)
+    url, host_port = target_url(args.target, article=request is None)
     host = host_port.rsplit(":", 1)[0].strip("[]")
     try:
         local = is_loopback(host)
     except ValueError:
         local = host == "localhost"
     clock = args.target_clock or ("same" if local else "other")
+    declared = args.as_server is not None
     return Target(
         url=url,
         name=args.as_server or host_port,
-        declared=args.as_server is not None,
+        declared=declared or args.capacity is not None,
         shared_clock=clock == "same",
+        request=request,
+        capacity=catalog.servers_by_name[args.as_server].capacity if declared else args.capacity,
+        server_pid=args.server_pid,
     )
+
+
+def check_server_pid(pid: int) -> None:
+    """``--server-pid``: a process of this host other than the harness, or a one-line ``UsageError``."""
+    if pid <= 1 or pid == os.getpid() or not psutil.pid_exists(pid):
+        raise UsageError(f"--server-pid {pid} is not a running process of this host: give the server's pid "
+                         "(its master process for gunicorn or uvicorn --workers), e.g. from "
+                         "`pgrep -f gunicorn`")  # fmt: skip
+
+
+def target_delay(args: argparse.Namespace) -> float | None:
+    """The --delay of a run: seconds, checked; ``None`` for ``auto`` (a --target's D, measured)."""
+    return None if args.delay == AUTO else delay(args.delay)
+
+
+def settle_target(target: Target, args: argparse.Namespace) -> tuple[Target, float]:
+    """The target probed (reachable, the answer it should give, D) and the run's D."""
+    found = probed(target, target_delay(args), force=args.force)
+    return found, run_delay(found, target_delay(args))
+
+
+def target_catalog(catalog: Catalog, target: Target | None) -> Catalog:
+    """The catalog a run's reports judge by: with a ``--capacity`` target as an entry of its own."""
+    if target is None or target.capacity is None or target.name in catalog.servers_by_name:
+        return catalog
+    return catalog.with_target(target.name, target.capacity)

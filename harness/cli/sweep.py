@@ -24,10 +24,13 @@ from harness.cli.options import (
     build_go,
     calibrate_cpu,
     console,
-    delay,
+    delay_arg,
     load_catalog,
     make_target,
     names,
+    settle_target,
+    target_catalog,
+    target_delay,
     writable,
 )
 from harness.core.calibration import WORK_KINDS
@@ -36,7 +39,7 @@ from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.evidence import evidence
 from harness.core.paths import default_out
-from harness.core.target import probed, target_line
+from harness.core.target import target_line
 from harness.sweep import report as sweep_report
 from harness.sweep.runner import (
     DEFAULT_BUDGET_S,
@@ -84,12 +87,8 @@ def parse_ladder(value: str | None, max_clients: int) -> tuple[int, ...]:
 
 def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
     ladder = parse_ladder(args.ladder, args.max_clients)
-    delay_s = delay(args.delay)
-    if not delay_s < args.budget <= MAX_BUDGET_S:  # also refuses nan
-        raise UsageError(
-            f"--budget must be a number of seconds more than D ({delay_s:g} s) and at most {MAX_BUDGET_S:g}, "
-            f"got {args.budget:g}"
-        )
+    delay_s = target_delay(args)  # None: --delay auto, a --target's D measured after the probe
+    check_budget(args.budget, delay_s or 0.0)
     by_server, by_client = catalog.servers_by_name, catalog.clients_by_name
     default = [s.name for s in catalog.servers if s.default]
     target = make_target(args, catalog)
@@ -106,13 +105,21 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
         servers=tuple(by_server[s] for s in servers),
         client=client,
         ladder=ladder,
-        delay_s=delay_s,
+        delay_s=delay_s or 0.0,
         budget_s=args.budget,
         out_dir=writable(Path(args.out)),
         work=args.work,
         target=target,
-        target_spec=by_server[target.name] if target and target.declared else None,
+        target_spec=target_catalog(catalog, target).servers_by_name.get(target.name) if target else None,
     )
+
+
+def check_budget(budget_s: float, delay_s: float) -> None:
+    if not delay_s < budget_s <= MAX_BUDGET_S:  # also refuses nan
+        raise UsageError(
+            f"--budget must be a number of seconds more than D ({delay_s:g} s) and at most {MAX_BUDGET_S:g}, "
+            f"got {budget_s:g}"
+        )
 
 
 class ConsoleSweepProgress(SweepProgress):
@@ -158,8 +165,11 @@ class ConsoleSweepProgress(SweepProgress):
 def cmd_sweep(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     plan = make_plan(args, catalog)
-    if plan.target is not None:  # before any batch: reachable, the article's JSON, the same D
-        plan = dataclasses.replace(plan, target=probed(plan.target, plan.delay_s))
+    if plan.target is not None:  # before any batch: reachable, the answer it should give, D
+        target, delay_s = settle_target(plan.target, args)
+        check_budget(plan.budget_s, delay_s)
+        plan = dataclasses.replace(plan, target=target, delay_s=delay_s)
+        catalog = target_catalog(catalog, target)
     go = build_go([*plan.servers, plan.client])
     for old in [*(plan.out_dir / "logs" / "sweep").glob("*.log"), *(plan.out_dir / "pictures").glob("sweep-*")]:
         old.unlink()
@@ -215,7 +225,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     points = sum(len(ladder) for ladder in plan.ladders.values())
     if plan.target is not None:
-        console.print(target_line(plan.target.settings()) + "; its resources are not sampled")
+        sampled = "" if plan.target.server_pid else "; its resources are not sampled"
+        console.print(target_line(plan.target.settings()) + sampled)
     console.print(
         f"sweep: {len(plan.ladders)} servers, {points} points, client {plan.client.name}, "
         f"D = {plan.delay_s:g} s, budget {plan.budget_s:g} s per point"
@@ -237,7 +248,8 @@ def add_parser(sub: Any) -> None:
     sweep.add_argument(
         "--client-impls", default=DEFAULT_CLIENT, help=f"the client that sends the batches (default: {DEFAULT_CLIENT})"
     )
-    sweep.add_argument("--delay", type=float, default=DEFAULT_DELAY_S, help="D, seconds each request is held")
+    sweep.add_argument("--delay", type=delay_arg, default=DEFAULT_DELAY_S,
+                       help="D, seconds each request is held; auto: a --target's, measured")  # fmt: skip
     sweep.add_argument("--ladder", help="comma-separated N (default: 1,2,5,10,20,50,100,200,500,1000)")
     sweep.add_argument("--max-clients", type=int, default=MAX_CLIENTS, help="drop ladder points above this")
     sweep.add_argument(

@@ -111,6 +111,10 @@ def evidence(report: Report, server: str) -> str:
     )
     if report.context.work == "cpu":  # the cores the rest of the machine took decide what parallelism can show
         frame.insert(7, "others' cores", rows["other_load"].map(_fixed))
+    if "sampled_processes" in rows and rows["sampled_processes"].notna().any():  # --server-pid
+        frame["sampled processes"] = rows["sampled_processes"].map(lambda v: _int(v, "-"))
+        frame["sampled threads"] = rows["sampled_threads"].map(lambda v: _int(v, "-"))
+        frame["sampled parallelism"] = rows["sampled_parallelism"].map(_fixed)
     return table(frame)
 
 

@@ -141,14 +141,29 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
 
 
 def target_note(target: dict[str, Any]) -> str:
-    """What a reader must know of a --target run: what ran where, and what was checked."""
-    runs = f"runs {target['as']} (--as)" if target.get("as") else "runs no declared catalog server"
-    evidence = (
-        "its answers carry the evidence fields, so in flight, processes and threads are the server's own"
-        if target.get("evidence")
-        else "its answers carry no evidence fields: in flight, processes and threads are not available, "
-        "only the client-side figures"
-    )
+    """What a reader must know of a --target run: what ran where, what it was sent, where its
+    evidence came from, and what was checked."""
+    if target.get("as"):
+        runs = f"runs {target['as']} (--as), sent the article's request"
+    else:
+        request = target.get("request") or {}
+        headers = f" with headers {', '.join(request['headers'])}" if request.get("headers") else ""
+        body = f" and a body of {request['body_bytes']} bytes" if request.get("body_bytes") else ""
+        runs = (f"is the user's own endpoint, sent {request.get('method', 'GET')} {target['url']}{headers}{body}, "
+                f"answers counted with a status in {request.get('expect_status', '2xx')}")  # fmt: skip
+        if target.get("capacity") is not None:
+            runs += f"; it declares a capacity of {target['capacity']} (--capacity)"
+    source = target.get("evidence_source") or ("body" if target.get("evidence") else "none")
+    evidence = {
+        "header": "in flight, processes and threads are the server's own, from the Concurrency-Evidence header "
+        "its middleware adds",
+        "body": "its answers carry the evidence fields, so in flight, processes and threads are the server's own",
+    }.get(source, "its answers carry no evidence: in flight, processes and threads are not available, "
+              "only the client-side figures")  # fmt: skip
+    if target.get("server_pid"):
+        evidence += (f"; its process tree (pid {target['server_pid']} and its children) was sampled while the "
+                     "batches ran: the sampled processes, threads and parallelism come from there, not from "
+                     "handlers, and cannot tell how many requests were in flight")  # fmt: skip
     clock = (
         "it shares this host's monotonic clock, so the clients' send/receive stamps were checked against its "
         "handlers' enter/exit"
@@ -156,15 +171,24 @@ def target_note(target: dict[str, Any]) -> str:
         else "its clock is its own (another host), so the clients' stamps cannot be ordered with its handlers': "
         "that check and the dispatch spread are left out (in flight uses only the server's own stamps)"
     )
-    return f"The server is a target the harness did not start: {target['url']}; it {runs}; {evidence}; {clock}."
+    delay = ""
+    if samples := target.get("delay_auto_samples_s"):
+        delay = (f" D was measured (--delay auto): the median round trip of {len(samples)} requests sent one "
+                 f"at a time, {min(samples):.3f}-{max(samples):.3f} s; every ratio is a multiple of one request "
+                 "alone.")  # fmt: skip
+    if target.get("forced"):
+        delay += " The probe did not match D and the run was forced (--force): ratios may be off."
+    return (f"The server is a target the harness did not start: {target['url']}; it {runs}; {evidence}; "
+            f"{clock}.{delay}")  # fmt: skip
 
 
 def target_unchecked(target: dict[str, Any]) -> str:
     """Why a --target run cannot check claims, or '' when it can."""
     if not target.get("evidence"):
-        return "no server-side evidence from the target"
-    if not target.get("as"):
-        return "the target is not declared as a catalog server (name the one it runs with --as)"
+        return "no server-side evidence from the target (add the middleware: docs/your-server.md)"
+    if not target.get("as") and target.get("capacity") is None:
+        return ("the target declares no capacity (give --capacity K, or --as the catalog server it runs); "
+                "its evidence is shown")  # fmt: skip
     return ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,11 @@ from harness.core.childenv import child_env
 from harness.core.errors import ClientError, PairingError, ServerError
 from harness.core.gobuild import GoBuild
 from harness.core.paths import PYTHON_DIR
+from harness.core.pidtree import TreeSampler
 from harness.core.process import ManagedProcess
 from harness.core.protocol import parse_batch_line
 from harness.core.records import BatchRecord, Pairing
+from harness.core.request import request_env
 from harness.core.serving import (
     MachineCpu,
     RunningServer,
@@ -81,6 +84,8 @@ def run_client(
     """Run the warm-up and R counted batches of one client against one server (or the target)."""
     name = server.name if isinstance(server, Target) else server.spec.name
     shared_clock = server.shared_clock if isinstance(server, Target) else True
+    request = server.request if isinstance(server, Target) else None
+    tree_pid = server.server_pid if isinstance(server, Target) else None
     batches = 1 + plan.repeats
     timeout = request_timeout_s(plan.delay_s, plan.n_clients)
     wait_s = batch_timeout_s(spec, plan.delay_s, plan.n_clients)
@@ -94,12 +99,12 @@ def run_client(
         fill(spec.command, values),
         name=spec.name,
         log_path=plan.out_dir / "logs" / f"{name}--{spec.name}.log",
-        env=child_env(delay_s=plan.delay_s, work=plan.work, extra=dict(spec.env)),
+        env=child_env(delay_s=plan.delay_s, work=plan.work, extra={**dict(spec.env), **request_env(request)}),
         cwd=PYTHON_DIR,
         capture_stdout=True,
         cpus=plan.client_cpus,
     )
-    with proc:
+    with proc, TreeSampler(tree_pid) if tree_pid else nullcontext() as tree:
         last = proc.started_at
         machine = MachineCpu()
         for repeat in range(batches):
@@ -114,12 +119,14 @@ def run_client(
                 raise client_ended(proc, f"after {repeat} of {batches} batches")
             arrived, line = item
             busy_cores = machine.since_last()
+            sampled = tree.since_last().to_dict() if tree is not None else None
             parsed = parse_batch_line(
                 line,
                 client=spec.name,
                 clients=plan.n_clients,
                 evidence_required=not isinstance(server, Target),
                 shared_clock=shared_clock,
+                request=request,
             )
             on_batch(
                 BatchRecord(
@@ -136,6 +143,7 @@ def run_client(
                     connections=plan.connections,
                     machine_busy_cores=busy_cores,
                     shared_clock=shared_clock,
+                    server_tree=sampled,
                 )
             )
             last = arrived

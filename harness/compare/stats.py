@@ -15,6 +15,9 @@ import pandas as pd
 from harness.core.evidence import evidence, new_connections
 from harness.core.records import BatchRecord, Pairing
 
+SAMPLED_COLUMNS = ["sampled_processes", "sampled_threads", "sampled_parallelism"]
+"""From ``--server-pid`` (``core.pidtree``): the server's process tree, sampled, not stamped by handlers."""
+
 CLIENT_LIMITED_BUSY = 0.5
 """A batch whose client process was on a CPU for more than half its wall time is
 *client-limited*: the client, not the server, may have set its time."""
@@ -48,6 +51,7 @@ BATCH_COLUMNS = [
     "dispatch_s",
     "send_spread_s",
     "other_load",
+    *SAMPLED_COLUMNS,
 ]
 
 PAIRING_COLUMNS = [
@@ -85,6 +89,7 @@ PAIRING_COLUMNS = [
     "dispatch_s",
     "send_spread_s",
     "other_load",
+    *SAMPLED_COLUMNS,
 ]
 
 
@@ -136,14 +141,26 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "dispatch_s": ev.dispatch_s if b.shared_clock else None,  # send vs enter: one clock only
                     "send_spread_s": ev.send_spread_s,
                     "other_load": other_load(b.machine_busy_cores, parallelism, busy),
+                    **sampled(b),
                 }
             )
     frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
     numeric = ("max_in_flight", "processes", "threads", "new_connections", "server_cpu_s", "parallelism",
-               "client_cpu_s", "client_busy", "dispatch_s", "send_spread_s", "other_load")  # fmt: skip
+               "client_cpu_s", "client_busy", "dispatch_s", "send_spread_s", "other_load",
+               *SAMPLED_COLUMNS)  # fmt: skip
     for col in numeric:
         frame[col] = pd.to_numeric(frame[col])
     return frame
+
+
+def sampled(batch: BatchRecord) -> dict[str, float | None]:
+    """The ``--server-pid`` columns of one batch (``None`` without sampling)."""
+    tree = batch.server_tree or {}
+    return {
+        "sampled_processes": tree.get("processes"),
+        "sampled_threads": tree.get("threads"),
+        "sampled_parallelism": tree.get("parallelism"),
+    }
 
 
 def pairing_frame(
@@ -195,6 +212,9 @@ def pairing_frame(
                     "dispatch_s": g["dispatch_s"].median(),
                     "send_spread_s": g["send_spread_s"].median(),
                     "other_load": g["other_load"].median(),
+                    "sampled_processes": _median_low(g["sampled_processes"]),
+                    "sampled_threads": _median_low(g["sampled_threads"]),
+                    "sampled_parallelism": g["sampled_parallelism"].median(),
                 }
             )
         rows.append(row)

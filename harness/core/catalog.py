@@ -513,6 +513,20 @@ class Catalog:
             raise UsageError(f"{where}: names already taken: {', '.join(dupes)}")
         return Catalog(self.servers + servers, self.clients + clients)
 
+    def with_target(self, name: str, capacity: int) -> Catalog:
+        """This catalog plus a ``--target`` the user declared with ``--capacity``: an entry
+        that is never started, so the generic claim (G1), the sweep and the load model
+        judge it against its declared k as any catalog server."""
+        entry = ServerSpec(
+            name=name,
+            summary="a server the harness did not start (--target)",
+            command=("(not started by the harness)", "{fd}"),
+            capacity=capacity,
+            capacity_reason="declared with --capacity",
+            default=False,
+        )
+        return Catalog((*self.servers, entry), self.clients)
+
 
 def _entries(kind: type[_Entry], data: Mapping[str, Any], table: str, path: Path) -> list[Any]:
     where = f"--catalog {str(path)!r}"

@@ -3,7 +3,13 @@
 A client prints one JSON object per batch (see ``go/client`` and
 ``python/clients``); anything else it prints is ignored. Every response is checked
 here, in one place for all clients: status 200, the article's JSON
-(``hello``, ``client`` echoing the name sent) and the evidence fields.
+(``hello``, ``client`` echoing the name sent) and the evidence fields; for a
+user's endpoint (``core.request.RequestSpec``), a status it expects.
+
+The evidence comes from the response header ``Concurrency-Evidence`` when the
+answer has it (the middleware in ``middleware/`` and ``go/evidencehttp``; a client
+passes the header's raw value on as ``evidence_header``), else from the article's
+JSON fields in the body.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from harness.core.errors import ClientError
 from harness.core.records import RequestRecord
+from harness.core.request import EVIDENCE_HEADER, RequestSpec
 
 EVIDENCE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "pid": int,
@@ -69,17 +76,26 @@ def missing_evidence(body: dict[str, Any]) -> str | None:
     return None
 
 
-def request_record(raw: dict[str, Any], *, evidence_required: bool = True) -> RequestRecord:
+def request_record(
+    raw: dict[str, Any], *, evidence_required: bool = True, request: RequestSpec | None = None
+) -> RequestRecord:
+    """One request as a client reported it, checked. ``request``: a user's endpoint (its
+    expected statuses decide), else the article's request (``check_body``)."""
     name = str(raw.get("name", "?"))
     status = int(raw.get("status") or 0)
     body = raw.get("body")
-    error = raw.get("error") or check_body(name, status, body, evidence_required=evidence_required)
+    header = raw.get("evidence_header")
+    error = raw.get("error")
+    if error is None and request is not None:
+        error = None if request.accepts(status) else f"HTTP status {status} (expected {request.expect_text})"
+    elif error is None:
+        error = check_body(name, status, body, evidence_required=evidence_required and header is None)
     evidence: dict[str, Any] = {}
-    if isinstance(body, dict) and not error and not missing_evidence(body):
-        evidence = {k: body.get(k) for k in EVIDENCE_FIELDS}
-        evidence |= {k: body[k] for k in OPTIONAL_EVIDENCE if _is_int(body.get(k))}
-        if isinstance(body.get("gil_enabled"), bool):
-            evidence["gil_enabled"] = body["gil_enabled"]
+    if isinstance(header, str) and not error:
+        evidence, problem = parse_evidence_header(header)
+        error = f"{EVIDENCE_HEADER} header: {problem}" if problem else None
+    elif isinstance(body, dict) and not error and not missing_evidence(body):
+        evidence = body_evidence(body)
     return RequestRecord(
         name=name,
         error=error,
@@ -89,6 +105,57 @@ def request_record(raw: dict[str, Any], *, evidence_required: bool = True) -> Re
         server_closed=bool(raw.get("server_closed", False)),
         **evidence,
     )
+
+
+def body_evidence(body: dict[str, Any]) -> dict[str, Any]:
+    """The evidence fields of an article's JSON answer (one that has them all)."""
+    evidence = {k: body.get(k) for k in EVIDENCE_FIELDS}
+    evidence |= {k: body[k] for k in OPTIONAL_EVIDENCE if _is_int(body.get(k))}
+    if isinstance(body.get("gil_enabled"), bool):
+        evidence["gil_enabled"] = body["gil_enabled"]
+    return evidence
+
+
+HEADER_VERSION = 1
+HEADER_INTS = ("pid", "enter_ns", "exit_ns", "cpu_enter_ns", "cpu_exit_ns")
+HEADER_REQUIRED = ("v", "pid", "thread", "enter_ns", "exit_ns", "clock", "layer")
+
+
+def header_fields(value: str) -> dict[str, str]:
+    """``k=v;k=v`` as a dict (the ``Concurrency-Evidence`` format, see ``middleware/concurrency_evidence.py``)."""
+    fields = {}
+    for part in value.split(";"):
+        key, sep, val = part.strip().partition("=")
+        if sep and key:
+            fields[key.strip()] = val.strip()
+    return fields
+
+
+def parse_evidence_header(value: str) -> tuple[dict[str, Any], str | None]:
+    """The evidence of one ``Concurrency-Evidence`` value, as ``RequestRecord`` fields, and what
+    is wrong with it (``None`` when nothing). Keys it does not know are ignored."""
+    fields = header_fields(value)
+    if missing := [k for k in HEADER_REQUIRED if k not in fields]:
+        return {}, f"no {', '.join(missing)} in {value[:200]!r}"
+    if fields["v"] != str(HEADER_VERSION):
+        return {}, f"version {fields['v']!r}, this harness reads version {HEADER_VERSION}"
+    ints: dict[str, int] = {}
+    for key in HEADER_INTS:
+        if key in fields:
+            try:
+                ints[key] = int(fields[key])
+            except ValueError:
+                return {}, f"{key}={fields[key]!r} is not a whole number"
+    evidence: dict[str, Any] = {
+        **ints,
+        "thread": fields["thread"],
+        "handler": f"{fields['layer']} middleware",
+    }
+    if fields.get("gil") in ("0", "1"):
+        evidence["gil_enabled"] = fields["gil"] == "1"
+    if ints["exit_ns"] < ints["enter_ns"]:
+        return {}, f"exit_ns {ints['exit_ns']} is before enter_ns {ints['enter_ns']}"
+    return evidence, None
 
 
 def _is_int(value: object) -> bool:
@@ -118,8 +185,22 @@ def clock_problem(requests: tuple[RequestRecord, ...], client_clock: str | None,
     return None
 
 
+def answer_clock(raw: dict[str, Any]) -> str | None:
+    """The clock a server stamped one answer on: the evidence header's, else the body's."""
+    if isinstance(header := raw.get("evidence_header"), str):
+        return header_fields(header).get("clock")
+    body = raw.get("body")
+    return body.get("clock") if isinstance(body, dict) else None
+
+
 def parse_batch_line(
-    line: str, *, client: str, clients: int, evidence_required: bool = True, shared_clock: bool = True
+    line: str,
+    *,
+    client: str,
+    clients: int,
+    evidence_required: bool = True,
+    shared_clock: bool = True,
+    request: RequestSpec | None = None,
 ) -> BatchLine:
     """Parse one batch line; malformed output raises ``ClientError``.
 
@@ -128,7 +209,9 @@ def parse_batch_line(
     handlers' stamps is not checked (the handlers' own stamps still must share one clock)."""
     try:
         data = json.loads(line)
-        requests = tuple(request_record(r, evidence_required=evidence_required) for r in data["requests"])
+        requests = tuple(
+            request_record(r, evidence_required=evidence_required, request=request) for r in data["requests"]
+        )
         cpu_ns = data.get("cpu_ns")
         batch = BatchLine(
             batch=int(data["batch"]),
@@ -137,7 +220,7 @@ def parse_batch_line(
             cpu_s=int(cpu_ns) / 1e9 if cpu_ns is not None else None,
             connections=str(data.get("connections", "reuse")),
         )
-        clocks = {r["body"].get("clock") for r in data["requests"] if isinstance(r.get("body"), dict)} - {None}
+        clocks = {c for r in data["requests"] if (c := answer_clock(r)) is not None}
         client_clock = data.get("clock")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ClientError(f"{client} printed a malformed batch line ({exc}): {line[:200]!r}") from exc

@@ -95,6 +95,9 @@ class BatchRecord:
     shared_clock: bool = True
     """Client and server stamped one clock (one host): the client's send can be set
     against the handlers' enter. ``False`` for a ``--target`` on another host."""
+    server_tree: dict[str, Any] | None = None
+    """``--server-pid``: the server's process tree sampled over this batch
+    (``core.pidtree.TreeSample.to_dict``: processes, threads, cpu_s, wall_s, parallelism)."""
 
     @property
     def warmup(self) -> bool:

@@ -54,9 +54,9 @@ def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str,
     for server in dict.fromkeys(s.server for s in steps):
         server_rows = [r for r in rows if r["server"] == server and r["status"] == "ok"]
         found = model.assess(server, capacities.get(server), delay, server_rows)
-        if target and not target.get("as"):
+        if target and not target.get("as") and target.get("capacity") is None:
             found = replace(found, predicted_rps=math.nan, verdict="not checked",
-                            reason="no --as: the target declares no k")  # fmt: skip
+                            reason="no --as or --capacity: the target declares no k")  # fmt: skip
         results.append(found)
     intro = ("T" + target_line(target)[1:] + ".",) if target else ()
     return LoadReport("complete" if complete else "partial", settings, environment, frame, tuple(results),

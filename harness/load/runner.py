@@ -27,6 +27,7 @@ from harness.core.errors import PairingError, ServerError
 from harness.core.gobuild import GoBuild
 from harness.core.paths import PYTHON_DIR
 from harness.core.process import ManagedProcess, describe_exit
+from harness.core.request import request_env
 from harness.core.serving import running_server, seconds, server_died
 from harness.core.session import RunSession
 from harness.core.target import Target
@@ -59,7 +60,7 @@ class LoadPlan:
     target: Target | None = None
     """A server the harness did not start (``--target``): then ``servers`` is empty."""
     target_capacity: int | None = None
-    """The k of the catalog server the target runs (``--as``); ``None``: unbounded or not declared."""
+    """The target's k (``--as`` entry's or ``--capacity``); ``None``: unbounded or not declared."""
 
     def ladder_for(self, spec: ServerSpec) -> tuple[float, ...]:
         return self.ladder_at(spec.capacity)
@@ -100,8 +101,10 @@ def run_step(server_url: str, server_name: str, rate: float, *, plan: LoadPlan, 
         "-arrivals", plan.arrivals, "-seed", str(plan.seed), "-timeout", f"{seconds(plan.request_timeout_s)}s",
         *(["-echo-optional"] if plan.target is not None else []),  # as compare: the name comes back where echoed
     ]  # fmt: skip
+    request = request_env(plan.target.request if plan.target is not None else None)  # a user's endpoint
     proc = ManagedProcess(argv, name="loadclient", log_path=Path(logs) / f"load-{server_name}.log",
-                          env=child_env(delay_s=plan.delay_s), cwd=PYTHON_DIR, capture_stdout=True)  # fmt: skip
+                          env=child_env(delay_s=plan.delay_s, extra=request), cwd=PYTHON_DIR,
+                          capture_stdout=True)  # fmt: skip
     budget = plan.warmup_s + plan.duration_s + plan.request_timeout_s + STEP_SLACK_S
     lines: list[str] = []
     with proc:

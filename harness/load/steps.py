@@ -20,6 +20,7 @@ import pandas as pd
 
 from harness.core.errors import ClientError
 from harness.core.evidence import max_in_flight, server_cpu_s
+from harness.core.protocol import parse_evidence_header
 from harness.core.records import RequestRecord
 from harness.load.model import CLIENT_LAG_MAX
 
@@ -75,7 +76,14 @@ def _int(value: object) -> int | None:
 
 
 def parse_line(raw: dict[str, Any]) -> LoadRequest:
+    """One request of the load client; the evidence from its ``Concurrency-Evidence`` header
+    when it has one, else from the article's JSON fields of its body."""
     body = found if isinstance(found := raw.get("body"), dict) else {}
+    error = str(raw.get("error") or "")
+    if isinstance(header := raw.get("evidence_header"), str):
+        body, problem = parse_evidence_header(header)
+        if problem and not error:
+            error = f"Concurrency-Evidence header: {problem}"
     return LoadRequest(
         name=str(raw["name"]),
         warmup=bool(raw["warmup"]),
@@ -83,7 +91,7 @@ def parse_line(raw: dict[str, Any]) -> LoadRequest:
         sent_ns=_int(raw.get("sent_ns")),
         recv_ns=_int(raw.get("recv_ns")),
         status=int(raw.get("status") or 0),
-        error=str(raw.get("error") or ""),
+        error=error,
         late=bool(raw.get("late")),
         server_closed=bool(raw.get("server_closed")),
         pid=_int(body.get("pid")),

@@ -155,17 +155,21 @@ def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepRep
     points = point_frame(results.points, results.catalog)
     declared = {s.name: (s.capacity, s.capacity_reason) for s in results.catalog.servers}
     target = results.settings.get("target")
-    if target and not target.get("as"):
+    if target and not target.get("as") and target.get("capacity") is None:
         declared[target["name"]] = (None, "")
     capacities = tuple(capacity_mod.assess_all(points, declared)) if len(points) else ()
     intro: tuple[str, ...] = ()
     if target:
         capacities = tuple(target_capacity(c, target) for c in capacities)
-        intro = (
-            "T" + target_line(target)[1:] + ".",
-            "Resources not sampled: the harness did not start the target, so it has none of its processes to read "
-            "(RSS, OS threads, server CPU and machine busy are left empty).",
+        resources = (
+            f"Resources sampled from the process tree of pid {target['server_pid']} (--server-pid): RSS, OS threads "
+            "and CPU are that tree's, read from outside; in flight comes only from the target's evidence."
+            if target.get("server_pid")
+            else "Resources not sampled: the harness did not start the target, so it has none of its processes to "
+            "read (RSS, OS threads, server CPU and machine busy are left empty; --server-pid PID samples one on "
+            "this host)."
         )
+        intro = ("T" + target_line(target)[1:] + ".", resources)
     notes = []
     if results.interrupted:
         notes.append(f"The sweep was interrupted ({results.interrupted}).")
@@ -193,8 +197,8 @@ def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepRep
 def target_capacity(result: capacity_mod.CapacityResult, target: dict[str, Any]) -> capacity_mod.CapacityResult:
     """A --target's verdict: against the ``--as`` server's declared k when given and the
     answers carry the evidence (in flight), else not checked, and why."""
-    if not target.get("as"):
-        return replace(result, verdict="not checked", reason="no --as: the target declares no capacity")
+    if not target.get("as") and target.get("capacity") is None:
+        return replace(result, verdict="not checked", reason="no --as or --capacity: the target declares no capacity")
     if not target.get("evidence"):
         why = "no evidence fields from the target: how many were in flight at once is unknown"
         return replace(result, measured=None, measured_at_least=False, verdict="not checked", reason=why)

@@ -35,9 +35,11 @@ from harness.core.childenv import child_env
 from harness.core.errors import PairingError, ServerError
 from harness.core.gobuild import GoBuild
 from harness.core.paths import PYTHON_DIR
+from harness.core.pidtree import ProcessTree
 from harness.core.process import ManagedProcess
 from harness.core.protocol import parse_batch_line
 from harness.core.records import BatchRecord, RequestRecord
+from harness.core.request import request_env
 from harness.core.serving import (
     RunningServer,
     base_values,
@@ -206,7 +208,7 @@ class ResourceSampler:
     process, so pre-forked workers add up to more than the memory they really use.
     """
 
-    def __init__(self, proc: ManagedProcess, *, interval_s: float = SAMPLE_INTERVAL_S) -> None:
+    def __init__(self, proc: ManagedProcess | ProcessTree, *, interval_s: float = SAMPLE_INTERVAL_S) -> None:
         self.proc = proc
         self.interval_s = interval_s
         self._members: list[psutil.Process] = []
@@ -352,7 +354,11 @@ def run_point(
         fill(client.command, values),
         name=client.name,
         log_path=plan.out_dir / "logs" / "sweep" / f"{name}--{client.name}.log",
-        env=child_env(delay_s=plan.delay_s, work=plan.work, extra=dict(client.env)),
+        env=child_env(
+            delay_s=plan.delay_s,
+            work=plan.work,
+            extra={**dict(client.env), **request_env(target.request if target else None)},
+        ),
         cwd=PYTHON_DIR,
         capture_stdout=True,
     )
@@ -365,7 +371,10 @@ def run_point(
         "warmup": warmup,
     }
     hard_wait = HARD_WAIT_FACTOR * plan.budget_s + HARD_WAIT_SLACK_S
-    sampler = ResourceSampler(server.proc) if isinstance(server, RunningServer) else None
+    if isinstance(server, RunningServer):
+        sampler: ResourceSampler | None = ResourceSampler(server.proc)
+    else:  # a --target: its process tree when --server-pid names it (this host), else nothing to read
+        sampler = ResourceSampler(ProcessTree(server.server_pid)) if server.server_pid else None
     tcp_before = tcp_counters()
     with sampler or nullcontext(), proc:
         try:
@@ -387,7 +396,12 @@ def run_point(
     arrived, line = item
     shared_clock = target.shared_clock if target else True
     parsed = parse_batch_line(
-        line, client=client.name, clients=n, evidence_required=target is None, shared_clock=shared_clock
+        line,
+        client=client.name,
+        clients=n,
+        evidence_required=target is None,
+        shared_clock=shared_clock,
+        request=target.request if target else None,
     )
     batch = BatchRecord(
         server=name,

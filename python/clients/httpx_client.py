@@ -16,6 +16,14 @@ batch (no keep-alive expiry: httpx's 5 s default would drop connections a slow
 batch left idle); ``fresh`` opens a new connection for every request and closes it
 after the response, as the article's program, a new process per run, does.
 
+Every request carries ``Concurrency-Evidence: 1``, which asks a server with the
+evidence middleware (``middleware/``) for its stamps; the answer's
+``Concurrency-Evidence`` header, when there is one, is passed on raw as
+``evidence_header``. ``HARNESS_REQUEST`` (JSON, set by the harness for a user's
+endpoint, see ``harness/core/request.py``) replaces the article's
+``GET URL?client=NAME``: the URL as given, its method, headers and body; any status
+is reported (the harness judges it) and the body need not be JSON.
+
 Start-up is kept short because every pairing starts one client process: each mode
 imports only what it uses, and two things httpx does at start that this client
 never needs are skipped (see ``_options`` and the ``httpx._main`` line below).
@@ -25,10 +33,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import ssl
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 # httpx imports its command-line client when it is imported (click, rich and
@@ -44,6 +54,26 @@ from evidence import CLOCK_NAME, client_names, cpu_ns, now_ns  # noqa: E402
 CONNECTIONS = ("reuse", "fresh")
 
 
+EVIDENCE_HEADER = "Concurrency-Evidence"
+
+
+class Endpoint(NamedTuple):
+    """A user's endpoint (``HARNESS_REQUEST``): what every request sends."""
+
+    method: str
+    headers: dict[str, str]
+    body: bytes | None
+
+
+def endpoint_from_env() -> Endpoint | None:
+    raw = os.environ.get("HARNESS_REQUEST")
+    if not raw:
+        return None
+    spec = json.loads(raw)
+    body = Path(spec["body_file"]).read_bytes() if spec.get("body_file") else None
+    return Endpoint(spec.get("method", "GET"), {k: v for k, v in spec.get("headers", [])}, body)
+
+
 class Run(NamedTuple):
     """One client process's settings: what every mode needs."""
 
@@ -52,6 +82,7 @@ class Run(NamedTuple):
     batches: int
     timeout: float
     connections: str
+    endpoint: Endpoint | None = None
 
 
 def _server_closed(response: httpx.Response) -> bool:
@@ -61,35 +92,56 @@ def _server_closed(response: httpx.Response) -> bool:
     return "close" in tokens or (response.http_version == "HTTP/1.0" and "keep-alive" not in tokens)
 
 
-def _result(name: str, sent_ns: int, response: httpx.Response | None, error: str | None) -> dict[str, Any]:
+MAX_PASSED_BODY = 64 * 1024
+"""A user's endpoint's JSON body is passed on (for evidence fields) only up to this size."""
+
+
+def _result(
+    name: str, sent_ns: int, response: httpx.Response | None, error: str | None, endpoint: Endpoint | None
+) -> dict[str, Any]:
     result: dict[str, Any] = {"name": name, "sent_ns": sent_ns, "recv_ns": now_ns(), "status": 0}
     result["server_closed"] = False
     if response is not None:
         result["status"] = response.status_code
         result["server_closed"] = _server_closed(response)
-        try:
-            result["body"] = response.json()
-        except ValueError as exc:
-            error = f"body is not JSON: {exc}: {response.text[:200]!r}"
+        if (header := response.headers.get(EVIDENCE_HEADER)) is not None:
+            result["evidence_header"] = header
+        if endpoint is None or len(response.content) <= MAX_PASSED_BODY:  # else not the harness's business
+            try:
+                result["body"] = response.json()
+            except ValueError as exc:
+                if endpoint is None:  # only the article's answer must be JSON
+                    error = f"body is not JSON: {exc}: {response.text[:200]!r}"
     if error:
         result["error"] = error
     return result
 
 
-def _get(client: httpx.Client, url: str, name: str) -> dict[str, Any]:
-    sent = now_ns()
-    try:
-        return _result(name, sent, client.get(url, params={"client": name}), None)
-    except httpx.HTTPError as exc:
-        return _result(name, sent, None, f"{type(exc).__name__}: {exc}")
+def _request(url: str, name: str, endpoint: Endpoint | None) -> dict[str, Any]:
+    """The arguments of one request: the article's GET ?client=NAME, or the user's endpoint."""
+    if endpoint is None:
+        return {"method": "GET", "url": url, "params": {"client": name}, "headers": {EVIDENCE_HEADER: "1"}}
+    headers = dict(endpoint.headers)
+    if not any(k.lower() == EVIDENCE_HEADER.lower() for k in headers):
+        headers[EVIDENCE_HEADER] = "1"
+    return {"method": endpoint.method, "url": url, "headers": headers, "content": endpoint.body}
 
 
-async def _aget(client: httpx.AsyncClient, url: str, name: str) -> dict[str, Any]:
+def _get(client: httpx.Client, run: Run, name: str) -> dict[str, Any]:
     sent = now_ns()
     try:
-        return _result(name, sent, await client.get(url, params={"client": name}), None)
+        return _result(name, sent, client.request(**_request(run.url, name, run.endpoint)), None, run.endpoint)
     except httpx.HTTPError as exc:
-        return _result(name, sent, None, f"{type(exc).__name__}: {exc}")
+        return _result(name, sent, None, f"{type(exc).__name__}: {exc}", run.endpoint)
+
+
+async def _aget(client: httpx.AsyncClient, run: Run, name: str) -> dict[str, Any]:
+    sent = now_ns()
+    try:
+        response = await client.request(**_request(run.url, name, run.endpoint))
+        return _result(name, sent, response, None, run.endpoint)
+    except httpx.HTTPError as exc:
+        return _result(name, sent, None, f"{type(exc).__name__}: {exc}", run.endpoint)
 
 
 class Batch:
@@ -145,7 +197,7 @@ def run_async(run: Run) -> None:
         async with httpx.AsyncClient(**_options(run)) as client:
             for n in range(run.batches):
                 batch = Batch(n)
-                results = await asyncio.gather(*(_aget(client, run.url, s) for s in run.names))
+                results = await asyncio.gather(*(_aget(client, run, s) for s in run.names))
                 batch.emit(run, list(results))
 
     asyncio.run(main())
@@ -157,7 +209,7 @@ def run_threads(run: Run) -> None:
     with httpx.Client(**_options(run)) as client, ThreadPoolExecutor(len(run.names)) as pool:
         for n in range(run.batches):
             batch = Batch(n)
-            futures = [pool.submit(_get, client, run.url, s) for s in run.names]
+            futures = [pool.submit(_get, client, run, s) for s in run.names]
             batch.emit(run, [f.result() for f in futures])
 
 
@@ -165,7 +217,7 @@ def run_sequential(run: Run) -> None:
     with httpx.Client(**_options(run)) as client:
         for n in range(run.batches):
             batch = Batch(n)
-            batch.emit(run, [_get(client, run.url, s) for s in run.names])
+            batch.emit(run, [_get(client, run, s) for s in run.names])
 
 
 MODES: dict[str, Callable[[Run], Any]] = {
@@ -192,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.clients < 1 or args.batches < 1:
         parser.error("--clients and --batches must be at least 1")
     start = time.perf_counter()
-    MODES[args.mode](Run(args.url, client_names(args.clients), args.batches, args.timeout, args.connections))
+    run = Run(args.url, client_names(args.clients), args.batches, args.timeout, args.connections, endpoint_from_env())
+    MODES[args.mode](run)
     print(f"!! main took {time.perf_counter() - start:.6f}s", flush=True)
     return 0
 
