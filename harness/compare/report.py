@@ -14,6 +14,7 @@ from harness.compare import claims as claims_mod
 from harness.compare.results import RunResults
 from harness.compare.stats import batch_frame, pairing_frame, solo_call_s
 from harness.core.catalog import Catalog
+from harness.core.claims import CLAIMS_BY_ID
 from harness.core.frames import request_frame
 from harness.core.records import Phase
 
@@ -94,6 +95,8 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         if why := target_unchecked(target):
             verdicts, unchecked = [], ()
             target_notes.append(f"Claims not checked: {why}.")
+        elif not target.get("as"):  # the user's own server: only what it declares (G1) is about it
+            verdicts, unchecked = [v for v in verdicts if CLAIMS_BY_ID[v.id].generic], ()
     if results.interrupted:
         notes.append(f"The run was interrupted ({results.interrupted}).")
     not_measured = [

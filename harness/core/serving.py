@@ -62,6 +62,30 @@ def is_loopback(host: str) -> bool:
     return ipaddress.ip_address(host).is_loopback
 
 
+ALLOWED_HOSTS_ENV = "HARNESS_ALLOWED_HOSTS"
+"""The Host header values a server started on ``host`` answers beyond loopback (Django's
+``ALLOWED_HOSTS``, in ``python/servers/django_project/settings.py``), comma-separated."""
+
+
+def allowed_hosts(host: str) -> list[str]:
+    """The addresses a server bound to ``host`` is reached at, as Host header values: the
+    address itself, or for a wildcard bind every address of this machine of that family.
+    Loopback is always allowed by the settings, so it is left out."""
+    addr = ipaddress.ip_address(host)
+    if addr.is_unspecified:
+        family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
+        found = {a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs
+                 if a.family == family}  # fmt: skip
+        if addr.version == 6:  # a wildcard IPv6 socket takes IPv4 too (unless IPV6_V6ONLY)
+            found |= {
+                a.address for addrs in psutil.net_if_addrs().values() for a in addrs if a.family == socket.AF_INET
+            }
+    else:
+        found = {str(addr)}
+    found = {a for a in found if not ipaddress.ip_address(a).is_loopback}
+    return sorted(f"[{a}]" if ":" in a else a for a in found)
+
+
 LISTEN_BACKLOG = 4096
 """Connections the kernel queues before the server accepts them (capped by
 ``net.core.somaxconn``). Python's default is 128: at N = 1000 the other SYNs were
@@ -186,7 +210,12 @@ def running_server(
         fill(spec.command, values),
         name=spec.name,
         log_path=logs_dir / f"{spec.name}.log",
-        env=child_env(delay_s=delay_s, work=work, cpu_iterations=_python_rounds(calibration), extra=dict(spec.env)),
+        env=child_env(
+            delay_s=delay_s,
+            work=work,
+            cpu_iterations=_python_rounds(calibration),
+            extra={ALLOWED_HOSTS_ENV: ",".join(allowed_hosts(host)), **dict(spec.env)},
+        ),
         cwd=PYTHON_DIR,
         pass_fds=(sock.fileno(),) if sock else (),
         cpus=cpus,

@@ -133,7 +133,7 @@ def run_delay(target: Target, given: float | None) -> float:
     """The D of a run against ``target``: the one given, or the median measured (``--delay auto``)."""
     if given is not None:
         return given
-    return statistics.median(target.delay_samples_s)
+    return float(f"{statistics.median(target.delay_samples_s):.3g}")  # D to 3 digits: the samples are kept
 
 
 @dataclass(frozen=True)
