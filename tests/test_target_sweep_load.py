@@ -104,6 +104,15 @@ def test_load_against_a_target_without_evidence_or_echo(plain_url: str, tmp_path
         (["--target", "http://127.0.0.1:9/", "--servers", "go-nethttp"], "--servers is for servers the harness"),
         (["--target", "http://127.0.0.1:9/", "--as", "nginx"], "unknown server 'nginx' in --as; valid: go-nethttp"),
         (["--as", "go-nethttp"], "--as describe(s) a --target"),
+        (["--delay", "auto"], "--delay auto describe(s) a --target"),
+        (["--capacity", "4", "--method", "POST"], "--method, --capacity describe(s) a --target"),
+        (
+            ["--target", "http://127.0.0.1:9/", "--as", "go-nethttp", "--method", "POST"],
+            "--as sends the article's request with that server's capacity; --method describe(s) your own endpoint",
+        ),
+        (["--target", "http://127.0.0.1:9/", "--capacity", "0"], "--capacity must be a whole number"),
+        (["--target", "http://127.0.0.1:9/", "--server-pid", "999999999"], "--server-pid 999999999 is not a running"),
+        (["--target", "http://127.0.0.1:9/", "--header", "nocolon"], "--header takes 'Name: value'"),
     ],
 )
 @pytest.mark.parametrize("command", ["sweep", "load"])

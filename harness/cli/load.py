@@ -111,6 +111,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     catalog = load_catalog(args)
     by_server = catalog.servers_by_name
     target = make_target(args, catalog)
+    if target is not None and target.server_pid is not None:
+        raise UsageError("--server-pid samples a --target for compare and sweep; load reads only the target's evidence")
     chosen = [] if target else names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")
     k = target.capacity if target else None
     plan = make_plan(args, tuple(by_server[n] for n in chosen), target_delay(args) or 0.0, target, k)
