@@ -16,7 +16,7 @@ from harness.core.request import RequestSpec, parse_expect
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "middleware"))
-import concurrency_evidence as ce  # noqa: E402
+import concurrency_evidence as ce
 
 GO_HEADER = ("v=1;pid=4242;thread=g77;enter_ns=1000;exit_ns=501000;cpu_enter_ns=20;cpu_exit_ns=30;"
              "clock=monotonic;layer=go")  # fmt: skip
