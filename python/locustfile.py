@@ -8,6 +8,10 @@ a Locust failure. The batch itself is reported as a request of type ``BATCH`` na
 ``batch of N`` whose response time is the batch's wall time in ms, so Locust's CSV
 (``--csv PREFIX``) carries the batch wall times beside the single requests.
 
+Every request carries ``Concurrency-Evidence: 1``: a server with the evidence
+middleware (``middleware/``) answers with a ``Concurrency-Evidence`` header, kept raw
+as ``evidence_header`` (the report reads it before the body's fields).
+
 The server's own evidence in each answer (pid, thread, enter_ns, exit_ns, CPU
 stamps, peer port) is appended, one JSON line per answer, to
 ``$HARNESS_EVIDENCE_DIR/worker-<host>-<pid>.jsonl`` by whichever process ran the
@@ -42,6 +46,7 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 BATCH_CLIENTS = int(os.environ.get("HARNESS_BATCH_CLIENTS", "5"))
 EVIDENCE_DIR = os.environ.get("HARNESS_EVIDENCE_DIR", "")
+EVIDENCE_HEADER = "Concurrency-Evidence"
 EVIDENCE_FIELDS = ("pid", "thread", "enter_ns", "exit_ns", "cpu_enter_ns", "cpu_exit_ns", "peer_port", "handler",
                    "gil_enabled")  # fmt: skip
 
@@ -92,9 +97,12 @@ class BatchUser(FastHttpUser):
         record: dict[str, Any] = {"batch": batch_id, "name": name, "status": 0, "error": None}
         record["sent_ns"] = now_ns()
         try:
-            with self.client.get(f"/?client={name}", name=self.label, catch_response=True) as response:
+            with self.client.get(f"/?client={name}", name=self.label, catch_response=True,
+                                 headers={EVIDENCE_HEADER: "1"}) as response:  # fmt: skip
                 record["recv_ns"] = now_ns()
                 record["status"] = int(response.status_code or 0)
+                if (header := response.headers.get(EVIDENCE_HEADER)) is not None:
+                    record["evidence_header"] = header
                 record["error"] = check(response, name, record)
                 if record["error"]:
                     response.failure(record["error"])

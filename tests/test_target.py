@@ -110,3 +110,24 @@ def test_a_request_description_reaches_the_clients_and_hides_header_values(tmp_p
     assert sent["method"] == "POST" and Path(sent["body_file"]).read_bytes() == b'{"a": 1}'
     assert spec.http_headers() == {"Authorization": "Bearer t0ken", "Concurrency-Evidence": "1"}
     assert "t0ken" not in json.dumps(spec.settings())
+
+
+def test_a_target_table_declares_a_users_server(tmp_path: Path) -> None:
+    """``[[target]]`` in a --catalog file: ``--as NAME`` gives the user's endpoint its name and capacity."""
+    from harness.cli.main import parser
+    from harness.cli.options import load_catalog, make_target, target_catalog
+
+    toml = tmp_path / "mine.toml"
+    toml.write_text('[[target]]\nname = "orders-api"\ncapacity = 4\ncapacity_reason = "gunicorn -w 1 --threads 4"\n')
+    args = parser().parse_args(["compare", "--target", "http://127.0.0.1:9/orders/7?x=1", "--as", "orders-api",
+                                "--catalog", str(toml), "--out", str(tmp_path / "out")])  # fmt: skip
+    catalog = load_catalog(args)
+    target = make_target(args, catalog)
+    assert target is not None and target.request is not None  # the user's endpoint, not the article's request
+    assert (target.name, target.capacity, target.url) == ("orders-api", 4, "http://127.0.0.1:9/orders/7?x=1")
+    assert target.settings()["as"] is None and target.settings()["capacity"] == 4
+    entry = target_catalog(catalog, target).servers_by_name["orders-api"]
+    assert (entry.capacity, entry.capacity_reason) == (4, "gunicorn -w 1 --threads 4")
+    args.capacity = 5
+    with pytest.raises(UsageError, match="declares a capacity of 4 in its"):
+        make_target(args, catalog)

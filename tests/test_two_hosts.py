@@ -1,6 +1,7 @@
 """Two hosts on one machine: ``harness serve --host`` in one network namespace,
-``compare --target`` in another, joined by a veth pair; the same server over loopback
-must give the same verdicts and evidence.
+``compare --target`` in another, joined by a veth pair; the same servers over loopback
+must give the same verdicts and evidence. One Django-based setup (whose
+``ALLOWED_HOSTS`` must take the address ``serve --host`` binds) and one ASGI setup.
 
 Every address is in 198.18.0.0/15 (reserved for benchmarks) inside namespaces this
 test makes and removes again, also on failure. It skips, with the reason, where it
@@ -28,17 +29,18 @@ from tests.conftest import REPO, assert_none_left, harness, harness_env
 
 pytestmark = pytest.mark.integration
 
-SERVER_ADDR, CLIENT_ADDR, PORT = "198.18.0.1", "198.18.0.2", 8000
-TARGET = f"http://{SERVER_ADDR}:{PORT}/"
+SERVER_ADDR, CLIENT_ADDR = "198.18.0.1", "198.18.0.2"
+SERVERS = {"gunicorn-threads5": (8000, "C9"), "fastapi-async": (8001, "C3")}
+"""Served in the server's namespace: Django under gunicorn (WSGI) and FastAPI under uvicorn (ASGI)."""
 CLIENTS = "go-goroutines,httpx-async"
 HEALTH_WAIT_S = 60
 WAIT_FOR_HEALTH = f"""
-import time, urllib.request
+import sys, time, urllib.request
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
 deadline = time.monotonic() + {HEALTH_WAIT_S}
 for _ in range({HEALTH_WAIT_S * 5}):  # bounded in count and in time
     try:
-        if opener.open("http://{SERVER_ADDR}:{PORT}/health", timeout=2).status == 200:
+        if opener.open(sys.argv[1] + "health", timeout=2).status == 200:
             raise SystemExit(0)
     except OSError:
         pass
@@ -47,6 +49,10 @@ for _ in range({HEALTH_WAIT_S * 5}):  # bounded in count and in time
     time.sleep(0.2)
 raise SystemExit(1)
 """
+
+
+def target(port: int) -> str:
+    return f"http://{SERVER_ADDR}:{port}/"
 
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -81,7 +87,8 @@ def test_a_server_in_another_namespace_measures_as_over_loopback(tmp_path: Path)
     if made.returncode != 0:
         pytest.skip(f"`ip netns add` failed: {made.stderr.strip()}")
     run_id = f"test-ns-{uuid.uuid4().hex[:8]}"
-    serve: subprocess.Popen[str] | None = None
+    serving: list[subprocess.Popen[str]] = []
+    far: dict[str, Path] = {}
     try:
         ip("netns", "add", cli)
         # made in the namespaces, so the root namespace never has the link
@@ -90,28 +97,30 @@ def test_a_server_in_another_namespace_measures_as_over_loopback(tmp_path: Path)
             ip("-n", ns, "addr", "add", f"{addr}/30", "dev", dev)
             ip("-n", ns, "link", "set", dev, "up")
             ip("-n", ns, "link", "set", "lo", "up")
-        serve_argv = ["ip", "netns", "exec", srv, sys.executable, "-m", "harness", "serve", "go-nethttp",
-                      "--host", SERVER_ADDR, "--port", str(PORT), "--delay", "0.2"]  # fmt: skip
-        serve = subprocess.Popen(serve_argv, cwd=REPO, env=harness_env(run_id), stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        for name, (port, _) in SERVERS.items():
+            serve_argv = ["ip", "netns", "exec", srv, sys.executable, "-m", "harness", "serve", name,
+                          "--host", SERVER_ADDR, "--port", str(port), "--delay", "0.2"]  # fmt: skip
+            serving.append(subprocess.Popen(serve_argv, cwd=REPO, env=harness_env(run_id), stdout=subprocess.PIPE,
+                                            stderr=subprocess.STDOUT, text=True))  # fmt: skip
         in_cli = ["ip", "netns", "exec", cli, sys.executable]
-        waited = subprocess.run([*in_cli, "-c", WAIT_FOR_HEALTH], timeout=HEALTH_WAIT_S + 30, check=False)
-        assert waited.returncode == 0, "the server in the other namespace never answered /health"
-
-        far_out = tmp_path / "namespaces"
-        far = subprocess.run(
-            [*in_cli, "-m", "harness", "compare", "--target", TARGET, "--as", "go-nethttp", "--target-clock", "same",
-             "--client-impls", CLIENTS, "--delay", "0.2", "--repeats", "1", "--out", str(far_out)],
-            cwd=REPO, env=harness_env(run_id), capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert far.returncode == 0, far.stderr
-        assert "go-nethttp already running (a --target)" in far.stderr
+        for name, (port, _) in SERVERS.items():
+            waited = subprocess.run([*in_cli, "-c", WAIT_FOR_HEALTH, target(port)], timeout=HEALTH_WAIT_S + 30,
+                                    check=False)  # fmt: skip
+            assert waited.returncode == 0, f"{name} in the other namespace never answered /health"
+            far[name] = tmp_path / f"namespaces-{name}"
+            measured = subprocess.run(
+                [*in_cli, "-m", "harness", "compare", "--target", target(port), "--as", name, "--target-clock",
+                 "same", "--client-impls", CLIENTS, "--delay", "0.2", "--repeats", "1", "--out", str(far[name])],
+                cwd=REPO, env=harness_env(run_id), capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+            assert measured.returncode == 0, measured.stderr
+            assert f"{name} already running (a --target)" in measured.stderr
         near_out = tmp_path / "loopback"
-        near = harness("compare", "--servers", "go-nethttp", "--client-impls", CLIENTS, "--delay", "0.2",
+        near = harness("compare", "--servers", ",".join(SERVERS), "--client-impls", CLIENTS, "--delay", "0.2",
                        "--repeats", "1", "--out", str(near_out), run_id=run_id, timeout=300)  # fmt: skip
         assert near.returncode == 0, near.stderr
     finally:
-        if serve is not None:
+        for serve in serving:
             if serve.poll() is None:
                 serve.send_signal(signal.SIGINT)
                 try:
@@ -126,14 +135,20 @@ def test_a_server_in_another_namespace_measures_as_over_loopback(tmp_path: Path)
         assert not {srv, cli} & namespaces(), "a namespace of this test was left behind"
     assert_none_left(run_id)
 
-    far_report, near_report = report(far_out), report(near_out)
-    assert far_report["settings"]["target"]["url"] == TARGET
-    for client in CLIENTS.split(","):
-        a, b = pairing(far_report, "go-nethttp", client), pairing(near_report, "go-nethttp", client)
-        assert a["status"] == b["status"] == "ok"
-        assert a["max_in_flight"] == b["max_in_flight"] == 5
-        assert a["processes"] == b["processes"] == 1
-        assert a["ratio_median"] < 1.5 and b["ratio_median"] < 1.5, (a["ratio_median"], b["ratio_median"])
-        print(f"{client}: namespaces {a['ratio_median']:.2f}x, loopback {b['ratio_median']:.2f}x")
-    for claim in ("C1", "C2"):
+    near_report = report(near_out)
+    for name, (port, claim) in SERVERS.items():
+        far_report = report(far[name])
+        assert far_report["settings"]["target"]["url"] == target(port)
+        for client in CLIENTS.split(","):
+            a, b = pairing(far_report, name, client), pairing(near_report, name, client)
+            assert a["status"] == b["status"] == "ok"
+            assert a["max_in_flight"] == b["max_in_flight"] == 5
+            assert a["processes"] == b["processes"] == 1
+            assert a["threads"] == b["threads"]
+            assert a["ratio_median"] < 1.5 and b["ratio_median"] < 1.5, (a["ratio_median"], b["ratio_median"])
+            print(
+                f"{name} {client}: namespaces {a['ratio_median']:.2f}x, loopback {b['ratio_median']:.2f}x, "
+                f"in flight {a['max_in_flight']}/{b['max_in_flight']}, threads {a['threads']}/{b['threads']}"
+            )
         assert verdict(far_report, claim) == verdict(near_report, claim) == "confirmed"
+        print(f"{name} {claim}: namespaces {verdict(far_report, claim)}, loopback {verdict(near_report, claim)}")

@@ -220,10 +220,12 @@ def make_target(args: argparse.Namespace, catalog: Catalog) -> Target | None:
             raise UsageError(f"{flag} is for servers the harness starts; with --target the server is already running")
     if getattr(args, "work", "wait") != "wait":
         raise UsageError("--work cpu needs servers the harness starts (it sets their work); a --target only waits")
-    if args.as_server is not None and args.as_server not in catalog.servers_by_name:
-        raise UsageError(f"unknown server {args.as_server!r} in --as; valid: {', '.join(catalog.servers_by_name)}")
+    declared = catalog.targets_by_name.get(args.as_server or "")  # the user's own, from a [[target]] table
+    if args.as_server is not None and args.as_server not in catalog.servers_by_name and declared is None:
+        valid = ", ".join([*catalog.servers_by_name, *catalog.targets_by_name])
+        raise UsageError(f"unknown server {args.as_server!r} in --as; valid: {valid}")
     request = None
-    if args.as_server is not None:
+    if args.as_server is not None and declared is None:
         if given := [_flag(d) for d in (*REQUEST_FLAGS, "capacity") if getattr(args, d, None) is not None]:
             raise UsageError(f"--as sends the article's request with that server's capacity; {', '.join(given)} "
                              "describe(s) your own endpoint: leave out --as")  # fmt: skip
@@ -241,14 +243,20 @@ def make_target(args: argparse.Namespace, catalog: Catalog) -> Target | None:
     except ValueError:
         local = host == "localhost"
     clock = args.target_clock or ("same" if local else "other")
-    declared = args.as_server is not None
+    if declared is not None and args.capacity is not None:
+        raise UsageError(f"--as {declared.name} declares a capacity of {declared.capacity} in its [[target]]; "
+                         "leave out --capacity or change the file")  # fmt: skip
+    if request is None:  # --as a catalog server: its capacity
+        capacity = catalog.servers_by_name[args.as_server].capacity
+    else:
+        capacity = declared.capacity if declared is not None else args.capacity
     return Target(
         url=url,
         name=args.as_server or host_port,
-        declared=declared or args.capacity is not None,
+        declared=args.as_server is not None or capacity is not None,
         shared_clock=clock == "same",
         request=request,
-        capacity=catalog.servers_by_name[args.as_server].capacity if declared else args.capacity,
+        capacity=capacity,
         server_pid=args.server_pid,
     )
 
@@ -276,4 +284,6 @@ def target_catalog(catalog: Catalog, target: Target | None) -> Catalog:
     """The catalog a run's reports judge by: with a ``--capacity`` target as an entry of its own."""
     if target is None or target.capacity is None or target.name in catalog.servers_by_name:
         return catalog
+    if declared := catalog.targets_by_name.get(target.name):
+        return catalog.with_target(declared.name, declared.capacity, declared.capacity_reason or "its [[target]]")
     return catalog.with_target(target.name, target.capacity)

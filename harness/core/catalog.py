@@ -139,6 +139,19 @@ class ClientSpec(_Entry):
         return self
 
 
+class TargetSpec(BaseModel):
+    """A server of the user's that the harness never starts (``[[target]]`` in a ``--catalog``
+    file), measured with ``--target URL --as NAME``: its declared capacity, as ``--capacity``
+    gives it, with the reason kept beside it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[StrictStr, Field(min_length=1)]
+    summary: StrictStr = ""
+    capacity: Annotated[int, Field(gt=0, strict=True)]
+    capacity_reason: StrictStr = ""
+
+
 GO_SERVER = ("{go_server}", "-fd", "{fd}", "-delay", "{delay}s", "-work", "{work}",
              "-cpu-iterations", "{go_cpu_iterations}")  # fmt: skip
 GO_BOUND = 2
@@ -485,6 +498,8 @@ class Catalog:
 
     servers: tuple[ServerSpec, ...]
     clients: tuple[ClientSpec, ...]
+    targets: tuple[TargetSpec, ...] = ()
+    """The user's own servers (``[[target]]``): never started, only measured with ``--target``."""
 
     @property
     def servers_by_name(self) -> dict[str, ServerSpec]:
@@ -493,6 +508,10 @@ class Catalog:
     @property
     def clients_by_name(self) -> dict[str, ClientSpec]:
         return {c.name: c for c in self.clients}
+
+    @property
+    def targets_by_name(self) -> dict[str, TargetSpec]:
+        return {t.name: t for t in self.targets}
 
     def with_file(self, path: Path) -> Catalog:
         """This catalog plus the ``[[server]]`` and ``[[client]]`` tables of a TOML file.
@@ -503,17 +522,18 @@ class Catalog:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsageError(f"cannot read {where}: {exc}") from exc
-        unknown = set(data) - {"server", "client"}
+        unknown = set(data) - {"server", "client", "target"}
         if unknown:
-            raise UsageError(f"{where}: unknown tables {sorted(unknown)}; use [[server]] and [[client]]")
+            raise UsageError(f"{where}: unknown tables {sorted(unknown)}; use [[server]], [[client]] and [[target]]")
         servers = tuple(_entries(ServerSpec, data, "server", path))
         clients = tuple(_entries(ClientSpec, data, "client", path))
-        names = [e.name for e in (*self.servers, *self.clients, *servers, *clients)]
+        targets = tuple(_entries(TargetSpec, data, "target", path))
+        names = [e.name for e in (*self.servers, *self.clients, *self.targets, *servers, *clients, *targets)]
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             raise UsageError(f"{where}: names already taken: {', '.join(dupes)}")
-        return Catalog(self.servers + servers, self.clients + clients)
+        return Catalog(self.servers + servers, self.clients + clients, self.targets + targets)
 
-    def with_target(self, name: str, capacity: int) -> Catalog:
+    def with_target(self, name: str, capacity: int, reason: str = "declared with --capacity") -> Catalog:
         """This catalog plus a ``--target`` the user declared with ``--capacity``: an entry
         that is never started, so the generic claim (G1), the sweep and the load model
         judge it against its declared k as any catalog server."""
@@ -522,13 +542,13 @@ class Catalog:
             summary="a server the harness did not start (--target)",
             command=("(not started by the harness)", "{fd}"),
             capacity=capacity,
-            capacity_reason="declared with --capacity",
+            capacity_reason=reason,
             default=False,
         )
-        return Catalog((*self.servers, entry), self.clients)
+        return Catalog((*self.servers, entry), self.clients, self.targets)
 
 
-def _entries(kind: type[_Entry], data: Mapping[str, Any], table: str, path: Path) -> list[Any]:
+def _entries(kind: type[_Entry] | type[TargetSpec], data: Mapping[str, Any], table: str, path: Path) -> list[Any]:
     where = f"--catalog {str(path)!r}"
     raws = data.get(table, [])
     if not isinstance(raws, list) or not all(isinstance(raw, dict) for raw in raws):
@@ -538,7 +558,9 @@ def _entries(kind: type[_Entry], data: Mapping[str, Any], table: str, path: Path
     return [_entry(kind, raw, index, table, path) for index, raw in enumerate(raws)]
 
 
-def _entry(kind: type[_Entry], raw: dict[str, Any], index: int, table: str, path: Path) -> _Entry:
+def _entry(
+    kind: type[_Entry] | type[TargetSpec], raw: dict[str, Any], index: int, table: str, path: Path
+) -> _Entry | TargetSpec:
     name = raw.get("name")
     label = f"{table} {name!r}" if isinstance(name, str) and name else f"{table} #{index + 1}"
     values = dict(raw)

@@ -32,6 +32,7 @@ from typing import Any
 
 from harness.core.errors import UsageError
 from harness.core.evidence import evidence, max_in_flight
+from harness.core.protocol import parse_evidence_header
 from harness.core.records import RequestRecord
 
 BATCH_TYPE = "BATCH"
@@ -116,6 +117,11 @@ def read_evidence(folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def record_of(line: dict[str, Any]) -> RequestRecord:
+    """One answer line; a ``Concurrency-Evidence`` header's stamps (the middleware) win over
+    the fields the locustfile copied from the body."""
+    if isinstance(header := line.get("evidence_header"), str):
+        found, problem = parse_evidence_header(header)
+        line = line | found if not problem else line | {"error": line.get("error") or f"evidence header: {problem}"}
     return RequestRecord(
         name=str(line.get("name", "")),
         error=line.get("error"),
