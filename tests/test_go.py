@@ -43,7 +43,7 @@ def test_go_vet_passes_on_our_code() -> None:
 def test_go_tests_pass() -> None:
     """The Go packages' own tests (the load client's schedule, flags and a short run on loopback)."""
     proc = subprocess.run(
-        [gobuild.find_go(), "test", "./loadclient/", "./internal/..."],
+        [gobuild.find_go(), "test", "./loadclient/", "./internal/...", "./evidencehttp/"],
         cwd=GO_DIR,
         env=gobuild.go_env(),
         capture_output=True,
