@@ -131,3 +131,13 @@ def test_a_target_table_declares_a_users_server(tmp_path: Path) -> None:
     args.capacity = 5
     with pytest.raises(UsageError, match="declares a capacity of 4 in its"):
         make_target(args, catalog)
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep", "load"])
+def test_the_probe_bound_is_one_line_and_status_2(command: str, plain_url: str, tmp_path: Path) -> None:
+    from tests.conftest import harness
+
+    proc = harness(command, "--target", plain_url, "--delay", f"{HOLD_S / 2:g}", "--out", str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "more than 1.5 x --delay 0.05 s, and gives no evidence" in line and "--force" in line
