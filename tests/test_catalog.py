@@ -109,7 +109,7 @@ PORT_SERVER = '[[server]]\nname = "foo"\ncommand = ["{python}", "{port}"]\nliste
         (FD_SERVER.replace("foo", "go-nethttp"), "", "names already taken: go-nethttp"),
         (FD_SERVER + FD_SERVER, "", "names already taken: foo"),
         ("[[server]\n", "", "cannot read --catalog"),
-        ('[servers]\nname = "foo"\n', "", "unknown tables ['servers']; use [[server]] and [[client]]"),
+        ('[servers]\nname = "foo"\n', "", "unknown tables ['servers']; use [[server]], [[client]] and [[target]]"),
     ],
 )  # fmt: skip
 def test_bad_catalog_entry_is_one_line_naming_file_entry_and_field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,9 +26,17 @@ def test_django_settings_are_minimal_and_safe() -> None:
     finally:
         sys.path.remove(str(PYTHON_DIR))
     assert settings.DEBUG is False
-    assert settings.ALLOWED_HOSTS == ["127.0.0.1", "localhost"]
+    assert settings.ALLOWED_HOSTS == ["127.0.0.1", "localhost", "[::1]"]  # loopback only, unless serve --host
     assert len(settings.SECRET_KEY) >= 50
     assert "secrets.token_urlsafe" in SETTINGS.read_text()  # generated at start, never a literal
+
+
+def test_serve_host_adds_only_its_address_to_allowed_hosts() -> None:
+    """``harness serve --host ADDR`` passes ADDR (``HARNESS_ALLOWED_HOSTS``); nothing else gets in."""
+    code = "from servers.django_project import settings; print(settings.ALLOWED_HOSTS)"
+    env = {"PYTHONPATH": str(PYTHON_DIR), "HARNESS_ALLOWED_HOSTS": "198.18.0.1"}
+    found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "['127.0.0.1', 'localhost', '[::1]', '198.18.0.1']"
 
 
 def test_no_secret_literal_in_the_repository() -> None:
