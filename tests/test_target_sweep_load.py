@@ -94,7 +94,7 @@ def test_load_against_a_target_without_evidence_or_echo(plain_url: str, tmp_path
     (step,) = data["steps"]
     assert step["failed"] == 0 and step["achieved_rps"] > 15 and step["max_in_flight"] is None
     assert data["capacity"][0]["verdict"] == "not checked"
-    assert "no evidence fields (claims not checked)" in (tmp_path / "load.md").read_text()
+    assert "no evidence (claims not checked)" in (tmp_path / "load.md").read_text()
 
 
 @pytest.mark.parametrize(
