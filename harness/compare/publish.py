@@ -6,8 +6,9 @@ each part into a staging copy of ``results/`` and only when every part succeeded
 swaps it in and rewrites the README's result blocks from those files (``publish``):
 a part that fails leaves ``results/`` and the README as they were, never half
 rewritten. The plan is data (``PARTS``): adding a part is one entry. A README block
-sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` and is generated here and nowhere else, so a test can check that every figure the
-README quotes equals the published file's (``stale_blocks``).
+sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` and is
+generated here and nowhere else, so a test can check that every figure the README
+quotes equals the published file's (``stale_blocks``).
 """
 
 from __future__ import annotations
