@@ -39,8 +39,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         if failed is not None:
             part, code = failed
             console.print(
-                f"[red]publish stopped:[/] {part.name} exited with status {code}; results/ and the README are "
-                "unchanged"
+                f"[red]publish stopped:[/] {part.name} exited with status {code}; results/ and the README are unchanged"
             )
             return code
         console.print(f"results/: {', '.join(chosen)} swapped in; the README's blocks regenerated from them")
