@@ -26,6 +26,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.compare.stats import STEAL_MAX_SHARE
 from harness.core.errors import UsageError
 from harness.core.paths import REPO
 
@@ -120,7 +121,8 @@ def _evidence(p: Mapping[str, Any]) -> str:
         return p.get("status", "-")
     par = p.get("parallelism")
     parallel = f", parallelism {par:.2f}" if par is not None else ""
-    return f"{_ratio(p, with_range=False)}: {p['max_in_flight']} in flight{parallel}"
+    calls = f" = {p['calls_median']:.2f} calls" if p.get("calls_median") is not None else ""
+    return f"{_ratio(p, with_range=False)}{calls}: {p['max_in_flight']} in flight{parallel}"
 
 
 def block_cpu(results: Path) -> str:
@@ -129,12 +131,31 @@ def block_cpu(results: Path) -> str:
     claims = [[c["id"], c["text"], c["verdict"], c["measured"]] for c in report["claims"]]
     return (
         _source(report, "results/cpu/report.md")
-        + " Each cell: batch wall time / D, the most requests in flight, and parallelism (the server's CPU "
-        "seconds over the batch's wall seconds).\n\n"
+        + " Each cell: batch wall time / D"
+        + (" and in calls (a multiple of that server's own solo call in the run)" if _has_calls(report) else "")
+        + ", the most requests in flight, and parallelism (the server's CPU seconds over the batch's wall "
+        "seconds)."
+        + _stolen(report)
+        + "\n\n"
         + _grid(report, _evidence, concurrent)
         + "\n\n"
         + _md(claims, ["id", "claim", "verdict", "measured"])
     )
+
+
+def _has_calls(report: Mapping[str, Any]) -> bool:
+    return any(p.get("calls_median") is not None for p in report["pairings"])
+
+
+def _stolen(report: Mapping[str, Any]) -> str:
+    """The batches left out because the host stole CPU (reports since steal is recorded)."""
+    if not any("stolen" in b for b in report.get("batches", [])):
+        return ""
+    counted = [b for b in report["batches"] if not b["warmup"]]
+    left = sum(bool(b["stolen"]) for b in counted)
+    steal = sorted(b["steal_share"] for b in counted if b.get("steal_share") is not None)
+    most = f"; the host's steal per batch was at most {steal[-1]:.1%}" if steal else ""
+    return f" {left} of {len(counted)} counted batches left out for steal above {STEAL_MAX_SHARE:.0%}{most}."
 
 
 def block_all(results: Path) -> str:
