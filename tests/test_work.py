@@ -114,7 +114,7 @@ def test_go_and_processes_use_the_cores(cpu_run: dict[str, Any]) -> None:
 def test_the_hosts_steal_is_recorded_per_batch_and_cells_are_in_calls(cpu_run: dict[str, Any]) -> None:
     for b in cpu_run["batches"]:
         assert b["steal_share"] is not None and 0 <= b["steal_share"] <= 1, b
-        assert b["stolen"] is (not b["warmup"] and b["steal_share"] > STEAL_MAX_SHARE), b
+        assert b["stolen"] is (b["steal_share"] > STEAL_MAX_SHARE), b
     for p in cpu_run["pairings"]:
         if p["repeats"]:  # every counted batch of a pairing can be stolen on a busy host
             assert p["calls_median"] > 0, p
