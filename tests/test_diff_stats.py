@@ -178,3 +178,13 @@ def test_a_waiting_report_is_not_diffed_against_a_computing_one(tmp_path: Path, 
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert f"differ in {key} ({old} vs {new})" in proc.stderr
     assert harness("diff", str(a), str(b), "--force").returncode == 0
+
+
+def test_a_report_from_before_work_and_connections_were_recorded_ran_waiting_and_reusing(tmp_path: Path) -> None:
+    ratios = {("s", "c"): [1.0, 1.001, 1.002]}
+    older = report(ratios)
+    del older["settings"]["work"], older["settings"]["connections"]
+    result = diff.diff(write(tmp_path / "old.json", older), write(tmp_path / "new.json", report(ratios)))
+    assert result.differences == [] and result.pairings[0].movement == "the same"
+    with pytest.raises(diff.UsageError, match=r"differ in work \(wait vs cpu\)"):
+        diff.diff(write(tmp_path / "old.json", older), write(tmp_path / "cpu.json", report(ratios, work="cpu")))

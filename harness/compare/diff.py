@@ -57,6 +57,8 @@ ratios, median over both runs' pairings): runs differ by more than their batches
 SETTINGS_THAT_MUST_MATCH = ("delay_s", "clients", "work", "connections")
 """Ratios and verdicts of runs with another D, N, kind of work or connection policy
 are not comparable (``--force`` overrides)."""
+SETTING_DEFAULTS = {"work": "wait", "connections": "reuse"}
+"""What a report from before a setting existed ran with."""
 ENVIRONMENT_KEYS = ("cores", "cpu_model", "python", "go", "os")
 SETTING_KEYS = ("delay_s", "clients", "repeats", "work", "connections", "quick")
 
@@ -246,6 +248,8 @@ def _ratios(report: dict[str, Any]) -> tuple[dict[tuple[str, str], list[float]],
 
 def diff(old_path: Path, new_path: Path, *, force: bool = False) -> ReportDiff:
     old, new = load(old_path), load(new_path)
+    for report in (old, new):
+        report["settings"] = {**SETTING_DEFAULTS, **report["settings"]}
     for key in SETTINGS_THAT_MUST_MATCH:
         if old["settings"].get(key) != new["settings"].get(key) and not force:
             raise UsageError(
