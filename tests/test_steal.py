@@ -149,3 +149,16 @@ def test_the_report_says_how_many_batches_were_left_out_and_why(cpu_report: tupl
     assert [(b["ratio"], b["stolen"]) for b in kept] == [(pytest.approx(2.6), False), (pytest.approx(9.0), True)]
     for claim in data["claims"]:  # the stolen 9x batch is in no verdict
         assert "9.00x" not in claim["measured"] and "5.80x" not in claim["measured"], claim
+
+
+def test_the_readme_cpu_block_shows_calls_and_the_batches_left_out(
+    cpu_report: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    from harness.compare import publish
+
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "report.json").write_text(json.dumps(cpu_report[1]))
+    block = publish.block_cpu(tmp_path)
+    assert "2.60x = 2.36 calls: 5 in flight" in block
+    assert "in calls (a multiple of that server's own solo call in the run)" in block
+    assert "1 of 4 counted batches left out for steal above 5%; the host's steal per batch was at most 30.0%" in block
