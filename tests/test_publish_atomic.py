@@ -106,3 +106,17 @@ def test_published_compare_runs_have_enough_counted_batches() -> None:
         repeats = int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else DEFAULT_REPEATS
         work = argv[argv.index("--work") + 1] if "--work" in argv else "wait"
         assert "--quick" not in argv and repeats >= publish.MIN_REPEATS[work], part
+
+
+@pytest.mark.integration
+def test_a_real_part_runs_in_the_staging_folder_and_names_the_published_folder(repo: Path) -> None:
+    """The real compare (one Go server, one client, --quick) writes into the staged copy;
+    its report names the command as published (``--out results/quick``), not the staging folder."""
+    part = Part("quick", ("compare", "--quick", "--servers", "go-nethttp", "--client-impls", "go-goroutines",
+                          "--out", "results/quick"), "one pairing")  # fmt: skip
+    assert publish.publish([part], main, results=repo / "results", readme=repo / "README.md") is None
+    data = json.loads((repo / "results" / "quick" / "report.json").read_text())
+    assert data["settings"]["command"] == "python -m harness compare " + " ".join(part.argv[1:])
+    assert data["pairings"][0]["status"] == "ok"
+    assert (repo / "results" / "kept.md").exists()
+    assert sorted(p.name for p in repo.iterdir()) == ["README.md", "results"]
