@@ -118,7 +118,7 @@ def run_client(
             if item is None:
                 raise client_ended(proc, f"after {repeat} of {batches} batches")
             arrived, line = item
-            busy_cores = machine.since_last()
+            window = machine.since_last()
             sampled = tree.since_last().to_dict() if tree is not None else None
             parsed = parse_batch_line(
                 line,
@@ -141,7 +141,8 @@ def run_client(
                     work=plan.work,
                     client_cpu_s=parsed.cpu_s,
                     connections=plan.connections,
-                    machine_busy_cores=busy_cores,
+                    machine_busy_cores=window.busy_cores if window else None,
+                    machine_steal_share=window.steal_share if window else None,
                     shared_clock=shared_clock,
                     server_tree=sampled,
                 )
