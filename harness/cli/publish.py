@@ -47,7 +47,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def add_parser(sub: Any, *, main: Callable[[list[str]], int]) -> None:
     """Register ``publishing`` on the CLI's subcommands."""
     publishing = sub.add_parser("publish", help="regenerate every published result from the committed code")
-    publishing.add_argument("--parts", help="compare,all,cpu,sweep,load,bench (default: all but bench)")
+    from harness.compare.publish import PARTS
+
+    publishing.add_argument("--parts", help=f"comma-separated, from {','.join(p.name for p in PARTS)} (default: all)")
     publishing.add_argument("--readme-only", action="store_true",
                             help="only rewrite the README's result blocks from the files in results/")  # fmt: skip
     publishing.set_defaults(run=cmd_publish, main=main)

@@ -19,6 +19,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.compare import answer, figures
 from harness.core.errors import UsageError
 from harness.core.paths import REPO
 
@@ -35,22 +36,26 @@ class Part:
 
 PARTS: tuple[Part, ...] = (
     Part("compare", ("compare", "--out", "results"), "the article's matrix: results/report.md"),
-    Part(
-        "all",
-        ("compare", "--servers", "all", "--delay", "0.2", "--repeats", "2", "--out", "results/all"),
-        "every setup, waiting: results/all/",
-    ),
-    Part(
-        "cpu",
-        ("compare", "--servers", "all", "--work", "cpu", "--delay", "0.2", "--repeats", "2", "--out", "results/cpu"),
-        "every setup, computing: results/cpu/",
-    ),
+    Part("quick", ("compare", "--quick", "--out", "results/quick"),
+         "the same matrix with --quick, beside the full one: results/quick/"),
+    Part("all", ("compare", "--servers", "all", "--delay", "0.2", "--repeats", "2", "--out", "results/all"),
+         "every setup, waiting: results/all/"),
+    Part("cpu",
+         ("compare", "--servers", "all", "--work", "cpu", "--delay", "0.2", "--repeats", "2", "--out", "results/cpu"),
+         "every setup, computing: results/cpu/"),
     Part("sweep", ("sweep", "--out", "results"), "N = 1 .. 1000 at once: results/sweep.md"),
     Part("load", ("load", "--out", "results"), "sustained load against offered rate: results/load.md"),
-    Part("bench", ("bench", "--out", "results"), "the harness measuring itself: results/bench.md"),
-)
-DEFAULT_PARTS = ("compare", "all", "cpu", "sweep", "load")
-"""The bench takes about 13 minutes and measures the harness, not the servers: on request."""
+    Part("locust", ("locust-run", "--out", "results/locust"),
+         "Locust's master and two workers on this host against go-nethttp: results/locust/"),
+    Part("bench", ("bench", "--out", "results/bench"), "the harness measuring itself (about 13 min): results/bench/"),
+    Part("figures", ("figures", "--results", "results", "--out", "results/pictures"),
+         "the matrix heatmap and the parallelism chart, drawn from all/ and cpu/: results/pictures/"),
+)  # fmt: skip
+"""The publish plan, in order: each part is one harness command line. ``figures`` draws
+from what ``all`` and ``cpu`` wrote, so it comes after them."""
+DEFAULT_PARTS = tuple(p.name for p in PARTS)
+PICTURES = "results/pictures"
+"""Where ``figures`` puts the heatmap the README shows (relative to the repository)."""
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -100,8 +105,8 @@ def block_matrix(results: Path) -> str:
 
 def block_claims(results: Path) -> str:
     report = _load(results / "report.json")
-    rows = [[c["id"], c["verdict"], c["measured"]] for c in report["claims"]]
-    return _md(rows, ["id", "verdict", "measured"])
+    rows = [[c["id"], c["text"], c["expected"], c["verdict"], c["measured"]] for c in report["claims"]]
+    return _md(rows, ["id", "claim", "expected", "verdict", "measured"])
 
 
 def _evidence(p: Mapping[str, Any]) -> str:
@@ -152,7 +157,32 @@ def block_sweep(results: Path) -> str:
     return head + "\n\n" + _md(rows, ["server", "declared k", "why", "measured k", "verdict"])
 
 
+def block_answer(results: Path) -> str:
+    return answer.paragraph(results)
+
+
+def block_heatmap(results: Path) -> str:
+    """The heatmap and its caption, once ``figures`` has drawn it; nothing before."""
+    png = results / "pictures" / f"{figures.MATRIX}.png"
+    if not png.is_file():
+        return ""
+    try:
+        caption = figures.caption(figures.read(results / "all" / "report.json"),
+                                  figures.read(results / "cpu" / "report.json"))  # fmt: skip
+    except UsageError:
+        return ""
+    path = f"{PICTURES}/{figures.MATRIX}.png"
+    return f"[![Batch wall time / D, every setup, waiting and computing]({path})]({path})\n\n<sub>{caption}</sub>"
+
+
+def block_quick(results: Path) -> str:
+    return answer.quick(results)
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
+    "answer": block_answer,
+    "heatmap": block_heatmap,
+    "quick": block_quick,
     "matrix": block_matrix,
     "claims": block_claims,
     "all": block_all,
