@@ -23,8 +23,6 @@ def cmd_figures(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register ``figures`` on the CLI's subcommands."""
     p = sub.add_parser("figures", help="the matrix heatmap and the parallelism chart from published reports")
-    p.add_argument("--results", default="results",
-                   help="folder holding all/report.json (waiting) and cpu/report.json (computing); default: results")  # fmt: skip
-    p.add_argument("--out", default=str(default_out("figures")),
-                   help="folder for matrix.png/.svg and parallelism.png/.svg (default: runs/figures/)")  # fmt: skip
+    p.add_argument("--results", default="results", help="folder with all/ and cpu/report.json (default: results)")
+    p.add_argument("--out", default=str(default_out("figures")), help="folder for the pictures (default: runs/figures)")
     p.set_defaults(run=cmd_figures)

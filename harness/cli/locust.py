@@ -69,8 +69,9 @@ def cmd_locust_run(args: argparse.Namespace) -> int:
         delay_s=d,
         clients=args.clients,
         command=args.command_line,
-        environment=environment(go_version=go.version if go else None, log_path=out / "logs" / "git.log",
-                                command=args.command_line),  # fmt: skip
+        environment=environment(
+            go_version=go.version if go else None, log_path=out / "logs" / "git.log", command=args.command_line
+        ),
     )
     export.write("locust", report, out)
     console.print(f"report: {out / 'locust.md'}")

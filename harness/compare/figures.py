@@ -73,7 +73,8 @@ def matrix_figure(reports: Sequence[Report]) -> Any:
     servers, clients = _order(reports, "server"), _order(reports, "client")
     top = max([float(r["settings"]["clients"]) for r in reports]
               + [p["ratio_median"] for r in reports for p in r["pairings"] if p.get("ratio_median")])  # fmt: skip
-    norm = LogNorm(vmin=1.0, vmax=max(top, 2.0))
+    vmax = max(top, 2.0)
+    norm = LogNorm(vmin=1.0, vmax=vmax)
     width = 2.2 + CELL_W * len(clients) * len(reports)
     fig = Figure(figsize=(width, 1.6 + CELL_H * len(servers)), layout="constrained")
     axes = fig.subplots(1, len(reports), squeeze=False, sharey=True)[0]
@@ -102,7 +103,7 @@ def matrix_figure(reports: Sequence[Report]) -> Any:
     if image is not None:
         bar = fig.colorbar(image, ax=list(axes), shrink=0.6, pad=0.01)
         bar.set_label("batch wall time / D (1 = all at once)", fontsize=8)
-        bar.ax.yaxis.set_major_locator(FixedLocator([t for t in (1, 1.5, 2, 3, 5, 8, 13, 21) if t <= norm.vmax]))
+        bar.ax.yaxis.set_major_locator(FixedLocator([t for t in (1, 1.5, 2, 3, 5, 8, 13, 21) if t <= vmax]))
         bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%gx"))
         bar.ax.yaxis.set_minor_locator(NullLocator())
         bar.ax.tick_params(labelsize=7)

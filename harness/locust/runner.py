@@ -79,8 +79,7 @@ def run(plan: LocustPlan, *, go: GoBuild | None) -> None:
         )  # fmt: skip
         worker = [*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", port]
         workers = [
-            ManagedProcess(worker, name=f"locust-worker-{i}", log_path=logs / f"locust-worker-{i}.log", env=env,
-                           cwd=REPO, grace_s=2)  # fmt: skip
+            ManagedProcess(worker, name=f"worker-{i}", log_path=logs / f"worker-{i}.log", env=env, cwd=REPO, grace_s=2)
             for i in range(plan.workers)
         ]
         plan.prefix.parent.mkdir(parents=True, exist_ok=True)
