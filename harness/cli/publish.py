@@ -41,6 +41,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if fresh != text:
         publish.README.write_text(fresh, encoding="utf-8")
     console.print(f"README: {len(publish.MARKER.findall(fresh))} result blocks regenerated from results/")
+    pages = publish.refresh_docs()
+    console.print(f"docs: the catalog's lists regenerated in {', '.join(pages) or 'no page'}")
     return 0
 
 
@@ -51,5 +53,5 @@ def add_parser(sub: Any, *, main: Callable[[list[str]], int]) -> None:
 
     publishing.add_argument("--parts", help=f"comma-separated, from {','.join(p.name for p in PARTS)} (default: all)")
     publishing.add_argument("--readme-only", action="store_true",
-                            help="only rewrite the README's result blocks from the files in results/")  # fmt: skip
+                            help="only rewrite the README's result blocks from results/ and the docs' lists from the catalog")  # fmt: skip
     publishing.set_defaults(run=cmd_publish, main=main)

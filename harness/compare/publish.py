@@ -20,6 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness.compare import answer, figures
+from harness.core import catalog_docs
 from harness.core.errors import UsageError
 from harness.core.paths import REPO
 
@@ -204,6 +205,21 @@ def refresh(text: str, results: Path = RESULTS) -> str:
         return m.group(1) + BLOCKS[name](results) + m.group(4)
 
     return MARKER.sub(replace, text)
+
+
+DOCS = REPO / "docs"
+
+
+def refresh_docs(docs: Path = DOCS) -> list[str]:
+    """Rewrite the catalog's lists in every docs page (``catalog_docs``); the names of the pages changed."""
+    changed = []
+    for page in sorted(docs.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        fresh = catalog_docs.refresh(text)
+        if fresh != text:
+            page.write_text(fresh, encoding="utf-8")
+            changed.append(page.name)
+    return changed
 
 
 def stale_blocks(text: str, results: Path = RESULTS) -> list[str]:
