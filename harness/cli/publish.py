@@ -53,5 +53,5 @@ def add_parser(sub: Any, *, main: Callable[[list[str]], int]) -> None:
 
     publishing.add_argument("--parts", help=f"comma-separated, from {','.join(p.name for p in PARTS)} (default: all)")
     publishing.add_argument("--readme-only", action="store_true",
-                            help="only rewrite the README's result blocks from results/ and the docs' lists from the catalog")  # fmt: skip
+                            help="only rewrite the README's result blocks and the docs' catalog lists")  # fmt: skip
     publishing.set_defaults(run=cmd_publish, main=main)
