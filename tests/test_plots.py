@@ -249,10 +249,10 @@ def test_rejected_requests_each_get_a_mark_and_the_legend_says_what_they_are(tmp
     svg = (tmp_path / "t.svg").read_text()
     assert svg.count('<g id="rejected-p-') == MARK_ROWS  # three rows of marks at one instant, none hidden...
     assert f"+{5 - MARK_ROWS}</text>" in svg or f">+{5 - MARK_ROWS}<" in svg  # ...and the rest counted
-    assert MARKS["rejected"]["label"] in svg and MARKS["failed"]["label"] not in svg
+    assert MARKS["rejected"].label in svg and MARKS["failed"].label not in svg
     plain, _ = timeline_figure([("none rejected", "q", _batch(0))], delay_s=0.2, title="t")
     save(plain, tmp_path, "u", report_dir=tmp_path)
-    assert MARKS["rejected"]["label"] not in (tmp_path / "u.svg").read_text()  # no legend without marks
+    assert MARKS["rejected"].label not in (tmp_path / "u.svg").read_text()  # no legend without marks
 
 
 def test_load_latency_is_in_ms_on_one_scale_for_every_server() -> None:

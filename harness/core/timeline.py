@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -19,11 +20,22 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 BAR_COLOR = "#4878a8"
+@dataclass(frozen=True)
+class Mark:
+    marker: str
+    color: str
+    face: str
+    label: str
+
+    def style(self) -> dict[str, Any]:
+        return {"marker": self.marker, "color": self.color, "markerfacecolor": self.face, "ls": "none",
+                "markersize": 5}  # fmt: skip
+
+
 MARKS = {
-    "rejected": {"marker": "x", "color": "#c03030", "label": "rejected (429/503 at once): answered, no handler ran"},
-    "failed": {"marker": "s", "color": "#202020", "label": "failed: no answer or a wrong one, no handler ran",
-               "markerfacecolor": "none"},
-}  # fmt: skip
+    "rejected": Mark("x", "#c03030", "#c03030", "rejected (429/503 at once): answered, no handler ran"),
+    "failed": Mark("s", "#202020", "none", "failed: no answer or a wrong one, no handler ran"),
+}
 """How a request that never reached a handler is marked, at the time its answer (or error) came."""
 MARK_GAP_D = 0.04
 """Marks closer than this (x D) would hide each other: the later one goes on the row above."""
@@ -120,9 +132,8 @@ def _marks(
         last[row] = x
         kind = _kind(r)
         kinds.add(kind)
-        style = {k: v for k, v in MARKS[kind].items() if k != "label"}
         mark_gid = f"{kind}-{gid}-{r['name']}"
-        ax.plot([x], [-0.9 - 0.45 * row], ls="none", markersize=5, gid=mark_gid, **style)
+        ax.plot([x], [-0.9 - 0.45 * row], gid=mark_gid, **MARKS[kind].style())
         tips[mark_gid] = f"request {r['name']}: {kind} at {x:.2f} D" + (
             f" (status {int(r['status'])})" if "status" in r.index and not pd.isna(r["status"]) else ""
         )
@@ -228,8 +239,7 @@ def timeline_figure(
     axes[-1].set_xlabel("time since the batch's first request was sent, in units of D (bars: handler enter to exit)")
     fig.suptitle(title, fontsize=10)
     if kinds:  # say what the marks above the lanes are, only when there are some
-        handles = [Line2D([], [], ls="none", markersize=5, **{k: v for k, v in MARKS[kind].items() if k != "label"})
-                   for kind in MARKS if kind in kinds]  # fmt: skip
-        fig.legend(handles, [MARKS[k]["label"] for k in MARKS if k in kinds], loc="outside lower center",
-                   ncols=2, fontsize=7, frameon=False)  # fmt: skip
+        shown = [m for kind, m in MARKS.items() if kind in kinds]
+        handles = [Line2D([], [], **m.style()) for m in shown]
+        fig.legend(handles, [m.label for m in shown], loc="outside lower center", ncols=2, fontsize=7, frameon=False)
     return fig, bars

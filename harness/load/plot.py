@@ -84,7 +84,8 @@ def latency_figure(steps: pd.DataFrame, delay_s: float) -> Figure:
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(server, fontsize=9)
         ax.set_xlabel("offered (requests/s)", fontsize=8)
-        if ax.get_subplotspec().is_first_col():
+        spec = ax.get_subplotspec()
+        if spec is not None and spec.is_first_col():
             ax.set_ylabel("latency (ms, log; one scale)", fontsize=8)
         ax.tick_params(labelsize=7)
     handles: dict[str, Artist] = {}
