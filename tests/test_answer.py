@@ -124,3 +124,15 @@ def test_every_publish_part_is_a_command_the_harness_parses(name: str) -> None:
     part = next(p for p in publish.PARTS if p.name == name)
     args = parser().parse_args(list(part.argv))
     assert args.run is not None and any(a.startswith("results") for a in part.argv)
+
+
+def test_the_readme_matrix_marks_and_explains_a_delayed_ack_cell(tmp_path: Path) -> None:
+    out = copy_of(tmp_path, "report.json")
+    assert "(delayed ACK)" not in publish.block_matrix(out)  # a report without the fields: nothing claimed
+    data = json.loads((out / "report.json").read_text())
+    p = next(p for p in data["pairings"] if (p["server"], p["client"]) == ("django-runserver", "go-goroutines"))
+    p.update(ack_checked=15, ack_delayed=15, ack_delay_s=0.0416, answer_gap_s=0.0416)
+    (out / "report.json").write_text(json.dumps(data))
+    block = publish.block_matrix(out)
+    assert block.count("(delayed ACK)") == 2  # the cell, and the note under the table
+    assert "`django-runserver` x `go-goroutines` 15 of 15 at 42 ms" in block

@@ -20,6 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness.compare import answer, figures
+from harness.compare.stats import nagle
 from harness.core import catalog_docs
 from harness.core.errors import UsageError
 from harness.core.paths import REPO
@@ -75,7 +76,23 @@ def _ratio(p: Mapping[str, Any], with_range: bool = True) -> str:
         cell += f" ({p['ratio_min']:.2f}-{p['ratio_max']:.2f})"
     if p.get("d_too_small"):
         cell += " D too small"
+    if nagle(p):
+        cell += " (delayed ACK)"
     return cell
+
+
+def _nagle_note(report: Mapping[str, Any], path: str) -> str:
+    """What the (delayed ACK) mark means, with each marked cell's evidence; empty when none is marked."""
+    rows = [p for p in report["pairings"] if nagle(p)]
+    if not rows:
+        return ""
+    each = "; ".join(f"`{p['server']}` x `{p['client']}` {p['ack_delayed']} of {p['ack_checked']} at "
+                     f"{p['ack_delay_s'] * 1e3:.0f} ms" for p in rows)  # fmt: skip
+    return (
+        "\n\n**(delayed ACK)**: answers that reached the client about 40 ms after their handler returned, on "
+        f"connections kept open ({each}): Nagle's algorithm holding a response's second send for the client's "
+        f"delayed ACK, a cost per response and not of concurrency; evidence in [`{path}`]({path})."
+    )
 
 
 def _grid(report: Mapping[str, Any], cell: Callable[[Mapping[str, Any]], str], clients: list[str]) -> str:
@@ -101,7 +118,12 @@ def _source(report: Mapping[str, Any], path: str) -> str:
 
 def block_matrix(results: Path) -> str:
     report = _load(results / "report.json")
-    return _source(report, "results/report.md") + "\n\n" + _grid(report, _ratio, _clients(report))
+    return (
+        _source(report, "results/report.md")
+        + "\n\n"
+        + _grid(report, _ratio, _clients(report))
+        + _nagle_note(report, "results/report.md")
+    )
 
 
 def block_claims(results: Path) -> str:
