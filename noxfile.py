@@ -112,9 +112,16 @@ def article(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def publish(session: nox.Session) -> None:
-    """Regenerate every published result from the committed code, then the README's tables (about 30 min)."""
-    install(session)
+    """Regenerate every published result from the committed code, then the README's tables (every part: long)."""
+    install(session, "locust", "bench")  # the plan's locust part runs Locust, its bench part times nox
     harness(session, "publish")
+
+
+@nox.session(default=False)
+def locust(session: nox.Session) -> None:
+    """Locust's master and two workers against a catalog server on this host: runs/locust/locust.md."""
+    install(session, "locust")
+    harness(session, "locust-run")
 
 
 @nox.session(default=False)

@@ -29,7 +29,8 @@ PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FOREIGN = {
     "locust": {"--expect-workers", "--headless", "--master", "--master-bind-host", "--master-bind-port",
                "--master-host", "--master-port", "--processes", "--worker", "--csv", "--host", "--only-summary"},
-    "uv and pip": {"--group", "--python-version", "--universal", "--upgrade", "--upgrade-package"},
+    "uv and pip": {"--group", "--python-version", "--universal", "--upgrade", "--upgrade-package", "--no-deps",
+                   "--only-binary"},
     "gunicorn": {"--worker-connections", "--http-protocols", "--http2-cleartext"},
     "uvicorn": {"--fd"},
     "debootstrap": {"--variant", "--include"},
@@ -49,7 +50,7 @@ COUNTS = (
 )
 CODE = re.compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.S)
 COMMAND = re.compile(r"python -m harness ([\w-]+)(.*)|nox -s ([\w-]+)(?: -- (.*))?")
-GENERATED = re.compile(r"<!-- (results|catalog):(\w+) -->.*?<!-- /\1:\2 -->", re.S)
+GENERATED = re.compile(r"<!-- (results|catalog|publish):(\w+) -->.*?<!-- /\1:\2 -->", re.S)
 
 
 @cache
@@ -132,7 +133,7 @@ def test_the_docs_name_only_flags_claims_and_counts_that_exist() -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_the_catalogs_lists_in_the_docs_are_the_catalogs(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
-    assert catalog_docs.refresh(text) == text, f"run `python -m harness publish --readme-only` ({page.name})"
+    assert publish.docs_text(text) == text, f"run `python -m harness publish --readme-only` ({page.name})"
     for m in catalog_docs.MARKER.finditer(text):
         assert m.group(2) in catalog_docs.BLOCKS, f"{page.name}: unknown block catalog:{m.group(2)}"
 

@@ -49,7 +49,7 @@ PARTS: tuple[Part, ...] = (
     Part("load", ("load", "--out", "results"), "sustained load against offered rate: results/load.md"),
     Part("locust", ("locust-run", "--out", "results/locust"),
          "Locust's master and two workers on this host against go-nethttp: results/locust/"),
-    Part("bench", ("bench", "--out", "results/bench"), "the harness measuring itself (about 13 min): results/bench/"),
+    Part("bench", ("bench", "--out", "results/bench"), "the harness measuring itself: results/bench/"),
     Part("figures", ("figures", "--results", "results", "--out", "results/pictures"),
          "the matrix heatmap and the parallelism chart, drawn from all/ and cpu/: results/pictures/"),
 )  # fmt: skip
@@ -230,14 +230,26 @@ def refresh(text: str, results: Path = RESULTS) -> str:
 
 
 DOCS = REPO / "docs"
+PLAN_MARKER = re.compile(r"(<!-- publish:parts -->\n)(.*?)(\n<!-- /publish:parts -->)", re.S)
+
+
+def plan_table() -> str:
+    """The publish plan as the docs show it: each part, its command line, what it writes."""
+    rows = [[f"`{p.name}`", f"`python -m harness {' '.join(p.argv)}`", p.what] for p in PARTS]
+    return _md(rows, ["part", "command", "writes"])
+
+
+def docs_text(text: str) -> str:
+    """A docs page with its generated parts regenerated: the catalog's lists and the publish plan."""
+    return PLAN_MARKER.sub(lambda m: m.group(1) + plan_table() + m.group(3), catalog_docs.refresh(text))
 
 
 def refresh_docs(docs: Path = DOCS) -> list[str]:
-    """Rewrite the catalog's lists in every docs page (``catalog_docs``); the names of the pages changed."""
+    """Rewrite the generated parts of every docs page (``docs_text``); the names of the pages changed."""
     changed = []
     for page in sorted(docs.glob("*.md")):
         text = page.read_text(encoding="utf-8")
-        fresh = catalog_docs.refresh(text)
+        fresh = docs_text(text)
         if fresh != text:
             page.write_text(fresh, encoding="utf-8")
             changed.append(page.name)
