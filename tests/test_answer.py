@@ -136,3 +136,16 @@ def test_the_readme_matrix_marks_and_explains_a_delayed_ack_cell(tmp_path: Path)
     block = publish.block_matrix(out)
     assert block.count("(delayed ACK)") == 2  # the cell, and the note under the table
     assert "`django-runserver` x `go-goroutines` 15 of 15 at 42 ms" in block
+
+
+def test_http2_counts_only_what_was_answered_over_http2(tmp_path: Path) -> None:
+    out = copy_of(tmp_path, "all/report.json")
+    data = json.loads((out / "all" / "report.json").read_text())
+    for p in data["pairings"]:
+        p["protocol"] = "HTTP/1.1" if p["server"] == "django-runserver" else "HTTP/2"
+    (out / "http2").mkdir()
+    (out / "http2" / "report.json").write_text(json.dumps(data))
+    item = answer.paragraph(out).splitlines()[-1]
+    assert item.startswith("- **Over HTTP/2") and "[`results/http2/report.md`]" in item
+    n = len({p["server"] for p in data["pairings"]})
+    assert f"of {n - 1} setups" in item and "`django-runserver` answered in HTTP/1.1 instead" in item

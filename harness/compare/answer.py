@@ -68,13 +68,18 @@ def _ratios(rows: list[Data]) -> str:
 
 
 def _rejected(rows: list[Data]) -> str:
-    n = rows[0].get("clients", 0) * rows[0].get("repeats", 0)
-    return f"{_names(p['server'] for p in rows)} turned requests away at once ({rows[0].get('rejected', 0)} of {n})"
+    each = ", ".join(f"`{p['server']}` {p['rejected']} of {p['clients'] * p['repeats']}" for p in rows)
+    return f"{each} turned away at once (rejected, not queued)"
 
 
-def waiting(report: Data, path: str, lead: str = "While the handlers wait") -> str | None:
-    """Which setups held all N at once, which took them in turn, from one waiting matrix."""
+def waiting(report: Data, path: str, lead: str = "While the handlers wait", protocol: str | None = None) -> str | None:
+    """Which setups held all N at once, which took them in turn, from one waiting matrix.
+
+    ``protocol``: only pairings the server answered in it (a report without the field
+    counts as all in it); the setups that answered in another are named apart."""
     rows = _rows(report)
+    other = [p for p in rows if protocol and p.get("protocol", protocol) != protocol]
+    rows = [p for p in rows if p not in other]
     held = _by(rows, "concurrent")
     if not rows or report.get("settings", {}).get("work") != "wait":
         return None
@@ -88,6 +93,8 @@ def waiting(report: Data, path: str, lead: str = "While the handlers wait") -> s
         parts.append(f"{_names(p['server'] for p in bounded)} in waves ({_ratios(bounded)})")
     if rejecting := _by(rows, "rejecting"):
         parts.append(_rejected(rejecting))
+    if other:
+        parts.append(f"{_names(p['server'] for p in other)} answered in {other[0]['protocol']} instead")
     if not parts:
         return None
     return f"**{lead}** ({_where(report, path)}, client `{rows[0]['client']}`): {_join(parts)}."
@@ -185,7 +192,10 @@ SENTENCES: tuple[tuple[tuple[str, ...], Callable[[Data, str], str | None]], ...]
     (("cpu/report.json",), computing),
     (("sweep.json",), sweep),
     (("load.json",), load),
-    (("http2/report.json",), lambda r, p: waiting(r, p, lead="Over HTTP/2, N streams on one connection, waiting")),
+    (
+        ("http2/report.json",),
+        lambda r, p: waiting(r, p, lead="Over HTTP/2, N streams on one connection, waiting", protocol="HTTP/2"),
+    ),
 )
 """Each sentence and the published files it may be read from (the first found), in the order told."""
 
