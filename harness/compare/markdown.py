@@ -62,7 +62,7 @@ def nagle_text(report: Report) -> str:
         "the client's ACK of the first, which Linux delays by 40 ms. Each such request takes D + ~40 ms; with "
         "all N at once the batch takes ~1x D + 40 ms, one after another N x (D + 40 ms). A cost per response "
         "of the server's socket settings, not of its concurrency (docs/reading-the-report.md, \"Things you may "
-        "notice\").",
+        'notice").',
         "",
     ]
     for r in rows:

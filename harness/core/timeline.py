@@ -20,6 +20,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 BAR_COLOR = "#4878a8"
+
+
 @dataclass(frozen=True)
 class Mark:
     marker: str
