@@ -70,7 +70,7 @@ def harness(session: nox.Session, command: str) -> None:
 
 @nox.session
 def compare(session: nox.Session) -> None:
-    """Run every client against every server and write runs/compare/report.md (--out results to publish)."""
+    """The article's servers against every client: runs/compare/report.md (-- --servers all: every setup)."""
     install(session)
     harness(session, "compare")
 
