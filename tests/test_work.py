@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from harness.compare.claims import OTHER_LOAD_MAX
+from harness.compare.stats import STEAL_MAX_SHARE
 from harness.core.thresholds import GIL_MAX_PARALLELISM
 from tests.conftest import assert_none_left, harness
 
@@ -108,6 +109,21 @@ def test_go_and_processes_use_the_cores(cpu_run: dict[str, Any]) -> None:
         for p in (go, workers):
             if p["other_load"] <= OTHER_LOAD_MAX:
                 assert p["parallelism"] > GIL_MAX_PARALLELISM, p
+
+
+def test_the_hosts_steal_is_recorded_per_batch_and_cells_are_in_calls(cpu_run: dict[str, Any]) -> None:
+    for b in cpu_run["batches"]:
+        assert b["steal_share"] is not None and 0 <= b["steal_share"] <= 1, b
+        assert b["stolen"] is (b["steal_share"] > STEAL_MAX_SHARE), b
+    for p in cpu_run["pairings"]:
+        if p["repeats"]:  # every counted batch of a pairing can be stolen on a busy host
+            assert p["calls_median"] > 0, p
+    # one request after another: each ran alone, so it is about 5 of this server's own calls,
+    # whatever the machine's speed at the moment (x D moves with it)
+    for server in ("go-nethttp", "gunicorn-workers5"):
+        seq = pairing(cpu_run, server, "httpx-sequential")
+        if seq["repeats"]:
+            assert 4.5 <= seq["calls_median"] <= 6.5, seq
 
 
 def test_parallelism_is_measured_for_every_pairing(cpu_run: dict[str, Any]) -> None:

@@ -29,20 +29,30 @@ def cmd_publish(args: argparse.Namespace) -> int:
                 "the code (harness/, go/, python/, pyproject.toml, noxfile.py) has uncommitted changes or no git: "
                 "commit first, a published report must name the commit that made it"
             )
-        for name in chosen:
-            part = parts[name]
-            console.print(f"[bold]publish {name}[/]: {part.what} (python -m harness {' '.join(part.argv)})")
-            code = args.main(list(part.argv))
-            if code != 0:
-                console.print(f"[red]publish stopped:[/] {name} exited with status {code}; the README is unchanged")
-                return code
+        failed = publish.publish(
+            [parts[name] for name in chosen],
+            args.main,
+            announce=lambda part: console.print(
+                f"[bold]publish {part.name}[/]: {part.what} (python -m harness {' '.join(part.argv)})"
+            ),
+        )
+        if failed is not None:
+            part, code = failed
+            console.print(
+                f"[red]publish stopped:[/] {part.name} exited with status {code}; results/ and the README are unchanged"
+            )
+            return code
+        console.print(f"results/: {', '.join(chosen)} swapped in; the README's blocks regenerated from them")
+        pages = publish.refresh_docs()
+        console.print(f"docs: the generated lists regenerated in {', '.join(pages) or 'no page'}")
+        return 0
     text = publish.README.read_text(encoding="utf-8")
     fresh = publish.refresh(text)
     if fresh != text:
         publish.README.write_text(fresh, encoding="utf-8")
     console.print(f"README: {len(publish.MARKER.findall(fresh))} result blocks regenerated from results/")
     pages = publish.refresh_docs()
-    console.print(f"docs: the catalog's lists regenerated in {', '.join(pages) or 'no page'}")
+    console.print(f"docs: the generated lists regenerated in {', '.join(pages) or 'no page'}")
     return 0
 
 

@@ -18,7 +18,7 @@ from harness.compare.claims import (
     servers_for,
 )
 from harness.compare.report import one_line
-from harness.compare.stats import ACK_DELAY_S, nagle
+from harness.compare.stats import ACK_DELAY_S, STEAL_MAX_SHARE, nagle
 from harness.core.claims import CLAIMS, server_summary
 from harness.core.exporting import environment_rows, is_measured, table, work_text
 from harness.core.thresholds import GIL_MAX_PARALLELISM
@@ -103,8 +103,28 @@ def grid(report: Report, cell: Callable[[pd.Series], str], missing: str) -> str:
     return table(found.reset_index())
 
 
+def calls_cell(row: pd.Series) -> str:
+    """'2.53x = 2.55 calls': with CPU work, the ratio beside the same wall time in calls
+    (a multiple of that server's own solo call in this run)."""
+    cell = ratio_cell(row)
+    if is_measured(row.get("calls_median")):
+        cell += f" = {row['calls_median']:.2f} calls"
+    return cell
+
+
 def matrix(report: Report) -> str:
-    return grid(report, ratio_cell, "not measured")
+    return grid(report, calls_cell if report.context.work == "cpu" else ratio_cell, "not measured")
+
+
+def steal_cell(report: Report, server: str, client: str) -> str:
+    """The host's steal in each counted batch, in order; a batch left out for it is marked."""
+    b = report.batches
+    rows = b[(b["server"] == server) & (b["client"] == client) & ~b["warmup"]]
+    cells = [
+        "-" if not is_measured(r["steal_share"]) else f"{r['steal_share']:.1%}" + (" (left out)" if r["stolen"] else "")
+        for _, r in rows.iterrows()
+    ]
+    return ", ".join(cells) or "-"
 
 
 def latency_cell(row: pd.Series) -> str:
@@ -140,6 +160,7 @@ def evidence(report: Report, server: str) -> str:
     )
     if report.context.work == "cpu":  # the cores the rest of the machine took decide what parallelism can show
         frame.insert(7, "others' cores", rows["other_load"].map(_fixed))
+        frame.insert(8, "steal per batch", [steal_cell(report, server, c) for c in rows["client"]])
     return table(frame)
 
 
@@ -245,6 +266,18 @@ def cpu_floor(report: Report) -> str:
     return f" With CPU work on {ctx.cores} cores, {ctx.n} handlers in parallel take about {best:.2f}x at best."
 
 
+def calls_text(report: Report) -> str:
+    """What the CPU matrix's calls are, and which batches it leaves out."""
+    if report.context.work != "cpu":
+        return ""
+    return (
+        " Beside each ratio, the same wall time in *calls*: a multiple of that server's own call, the median "
+        "handler time of its requests that ran alone in this run (one call takes about D, but its length "
+        "differs by server and moment; calls compare servers fairly). Batches during which the host stole more "
+        f"than {STEAL_MAX_SHARE:.0%} of the machine's CPU are left out (*steal per batch* below)."
+    )
+
+
 def connections_text(policy: str, report: Report) -> str:
     """The clients' connection policy, and the servers that closed connections themselves."""
     text = (
@@ -293,7 +326,8 @@ class MarkdownExporter:
             "",
             f"1.00x = all {n} requests served at once; {n}.00x = one after another. Median over the counted "
             "batches (min-max in brackets), timed inside each client like the article's `!! main took`."
-            + cpu_floor(report),
+            + cpu_floor(report)
+            + calls_text(report),
             "",
             matrix(report),
             "",

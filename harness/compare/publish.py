@@ -2,17 +2,24 @@
 
 ``python -m harness publish`` (``nox -s publish``) refuses a tree whose code has
 uncommitted changes (a published report must name the commit that made it), runs
-each part into ``results/`` and then rewrites the README's result blocks from those
-files. A README block sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->``
-and is generated here and nowhere else, so a test can check that every figure the
-README quotes equals the published file's (``stale_blocks``).
+each part into a staging copy of ``results/`` and only when every part succeeded
+swaps it in and rewrites the README's result blocks from those files (``publish``):
+a part that fails leaves ``results/`` and the README as they were, never half
+rewritten. The plan is data (``PARTS``): adding a part is one entry. A README block
+sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` and is
+generated here and nowhere else, so a test can check that every figure the README
+quotes equals the published file's (``stale_blocks``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
-from collections.abc import Callable, Mapping
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +27,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness.compare import answer, figures
-from harness.compare.stats import nagle
+from harness.compare.stats import STEAL_MAX_SHARE, nagle
 from harness.core import catalog_docs
 from harness.core.errors import UsageError
 from harness.core.paths import REPO
@@ -33,17 +40,21 @@ README = REPO / "README.md"
 class Part:
     name: str
     argv: tuple[str, ...]
+    """The harness command line; ``--out`` is relative (``results/...``): it runs in the staging folder."""
     what: str
+    reference: bool = True
+    """A run a reader's rerun is judged against (``MIN_REPEATS`` holds for it); ``False`` for
+    one published only to show what an option gives (the ``--quick`` run beside the full one)."""
 
 
 PARTS: tuple[Part, ...] = (
     Part("compare", ("compare", "--out", "results"), "the article's matrix: results/report.md"),
     Part("quick", ("compare", "--quick", "--out", "results/quick"),
-         "the same matrix with --quick, beside the full one: results/quick/"),
-    Part("all", ("compare", "--servers", "all", "--delay", "0.2", "--repeats", "2", "--out", "results/all"),
+         "the same matrix with --quick, beside the full one: results/quick/", reference=False),
+    Part("all", ("compare", "--servers", "all", "--delay", "0.2", "--repeats", "3", "--out", "results/all"),
          "every setup, waiting: results/all/"),
     Part("cpu",
-         ("compare", "--servers", "all", "--work", "cpu", "--delay", "0.2", "--repeats", "2", "--out", "results/cpu"),
+         ("compare", "--servers", "all", "--work", "cpu", "--delay", "0.2", "--repeats", "5", "--out", "results/cpu"),
          "every setup, computing: results/cpu/"),
     Part("sweep", ("sweep", "--out", "results"), "N = 1 .. 1000 at once: results/sweep.md"),
     Part("load", ("load", "--out", "results"), "sustained load against offered rate: results/load.md"),
@@ -58,6 +69,9 @@ from what ``all`` and ``cpu`` wrote, so it comes after them."""
 DEFAULT_PARTS = tuple(p.name for p in PARTS)
 PICTURES = "results/pictures"
 """Where ``figures`` puts the heatmap the README shows (relative to the repository)."""
+MIN_REPEATS = {"wait": 3, "cpu": 5}
+"""Counted batches a published compare run needs, by kind of work, so that a reader's
+rerun can be judged against it (``harness diff``: Welch's t; CPU work is noisier)."""
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -137,7 +151,8 @@ def _evidence(p: Mapping[str, Any]) -> str:
         return p.get("status", "-")
     par = p.get("parallelism")
     parallel = f", parallelism {par:.2f}" if par is not None else ""
-    return f"{_ratio(p, with_range=False)}: {p['max_in_flight']} in flight{parallel}"
+    calls = f" = {p['calls_median']:.2f} calls" if p.get("calls_median") is not None else ""
+    return f"{_ratio(p, with_range=False)}{calls}: {p['max_in_flight']} in flight{parallel}"
 
 
 def block_cpu(results: Path) -> str:
@@ -146,12 +161,31 @@ def block_cpu(results: Path) -> str:
     claims = [[c["id"], c["text"], c["verdict"], c["measured"]] for c in report["claims"]]
     return (
         _source(report, "results/cpu/report.md")
-        + " Each cell: batch wall time / D, the most requests in flight, and parallelism (the server's CPU "
-        "seconds over the batch's wall seconds).\n\n"
+        + " Each cell: batch wall time / D"
+        + (" and in calls (a multiple of that server's own solo call in the run)" if _has_calls(report) else "")
+        + ", the most requests in flight, and parallelism (the server's CPU seconds over the batch's wall "
+        "seconds)."
+        + _stolen(report)
+        + "\n\n"
         + _grid(report, _evidence, concurrent)
         + "\n\n"
         + _md(claims, ["id", "claim", "verdict", "measured"])
     )
+
+
+def _has_calls(report: Mapping[str, Any]) -> bool:
+    return any(p.get("calls_median") is not None for p in report["pairings"])
+
+
+def _stolen(report: Mapping[str, Any]) -> str:
+    """The batches left out because the host stole CPU (reports since steal is recorded)."""
+    if not any("stolen" in b for b in report.get("batches", [])):
+        return ""
+    counted = [b for b in report["batches"] if not b["warmup"]]
+    left = sum(bool(b["stolen"]) for b in counted)
+    steal = sorted(b["steal_share"] for b in counted if b.get("steal_share") is not None)
+    most = f"; the host's steal per batch was at most {steal[-1]:.1%}" if steal else ""
+    return f" {left} of {len(counted)} counted batches left out for steal above {STEAL_MAX_SHARE:.0%}{most}."
 
 
 def block_all(results: Path) -> str:
@@ -254,6 +288,52 @@ def refresh_docs(docs: Path = DOCS) -> list[str]:
             page.write_text(fresh, encoding="utf-8")
             changed.append(page.name)
     return changed
+
+
+def publish(
+    parts: Sequence[Part],
+    run: Callable[[list[str]], int],
+    *,
+    results: Path = RESULTS,
+    readme: Path = README,
+    announce: Callable[[Part], None] = lambda part: None,
+) -> tuple[Part, int] | None:
+    """Run ``parts`` into a staging copy of ``results`` (beside it, so the swap is a
+    rename), then swap it in and rewrite the README's blocks from it. Returns the part
+    that failed and its exit status, with ``results`` and the README untouched, or
+    ``None``. The copy keeps what the parts not run now published before."""
+    stage = Path(tempfile.mkdtemp(prefix=".publish-", dir=results.parent))
+    try:
+        staged = stage / results.name
+        if results.exists():
+            shutil.copytree(results, staged, symlinks=True)
+        else:
+            staged.mkdir()
+        with contextlib.chdir(stage):  # every part's --out results/... lands in the copy
+            for part in parts:
+                announce(part)
+                code = run(list(part.argv))
+                if code != 0:
+                    return part, code
+        fresh = stage / readme.name
+        fresh.write_text(refresh(readme.read_text(encoding="utf-8"), staged), encoding="utf-8")
+        _swap(staged, results, stage / "previous")
+        os.replace(fresh, readme)
+        return None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _swap(new: Path, current: Path, previous: Path) -> None:
+    """``new`` becomes ``current`` by two renames; on a failure ``current`` is put back."""
+    if current.exists():
+        current.rename(previous)
+    try:
+        new.rename(current)
+    except OSError:
+        if previous.exists():
+            previous.rename(current)
+        raise
 
 
 def stale_blocks(text: str, results: Path = RESULTS) -> list[str]:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from harness.compare import claims as claims_mod
 from harness.compare.results import RunResults
-from harness.compare.stats import batch_frame, pairing_frame, solo_call_s
+from harness.compare.stats import STEAL_MAX_SHARE, batch_frame, pairing_frame, solo_call_s
 from harness.core.catalog import Catalog
 from harness.core.frames import request_frame
 from harness.core.records import Phase
@@ -85,6 +85,12 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         server_call_s=by_server,
         dispatch_s=claims_mod.client_dispatch_s(summary, results.catalog, settings["clients"], work),
     )
+    # CPU work: the ratio in calls, a multiple of that server's own solo call in this run
+    summary["calls_median"] = (
+        [row["ratio_median"] / ctx.scale(str(row["server"])) for _, row in summary.iterrows()]
+        if work == "cpu"
+        else float("nan")
+    )
     verdicts = claims_mod.check(summary, handlers_by_server(results), ctx)
     notes = []
     unchecked = tuple(claims_mod.not_checked(work, set(summary["server"]), results.catalog))
@@ -109,6 +115,8 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
     summary["d_too_small"] = [ctx.too_small_for(row) for _, row in summary.iterrows()]
     summary["behaviour"] = [claims_mod.behaviour(row, ctx) for _, row in summary.iterrows()]
     warnings = list(target_notes)
+    if note := stolen_note(summary):
+        warnings.append(note)
     gil_back = sorted({b.server for p in pairings for b in p.batches for r in b.requests if r.gil_enabled})
     if results.environment.get("free_threaded") and gil_back:
         warnings.append(
@@ -137,6 +145,19 @@ def build(results: RunResults, pictures: tuple[Picture, ...] = ()) -> Report:
         warnings=tuple(warnings),
         pictures=pictures,
         phases=tuple(results.phases),
+    )
+
+
+def stolen_note(summary: pd.DataFrame) -> str:
+    """How many counted batches were left out because the host stole CPU, and where."""
+    rows = summary[summary["stolen_batches"] > 0]
+    if rows.empty:
+        return ""
+    where = ", ".join(f"{r['server']} x {r['client']} ({int(r['stolen_batches'])})" for _, r in rows.iterrows())
+    return (
+        f"{int(rows['stolen_batches'].sum())} counted batch(es) were left out of the figures and verdicts: the "
+        f"host stole more than {STEAL_MAX_SHARE:.0%} of the machine's CPU time while they ran (`steal` in "
+        f"/proc/stat), which slows CPU work unseen; their records are kept (`stolen` in report.json): {where}."
     )
 
 

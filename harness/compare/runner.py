@@ -113,7 +113,7 @@ def run_client(
             if item is None:
                 raise client_ended(proc, f"after {repeat} of {batches} batches")
             arrived, line = item
-            busy_cores = machine.since_last()
+            window = machine.since_last()
             parsed = parse_batch_line(
                 line,
                 client=spec.name,
@@ -134,7 +134,8 @@ def run_client(
                     work=plan.work,
                     client_cpu_s=parsed.cpu_s,
                     connections=plan.connections,
-                    machine_busy_cores=busy_cores,
+                    machine_busy_cores=window.busy_cores if window else None,
+                    machine_steal_share=window.steal_share if window else None,
                     shared_clock=shared_clock,
                 )
             )

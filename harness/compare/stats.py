@@ -28,6 +28,12 @@ without ``TCP_NODELAY`` has the second wait for that ACK (Nagle's algorithm). On
 waiting handler the gap is otherwise a millisecond or two."""
 ACK_DELAY_MIN_REQUESTS = 2
 """A cell carries the signature when at least this many of its counted requests show it."""
+STEAL_MAX_SHARE = 0.05
+"""With CPU work, a batch during which the host stole more than 5 % of the machine's
+CPU time (``steal`` in ``/proc/stat``) is *stolen*: its handlers ran slower by about
+that much, unseen by their own CPU times. It is kept in the records and left out of
+every figure and verdict. A waiting handler needs no CPU while it waits, so steal is
+only shown there."""
 
 BATCH_COLUMNS = [
     "server",
@@ -58,6 +64,8 @@ BATCH_COLUMNS = [
     "dispatch_s",
     "send_spread_s",
     "other_load",
+    "steal_share",
+    "stolen",
 ]
 
 PAIRING_COLUMNS = [
@@ -99,6 +107,9 @@ PAIRING_COLUMNS = [
     "ack_checked",
     "ack_delayed",
     "ack_delay_s",
+    "steal_share",
+    "stolen_batches",
+    "calls_median",
 ]
 
 
@@ -150,21 +161,36 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "dispatch_s": ev.dispatch_s if b.shared_clock else None,  # send vs enter: one clock only
                     "send_spread_s": ev.send_spread_s,
                     "other_load": other_load(b.machine_busy_cores, parallelism, busy),
+                    "steal_share": b.machine_steal_share,
+                    "stolen": stolen(b),
                 }
             )
     frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
     numeric = ("max_in_flight", "processes", "threads", "new_connections", "server_cpu_s", "parallelism",
-               "client_cpu_s", "client_busy", "dispatch_s", "send_spread_s", "other_load")  # fmt: skip
+               "client_cpu_s", "client_busy", "dispatch_s", "send_spread_s", "other_load", "steal_share")  # fmt: skip
     for col in numeric:
         frame[col] = pd.to_numeric(frame[col])
     return frame
 
 
+def stolen(batch: BatchRecord) -> bool:
+    """Whether the host stole so much CPU during this batch that it is left out (``STEAL_MAX_SHARE``)."""
+    share = batch.machine_steal_share
+    return batch.work == "cpu" and share is not None and share > STEAL_MAX_SHARE
+
+
+def usable(pairing: Pairing) -> list[BatchRecord]:
+    """The counted batches the figures and verdicts rest on: not the warm-up, not stolen."""
+    return [b for b in pairing.counted if not stolen(b)]
+
+
 def pairing_frame(
     pairings: Iterable[Pairing], batches: pd.DataFrame, *, delay_s: float, clients: int, work: str
 ) -> pd.DataFrame:
-    """One row per pairing; unmeasured numbers are NaN (never invented)."""
+    """One row per pairing, from its usable batches; unmeasured numbers are NaN (never invented)."""
     counted = batches[~batches["warmup"]] if len(batches) else batches
+    excluded = counted[counted["stolen"]].groupby(["server", "client"]).size().to_dict() if len(counted) else {}
+    counted = counted[~counted["stolen"]] if len(counted) else counted
     groups = dict(iter(counted.groupby(["server", "client"]))) if len(counted) else {}
     warmups = batches[batches["warmup"]] if len(batches) else batches
     warmup_failed = warmups.groupby(["server", "client"])["failed"].sum().to_dict() if len(warmups) else {}
@@ -180,11 +206,12 @@ def pairing_frame(
             "status": p.status,
             "reason": p.reason,
             "warmup_failed_requests": int(warmup_failed.get((p.server, p.client), 0)),
+            "stolen_batches": int(excluded.get((p.server, p.client), 0)),
         }
         g = groups.get((p.server, p.client))
-        row.update(latency_summary(p.counted))
+        row.update(latency_summary(usable(p)))
         if work == "wait":
-            row.update(ack_delays(p.counted))
+            row.update(ack_delays(usable(p)))
         if g is not None and len(g):
             row.update(
                 {
@@ -211,6 +238,7 @@ def pairing_frame(
                     "dispatch_s": g["dispatch_s"].median(),
                     "send_spread_s": g["send_spread_s"].median(),
                     "other_load": g["other_load"].median(),
+                    "steal_share": g["steal_share"].median(),
                 }
             )
         rows.append(row)
@@ -278,7 +306,7 @@ def solo_calls(pairings: Iterable[Pairing]) -> dict[str, list[float]]:
     (this machine's speed moves by half from one process or moment to the next)."""
     held: dict[str, list[float]] = {}
     for pairing in pairings:
-        for batch in pairing.counted:
+        for batch in usable(pairing):
             done = sorted(
                 (r.enter_ns, r.exit_ns)
                 for r in batch.requests

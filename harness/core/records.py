@@ -92,6 +92,10 @@ class BatchRecord:
     machine_busy_cores: float | None = None
     """How many cores the whole machine kept busy from the previous batch line to this
     one (every process, and time the hypervisor stole): what was left for the server."""
+    machine_steal_share: float | None = None
+    """The share of the machine's CPU time the host stole over the same window
+    (``steal`` in ``/proc/stat``): a VM's cores waiting for real ones, which slows
+    every process without showing in their CPU times."""
     shared_clock: bool = True
     """Client and server stamped one clock (one host): the client's send can be set
     against the handlers' enter. ``False`` for a ``--target`` on another host."""

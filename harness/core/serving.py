@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -212,24 +213,44 @@ def running_server(
             sock.close()
 
 
+@dataclass(frozen=True)
+class MachineWindow:
+    """What the whole machine did between two readings of ``/proc/stat`` (via psutil)."""
+
+    busy_cores: float
+    """Cores kept busy, by every process and by the host's steal: what was not left for the server."""
+    steal_share: float
+    """The share of the machine's CPU time the host stole (``steal``): a VM's vCPU
+    waiting for a real one. Every process here ran slower for it, unseen by their own
+    CPU times."""
+
+
 class MachineCpu:
-    """Cores the whole machine kept busy between two readings (``/proc/stat`` via psutil).
+    """The machine's CPU between two readings (``/proc/stat`` via psutil).
 
     Steal time counts as busy: the hypervisor gave that core to someone else."""
 
     def __init__(self) -> None:
-        self.busy, self.at = self._busy(), time.perf_counter()
+        self.times, self.at = psutil.cpu_times(), time.perf_counter()
 
     @staticmethod
-    def _busy() -> float:
-        t = psutil.cpu_times()
-        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+    def _total(t: Any) -> float:
+        """Every CPU second of the reading; guest time is already in user and nice."""
+        return float(sum(t)) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
 
-    def since_last(self) -> float | None:
-        busy, at = self._busy(), time.perf_counter()
-        cores = (busy - self.busy) / (at - self.at) if at > self.at else None
-        self.busy, self.at = busy, at
-        return cores
+    @classmethod
+    def _busy(cls, t: Any) -> float:
+        return cls._total(t) - getattr(t, "idle", 0.0) - getattr(t, "iowait", 0.0)
+
+    def since_last(self) -> MachineWindow | None:
+        """The window since the last call (or the start); ``None`` when no time passed."""
+        times, at = psutil.cpu_times(), time.perf_counter()
+        before, self.times, start, self.at = self.times, times, self.at, at
+        total = self._total(times) - self._total(before)
+        if at <= start or total <= 0:
+            return None
+        steal = getattr(times, "steal", 0.0) - getattr(before, "steal", 0.0)
+        return MachineWindow((self._busy(times) - self._busy(before)) / (at - start), max(0.0, steal) / total)
 
 
 def request_timeout_s(delay_s: float, n_clients: int) -> float:
