@@ -70,7 +70,7 @@ def harness(session: nox.Session, command: str) -> None:
 
 @nox.session
 def compare(session: nox.Session) -> None:
-    """Run every client against every server and write runs/compare/report.md (--out results to publish)."""
+    """The article's servers against every client: runs/compare/report.md (-- --servers all: every setup)."""
     install(session)
     harness(session, "compare")
 
@@ -112,9 +112,16 @@ def article(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def publish(session: nox.Session) -> None:
-    """Regenerate every published result from the committed code, then the README's tables (about 30 min)."""
-    install(session)
+    """Regenerate every published result from the committed code, then the README's tables (every part: long)."""
+    install(session, "locust", "bench")  # the plan's locust part runs Locust, its bench part times nox
     harness(session, "publish")
+
+
+@nox.session(default=False)
+def locust(session: nox.Session) -> None:
+    """Locust's master and two workers against a catalog server on this host: runs/locust/locust.md."""
+    install(session, "locust")
+    harness(session, "locust-run")
 
 
 @nox.session(default=False)

@@ -91,3 +91,18 @@ def test_cpu_work_reports_say_the_handlers_compute() -> None:
         text = server_summary(spec, "cpu")
         assert "sleep(D)" not in text and "computes" in text, text
     assert "asyncio.sleep(D)" in server_summary(CATALOG.servers_by_name["fastapi-async"], "wait")
+
+
+def test_cpu_work_reports_label_the_capacity_as_waiting_and_say_what_computing_does() -> None:
+    from harness.core.catalog import CATALOG
+    from harness.core.claims import server_summary
+
+    blocking = server_summary(CATALOG.servers_by_name["fastapi-async-blocking"], "cpu")
+    assert "Capacity while waiting: 1 at once (time.sleep blocks" in blocking
+    assert "Computing: a computing handler holds the event loop: one at a time." in blocking
+    awaiting = server_summary(CATALOG.servers_by_name["fastapi-async"], "cpu")
+    assert "Capacity while waiting: no limit (awaiting handlers share one event loop)" in awaiting
+    assert "Computing: a computing handler holds the event loop" in awaiting
+    threads = server_summary(CATALOG.servers_by_name["gunicorn-threads5"], "cpu")
+    assert "Computing: its threads take turns on the GIL" in threads
+    assert "Capacity: " in server_summary(CATALOG.servers_by_name["fastapi-async"], "wait")

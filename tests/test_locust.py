@@ -149,3 +149,18 @@ def test_report_from_locust_files(tmp_path: Path) -> None:
 def test_report_needs_the_csv(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--csv"):
         build(str(tmp_path / "none"), evidence_dir=None, delay_s=0.5, clients=5, command="c", environment={})
+
+
+@needs_locust
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--server", "nginx"], "unknown --server 'nginx'"),
+        (["--users", "0"], "--users must be from 1 to"),
+        (["--workers", "0"], "--workers must be from 1 to"),
+        (["--delay", "99"], "--delay must be a number of seconds"),
+    ],
+)
+def test_locust_run_refuses_bad_input_in_one_line(args: list[str], says: str, tmp_path: Path) -> None:
+    proc = harness("locust-run", *args, "--out", str(tmp_path))
+    assert proc.returncode == 2 and says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -226,3 +226,45 @@ def test_sweep_timeline_says_when_the_kernel_dropped_syns(sweep: sweep_report.Sw
         "the kernel: SYNs dropped: backlog full (2 overflows, 0 resent after 1 s)"
         in (tmp_path / timeline.svg).read_text()
     )
+
+
+def _batch(rejected: int, served: int = 2, at_ns: int = 5_000_000) -> pd.DataFrame:
+    """A batch of ``served`` requests held 0.2 s and ``rejected`` answered 503 at one instant."""
+    rows = []
+    for i in range(served + rejected):
+        ok = i < served
+        rows.append({"name": f"R{i}", "pid": 1, "thread": "t1", "sent_ns": 0, "status": 200 if ok else 503,
+                     "enter_ns": 1_000_000 if ok else float("nan"), "exit_ns": 201_000_000 if ok else float("nan"),
+                     "recv_ns": 202_000_000 if ok else at_ns, "rejected": not ok})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_rejected_requests_each_get_a_mark_and_the_legend_says_what_they_are(tmp_path: Path) -> None:
+    from harness.core.picture import save
+    from harness.core.timeline import MARK_ROWS, MARKS, timeline_figure
+
+    fig, bars = timeline_figure([("five rejected at once", "p", _batch(5))], delay_s=0.2, title="t")
+    assert bars == 2
+    save(fig, tmp_path, "t", report_dir=tmp_path)
+    svg = (tmp_path / "t.svg").read_text()
+    assert svg.count('<g id="rejected-p-') == MARK_ROWS  # three rows of marks at one instant, none hidden...
+    assert f"+{5 - MARK_ROWS}</text>" in svg or f">+{5 - MARK_ROWS}<" in svg  # ...and the rest counted
+    assert MARKS["rejected"].label in svg and MARKS["failed"].label not in svg
+    plain, _ = timeline_figure([("none rejected", "q", _batch(0))], delay_s=0.2, title="t")
+    save(plain, tmp_path, "u", report_dir=tmp_path)
+    assert MARKS["rejected"].label not in (tmp_path / "u.svg").read_text()  # no legend without marks
+
+
+def test_load_latency_is_in_ms_on_one_scale_for_every_server() -> None:
+    from harness.load.plot import latency_figure
+
+    steps = pd.DataFrame(
+        [{"server": s, "offered_rps": r, "status": "ok", "p50_s": p, "p90_s": p, "p99_s": p}
+         for s, rows in (("fast", [(100, 0.051), (200, 0.056)]), ("cliff", [(10, 0.05), (30, 3.0)]))
+         for r, p in rows]
+    )  # fmt: skip
+    fig = latency_figure(steps, 0.05)
+    fast, cliff = fig.axes[:2]
+    assert fast.get_ylim() == cliff.get_ylim()  # 51-56 ms must not look like a 50 ms to 3 s cliff
+    assert max(line.get_ydata()[-1] for line in cliff.get_lines()) == pytest.approx(3000)  # ms, not s
+    assert "ms" in fast.get_ylabel()

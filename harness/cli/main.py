@@ -1,5 +1,5 @@
 """The command line: ``python -m harness compare | sweep | serve | article | list | bench | diff | publish | load``
-(and ``interpreters``, ``locust-report``).
+(and ``interpreters``, ``locust-report``, ``figures``).
 
 The only place that turns errors into exit statuses and one-line messages:
 0 all measured, 1 some pairings failed (or no Go, a failed build or calibration),
@@ -13,7 +13,20 @@ import sys
 
 from rich.markup import escape
 
-from harness.cli import article, bench, compare, diff, interpreters, listing, load, locust, publish, serve, sweep
+from harness.cli import (
+    article,
+    bench,
+    compare,
+    diff,
+    figures,
+    interpreters,
+    listing,
+    load,
+    locust,
+    publish,
+    serve,
+    sweep,
+)
 from harness.cli.options import Parser, console
 from harness.core.errors import HarnessError, UsageError
 from harness.core.process import Terminated, install_signal_handlers, signal_name
@@ -33,6 +46,7 @@ def parser() -> Parser:
     load.add_parser(sub)
     interpreters.add_parser(sub)
     locust.add_parser(sub)
+    figures.add_parser(sub)
     return top
 
 

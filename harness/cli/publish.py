@@ -43,19 +43,25 @@ def cmd_publish(args: argparse.Namespace) -> int:
             )
             return code
         console.print(f"results/: {', '.join(chosen)} swapped in; the README's blocks regenerated from them")
+        pages = publish.refresh_docs()
+        console.print(f"docs: the generated lists regenerated in {', '.join(pages) or 'no page'}")
         return 0
     text = publish.README.read_text(encoding="utf-8")
     fresh = publish.refresh(text)
     if fresh != text:
         publish.README.write_text(fresh, encoding="utf-8")
     console.print(f"README: {len(publish.MARKER.findall(fresh))} result blocks regenerated from results/")
+    pages = publish.refresh_docs()
+    console.print(f"docs: the generated lists regenerated in {', '.join(pages) or 'no page'}")
     return 0
 
 
 def add_parser(sub: Any, *, main: Callable[[list[str]], int]) -> None:
     """Register ``publishing`` on the CLI's subcommands."""
     publishing = sub.add_parser("publish", help="regenerate every published result from the committed code")
-    publishing.add_argument("--parts", help="compare,all,cpu,sweep,load,bench (default: all but bench)")
+    from harness.compare.publish import PARTS
+
+    publishing.add_argument("--parts", help=f"comma-separated, from {','.join(p.name for p in PARTS)} (default: all)")
     publishing.add_argument("--readme-only", action="store_true",
-                            help="only rewrite the README's result blocks from the files in results/")  # fmt: skip
+                            help="only rewrite the README's result blocks and the docs' catalog lists")  # fmt: skip
     publishing.set_defaults(run=cmd_publish, main=main)

@@ -18,7 +18,7 @@ from harness.compare.claims import (
     servers_for,
 )
 from harness.compare.report import one_line
-from harness.compare.stats import STEAL_MAX_SHARE
+from harness.compare.stats import ACK_DELAY_S, STEAL_MAX_SHARE, nagle
 from harness.core.claims import CLAIMS, server_summary
 from harness.core.exporting import environment_rows, is_measured, table, work_text
 from harness.core.thresholds import GIL_MAX_PARALLELISM
@@ -44,7 +44,35 @@ def ratio_cell(row: pd.Series) -> str:
         cell += " D too small"
     if row.get("client_limited") is True:
         cell += " client-limited"
+    if nagle(row):
+        cell += " (delayed ACK)"
     return cell
+
+
+def nagle_text(report: Report) -> str:
+    """The cells that carry the Nagle / delayed-ACK signature, each with its evidence; empty when none do."""
+    rows = [r for _, r in report.pairings.iterrows() if nagle(r)]
+    if not rows:
+        return ""
+    lo, hi = (round(s * 1e3) for s in ACK_DELAY_S)
+    lines = [
+        f"**(delayed ACK)**: on connections the client kept open, these cells' answers reached the client "
+        f"{lo}-{hi} ms after their handler returned, where a millisecond or two is usual: the signature of a "
+        "response written in two sends without `TCP_NODELAY`, whose second send waits (Nagle's algorithm) for "
+        "the client's ACK of the first, which Linux delays by 40 ms. Each such request takes D + ~40 ms; with "
+        "all N at once the batch takes ~1x D + 40 ms, one after another N x (D + 40 ms). A cost per response "
+        "of the server's socket settings, not of its concurrency (docs/reading-the-report.md, \"Things you may "
+        'notice").',
+        "",
+    ]
+    for r in rows:
+        lines.append(
+            f"- `{r['server']}` x `{r['client']}`: {int(r['ack_delayed'])} of {int(r['ack_checked'])} requests "
+            f"answered {r['ack_delay_s'] * 1e3:.0f} ms (median) after their handler returned; the cell's median "
+            f"for every request: {r['answer_gap_s'] * 1e3:.1f} ms; new connections per batch: "
+            f"{connections_cell(r)}."
+        )
+    return "\n".join(lines)
 
 
 def connections_cell(row: pd.Series) -> str:
@@ -285,8 +313,8 @@ class MarkdownExporter:
         if s.get("quick"):
             out += [
                 f"> **Quick run** (`--quick`: D = {s['delay_s']:g} s, {s['repeats']} counted batch per pairing): "
-                "the same verdicts as a default run in about a quarter of its time; for figures to publish, "
-                "run without `--quick`.",
+                "a quick look. The published `results/quick/` beside `results/report.md` shows how one compares "
+                "with a default run; for figures to publish, run without `--quick`.",
                 "",
             ]
         out += [
@@ -308,6 +336,8 @@ class MarkdownExporter:
             matrix(report),
             "",
         ]
+        if text := nagle_text(report):
+            out += [text, ""]
         failed = report.pairings[report.pairings["status"] == "failed"]
         if len(failed):
             out += ["Failed pairings:", ""]

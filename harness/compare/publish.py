@@ -26,7 +26,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.compare.stats import STEAL_MAX_SHARE
+from harness.compare import answer, figures
+from harness.compare.stats import STEAL_MAX_SHARE, nagle
+from harness.core import catalog_docs
 from harness.core.errors import UsageError
 from harness.core.paths import REPO
 
@@ -40,26 +42,33 @@ class Part:
     argv: tuple[str, ...]
     """The harness command line; ``--out`` is relative (``results/...``): it runs in the staging folder."""
     what: str
+    reference: bool = True
+    """A run a reader's rerun is judged against (``MIN_REPEATS`` holds for it); ``False`` for
+    one published only to show what an option gives (the ``--quick`` run beside the full one)."""
 
 
 PARTS: tuple[Part, ...] = (
     Part("compare", ("compare", "--out", "results"), "the article's matrix: results/report.md"),
-    Part(
-        "all",
-        ("compare", "--servers", "all", "--delay", "0.2", "--repeats", "3", "--out", "results/all"),
-        "every setup, waiting: results/all/",
-    ),
-    Part(
-        "cpu",
-        ("compare", "--servers", "all", "--work", "cpu", "--delay", "0.2", "--repeats", "5", "--out", "results/cpu"),
-        "every setup, computing: results/cpu/",
-    ),
+    Part("quick", ("compare", "--quick", "--out", "results/quick"),
+         "the same matrix with --quick, beside the full one: results/quick/", reference=False),
+    Part("all", ("compare", "--servers", "all", "--delay", "0.2", "--repeats", "3", "--out", "results/all"),
+         "every setup, waiting: results/all/"),
+    Part("cpu",
+         ("compare", "--servers", "all", "--work", "cpu", "--delay", "0.2", "--repeats", "5", "--out", "results/cpu"),
+         "every setup, computing: results/cpu/"),
     Part("sweep", ("sweep", "--out", "results"), "N = 1 .. 1000 at once: results/sweep.md"),
     Part("load", ("load", "--out", "results"), "sustained load against offered rate: results/load.md"),
-    Part("bench", ("bench", "--out", "results"), "the harness measuring itself: results/bench.md"),
-)
-DEFAULT_PARTS = ("compare", "all", "cpu", "sweep", "load")
-"""The bench takes about 13 minutes and measures the harness, not the servers: on request."""
+    Part("locust", ("locust-run", "--out", "results/locust"),
+         "Locust's master and two workers on this host against go-nethttp: results/locust/"),
+    Part("bench", ("bench", "--out", "results/bench"), "the harness measuring itself: results/bench/"),
+    Part("figures", ("figures", "--results", "results", "--out", "results/pictures"),
+         "the matrix heatmap and the parallelism chart, drawn from all/ and cpu/: results/pictures/"),
+)  # fmt: skip
+"""The publish plan, in order: each part is one harness command line. ``figures`` draws
+from what ``all`` and ``cpu`` wrote, so it comes after them."""
+DEFAULT_PARTS = tuple(p.name for p in PARTS)
+PICTURES = "results/pictures"
+"""Where ``figures`` puts the heatmap the README shows (relative to the repository)."""
 MIN_REPEATS = {"wait": 3, "cpu": 5}
 """Counted batches a published compare run needs, by kind of work, so that a reader's
 rerun can be judged against it (``harness diff``: Welch's t; CPU work is noisier)."""
@@ -81,7 +90,23 @@ def _ratio(p: Mapping[str, Any], with_range: bool = True) -> str:
         cell += f" ({p['ratio_min']:.2f}-{p['ratio_max']:.2f})"
     if p.get("d_too_small"):
         cell += " D too small"
+    if nagle(p):
+        cell += " (delayed ACK)"
     return cell
+
+
+def _nagle_note(report: Mapping[str, Any], path: str) -> str:
+    """What the (delayed ACK) mark means, with each marked cell's evidence; empty when none is marked."""
+    rows = [p for p in report["pairings"] if nagle(p)]
+    if not rows:
+        return ""
+    each = "; ".join(f"`{p['server']}` x `{p['client']}` {p['ack_delayed']} of {p['ack_checked']} at "
+                     f"{p['ack_delay_s'] * 1e3:.0f} ms" for p in rows)  # fmt: skip
+    return (
+        "\n\n**(delayed ACK)**: answers that reached the client about 40 ms after their handler returned, on "
+        f"connections kept open ({each}): Nagle's algorithm holding a response's second send for the client's "
+        f"delayed ACK, a cost per response and not of concurrency; evidence in [`{path}`]({path})."
+    )
 
 
 def _grid(report: Mapping[str, Any], cell: Callable[[Mapping[str, Any]], str], clients: list[str]) -> str:
@@ -107,13 +132,18 @@ def _source(report: Mapping[str, Any], path: str) -> str:
 
 def block_matrix(results: Path) -> str:
     report = _load(results / "report.json")
-    return _source(report, "results/report.md") + "\n\n" + _grid(report, _ratio, _clients(report))
+    return (
+        _source(report, "results/report.md")
+        + "\n\n"
+        + _grid(report, _ratio, _clients(report))
+        + _nagle_note(report, "results/report.md")
+    )
 
 
 def block_claims(results: Path) -> str:
     report = _load(results / "report.json")
-    rows = [[c["id"], c["verdict"], c["measured"]] for c in report["claims"]]
-    return _md(rows, ["id", "verdict", "measured"])
+    rows = [[c["id"], c["text"], c["expected"], c["verdict"], c["measured"]] for c in report["claims"]]
+    return _md(rows, ["id", "claim", "expected", "verdict", "measured"])
 
 
 def _evidence(p: Mapping[str, Any]) -> str:
@@ -184,7 +214,32 @@ def block_sweep(results: Path) -> str:
     return head + "\n\n" + _md(rows, ["server", "declared k", "why", "measured k", "verdict"])
 
 
+def block_answer(results: Path) -> str:
+    return answer.paragraph(results)
+
+
+def block_heatmap(results: Path) -> str:
+    """The heatmap and its caption, once ``figures`` has drawn it; nothing before."""
+    png = results / "pictures" / f"{figures.MATRIX}.png"
+    if not png.is_file():
+        return ""
+    try:
+        caption = figures.caption(figures.read(results / "all" / "report.json"),
+                                  figures.read(results / "cpu" / "report.json"))  # fmt: skip
+    except UsageError:
+        return ""
+    path = f"{PICTURES}/{figures.MATRIX}.png"
+    return f"[![Batch wall time / D, every setup, waiting and computing]({path})]({path})\n\n<sub>{caption}</sub>"
+
+
+def block_quick(results: Path) -> str:
+    return answer.quick(results)
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
+    "answer": block_answer,
+    "heatmap": block_heatmap,
+    "quick": block_quick,
     "matrix": block_matrix,
     "claims": block_claims,
     "all": block_all,
@@ -206,6 +261,33 @@ def refresh(text: str, results: Path = RESULTS) -> str:
         return m.group(1) + BLOCKS[name](results) + m.group(4)
 
     return MARKER.sub(replace, text)
+
+
+DOCS = REPO / "docs"
+PLAN_MARKER = re.compile(r"(<!-- publish:parts -->\n)(.*?)(\n<!-- /publish:parts -->)", re.S)
+
+
+def plan_table() -> str:
+    """The publish plan as the docs show it: each part, its command line, what it writes."""
+    rows = [[f"`{p.name}`", f"`python -m harness {' '.join(p.argv)}`", p.what] for p in PARTS]
+    return _md(rows, ["part", "command", "writes"])
+
+
+def docs_text(text: str) -> str:
+    """A docs page with its generated parts regenerated: the catalog's lists and the publish plan."""
+    return PLAN_MARKER.sub(lambda m: m.group(1) + plan_table() + m.group(3), catalog_docs.refresh(text))
+
+
+def refresh_docs(docs: Path = DOCS) -> list[str]:
+    """Rewrite the generated parts of every docs page (``docs_text``); the names of the pages changed."""
+    changed = []
+    for page in sorted(docs.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        fresh = docs_text(text)
+        if fresh != text:
+            page.write_text(fresh, encoding="utf-8")
+            changed.append(page.name)
+    return changed
 
 
 def publish(

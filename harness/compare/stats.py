@@ -8,7 +8,8 @@ recomputes both from the records every time it is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -22,6 +23,14 @@ CLIENT_LIMITED_BUSY = 0.5
 """A batch whose client process was on a CPU for more than half its wall time is
 *client-limited*: the client, not the server, may have set its time."""
 
+ACK_DELAY_S = (0.030, 0.060)
+"""The Nagle / delayed-ACK signature: a request answered this long after its handler
+returned. Linux holds an ACK back for at least 40 ms (``TCP_DELACK_MIN``) on a
+connection out of its quick-ACK start; a server that writes a response in two sends
+without ``TCP_NODELAY`` has the second wait for that ACK (Nagle's algorithm). On a
+waiting handler the gap is otherwise a millisecond or two."""
+ACK_DELAY_MIN_REQUESTS = 2
+"""A cell carries the signature when at least this many of its counted requests show it."""
 STEAL_MAX_SHARE = 0.05
 """With CPU work, a batch during which the host stole more than 5 % of the machine's
 CPU time (``steal`` in ``/proc/stat``) is *stolen*: its handlers ran slower by about
@@ -98,6 +107,10 @@ PAIRING_COLUMNS = [
     "dispatch_s",
     "send_spread_s",
     "other_load",
+    "answer_gap_s",
+    "ack_checked",
+    "ack_delayed",
+    "ack_delay_s",
     "steal_share",
     "stolen_batches",
     "calls_median",
@@ -214,6 +227,8 @@ def pairing_frame(
         }
         g = groups.get((p.server, p.client))
         row.update(latency_summary(usable(p)))
+        if work == "wait":
+            row.update(ack_delays(usable(p)))
         if g is not None and len(g):
             row.update(
                 {
@@ -257,6 +272,34 @@ def other_load(machine_cores: float | None, server: float | None, client: float 
     if machine_cores is None or server is None:
         return None
     return max(0.0, machine_cores - server - (client or 0.0))
+
+
+def ack_delays(batches: Iterable[BatchRecord]) -> dict[str, float | int]:
+    """How long answers took to reach the client after their handler returned, on connections
+    the client kept open (one clock only): the median gap, and how many requests (and their
+    median gap) show the Nagle / delayed-ACK signature (``ACK_DELAY_S``)."""
+    gaps = [
+        (r.recv_ns - r.exit_ns) / 1e9
+        for b in batches
+        if b.connections == "reuse" and b.shared_clock
+        for r in b.requests
+        if r.ok and r.exit_ns is not None and not r.server_closed
+    ]
+    if not gaps:
+        return {}
+    hits = [g for g in gaps if ACK_DELAY_S[0] <= g <= ACK_DELAY_S[1]]
+    return {
+        "answer_gap_s": float(pd.Series(gaps).median()),
+        "ack_checked": len(gaps),
+        "ack_delayed": len(hits),
+        "ack_delay_s": float(pd.Series(hits).median()) if hits else float("nan"),
+    }
+
+
+def nagle(row: pd.Series | Mapping[str, Any]) -> bool:
+    """Whether a pairing row carries the Nagle / delayed-ACK signature."""
+    found = row.get("ack_delayed")
+    return isinstance(found, int | float) and not pd.isna(found) and found >= ACK_DELAY_MIN_REQUESTS
 
 
 def latency_summary(batches: Iterable[BatchRecord]) -> dict[str, float]:

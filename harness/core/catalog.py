@@ -109,6 +109,9 @@ class ServerSpec(_Entry):
     capacity: Annotated[int, Field(gt=0, strict=True)] | None = None
     """Requests it can hold at once; ``None`` means no limit short of the machine."""
     capacity_reason: StrictStr = ""
+    computing: StrictStr = ""
+    """What its handlers do when they compute instead of wait (``--work cpu``): the
+    capacity and its reason speak of waiting handlers."""
     ready_timeout_s: Seconds = 30.0
     default: StrictBool = True
     """Part of a run that does not name its servers."""
@@ -175,6 +178,11 @@ RUNSERVER = ("{python}", "manage.py", "runserver", "{host}:{port}", "--noreload"
 RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
 
 
+LOOP_HELD = "a computing handler holds the event loop: one at a time"
+GIL_TURNS = "its threads take turns on the GIL: all N in flight, one core's worth"
+CORES = "in parallel, up to the cores"
+
+
 def go_server(name: str, *, flags: tuple[str, ...] = (), **fields: Any) -> ServerSpec:
     """The Go server on the harness's socket, ``flags`` after its usual ones."""
     return ServerSpec(name=name, command=(*GO_SERVER, *flags), **fields)
@@ -204,6 +212,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="Go net/http: http.HandleFunc + Serve, one goroutine per connection",
         capacity=None,
         capacity_reason="one goroutine per connection",
+        computing=f"goroutines compute {CORES} (GOMAXPROCS is the core count)",
     ),
     uvicorn(
         "fastapi-async",
@@ -212,6 +221,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="uvicorn, FastAPI `async def` that awaits asyncio.sleep(D)",
         capacity=None,
         capacity_reason="awaiting handlers share one event loop",
+        computing=LOOP_HELD,
     ),
     uvicorn(
         "fastapi-def",
@@ -220,6 +230,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="uvicorn, FastAPI plain `def` that calls time.sleep(D)",
         capacity=40,
         capacity_reason="anyio's default threadpool limiter: 40 threads",
+        computing=GIL_TURNS,
     ),
     uvicorn(
         "fastapi-async-blocking",
@@ -228,6 +239,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="uvicorn, FastAPI `async def` that calls time.sleep(D)",
         capacity=1,
         capacity_reason="time.sleep blocks the one event loop",
+        computing=LOOP_HELD,
     ),
     runserver(
         "django-runserver",
@@ -235,6 +247,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="Django `manage.py runserver` (threaded default), plain `def` view",
         capacity=None,
         capacity_reason="one thread per connection",
+        computing=GIL_TURNS,
     ),
     runserver(
         "django-nothreading",
@@ -243,6 +256,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="Django `manage.py runserver --nothreading`, same view",
         capacity=1,
         capacity_reason="one thread serves one connection at a time",
+        computing="one at a time, as while waiting",
     ),
     gunicorn(
         "gunicorn-default",
@@ -251,6 +265,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="gunicorn with its defaults (1 sync worker, 1 thread), same view",
         capacity=1,
         capacity_reason="1 sync worker with 1 thread",
+        computing="one at a time, as while waiting",
     ),
     gunicorn(
         "gunicorn-threads5",
@@ -260,6 +275,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="gunicorn `-w 1 --threads 5` (gthread), same view",
         capacity=5,
         capacity_reason="1 worker x 5 threads",
+        computing=GIL_TURNS,
     ),
     gunicorn(
         "gunicorn-workers5",
@@ -269,6 +285,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="gunicorn `-w 5` (5 sync worker processes), same view",
         capacity=5,
         capacity_reason="5 processes x 1 thread",
+        computing=f"5 processes compute {CORES}",
     ),
     # Beyond the article: setups people deploy. Not in a run that does not name its
     # servers (the article's matrix); `--servers all` takes them.
@@ -280,6 +297,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="uvicorn `--workers 5`, the FastAPI `async def` app (5 processes, an event loop each)",
         capacity=None,
         capacity_reason="5 event loops, each unbounded for awaiting handlers",
+        computing=f"one handler at a time per process; {CORES} as far as the kernel spreads the connections",
         default=False,
     ),
     gunicorn(
@@ -290,6 +308,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="gunicorn `-k uvicorn_worker.UvicornWorker -w 5`, the FastAPI `async def` app",
         capacity=None,
         capacity_reason="5 event loops, each unbounded for awaiting handlers",
+        computing=f"one handler at a time per process; {CORES} as far as the kernel spreads the connections",
         default=False,
     ),
     uvicorn(
@@ -299,6 +318,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="uvicorn (ASGI), Django `async def` view that awaits asyncio.sleep(D)",
         capacity=None,
         capacity_reason="awaiting views share one event loop",
+        computing=LOOP_HELD,
         default=False,
     ),
     # The setups engineers choose today, each with its declared capacity and why.
@@ -311,6 +331,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity=1000,
         capacity_reason="1 gevent worker: a greenlet per connection up to --worker-connections (default 1000); "
         "a waiting view yields, a computing one holds the worker",
+        computing="a computing view never yields to the other greenlets: one at a time",
         default=False,
     ),
     ServerSpec(
@@ -336,6 +357,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity=5,
         capacity_reason="1 worker x 5 blocking threads, stated (granian's WSGI default is backpressure // 2, "
         "512 with its default backlog)",
+        computing=GIL_TURNS,
         default=False,
     ),
     ServerSpec(
@@ -361,6 +383,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity=None,
         capacity_reason="awaiting handlers share one event loop (--backpressure, default backlog / workers, "
         "is the only cap)",
+        computing=LOOP_HELD,
         default=False,
     ),
     ServerSpec(
@@ -379,8 +402,9 @@ SERVERS: tuple[ServerSpec, ...] = (
             APP_ASYNC,
         ),
         capacity=None,
-        capacity_reason="awaiting handlers share one event loop (hypercorn re-listens with backlog 100 unless "
-        "--backlog is given)",
+        capacity_reason="awaiting handlers share one event loop (hypercorn re-listens on the socket with its "
+        "--backlog, 100 by default; the command passes 4096)",
+        computing=LOOP_HELD,
         default=False,
     ),
     uvicorn(
@@ -392,6 +416,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="uvicorn `--loop uvloop --http httptools`, the FastAPI `async def` app",
         capacity=None,
         capacity_reason="awaiting handlers share one event loop; only the loop and parser differ",
+        computing=LOOP_HELD,
         default=False,
     ),
     uvicorn(
@@ -403,6 +428,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity=4,
         capacity_reason="uvicorn answers 503 once open connections or tasks reach 5, its own connection "
         "counted: 4 served at once, the rest rejected, none queued",
+        computing=f"{LOOP_HELD}; beyond the limit, 503 at once",
         default=False,
     ),
     go_server(
@@ -412,6 +438,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         env=(("GOMAXPROCS", "1"),),
         capacity=None,
         capacity_reason="one goroutine per connection; GOMAXPROCS=1 lets one of them run Go code at a time",
+        computing="goroutines take turns on one OS thread: all N in flight, one core's worth",
         default=False,
     ),
     gunicorn(
@@ -420,7 +447,9 @@ SERVERS: tuple[ServerSpec, ...] = (
         flags=("-k", "asgi", "-w", "1"),
         summary="gunicorn's own ASGI worker `-k asgi -w 1`, the FastAPI `async def` app",
         capacity=None,
-        capacity_reason="awaiting handlers share one event loop (the worker re-listens with backlog 100)",
+        capacity_reason="awaiting handlers share one event loop (the worker re-listens with asyncio's default "
+        "backlog, 100, whatever --backlog says)",
+        computing=LOOP_HELD,
         default=False,
     ),
     go_server(
@@ -430,6 +459,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary=f"the Go server with handlers bounded by a semaphore (buffered channel) of {GO_BOUND}",
         capacity=GO_BOUND,
         capacity_reason=f"a buffered channel of {GO_BOUND} as a semaphore",
+        computing=f"{GO_BOUND} goroutines compute at a time, {CORES}",
         default=False,
     ),
 )

@@ -113,7 +113,8 @@ WAITS = (
 
 
 def server_summary(spec: ServerSpec, work: str = "wait") -> str:
-    """The entry's summary, capacity and claims; with CPU work, what its handler does then."""
+    """The entry's summary, capacity and claims; with CPU work, what its handler does then
+    (the capacity, and its reason, are about waiting handlers: they are labelled so)."""
     capacity = "no limit" if spec.capacity is None else f"{spec.capacity} at once"
     reason = f" ({spec.capacity_reason})" if spec.capacity_reason else ""
     ids = claims_for(spec)
@@ -123,4 +124,6 @@ def server_summary(spec: ServerSpec, work: str = "wait") -> str:
         for waiting, computing in WAITS:
             summary = summary.replace(waiting, computing)
         summary += "; with `--work cpu` every handler computes the calibrated loop for about D instead of waiting"
+        does = f" Computing: {spec.computing}." if spec.computing else ""
+        return f"{summary}. Capacity while waiting: {capacity}{reason}.{does}{claim}"
     return f"{summary}. Capacity: {capacity}{reason}.{claim}"

@@ -11,13 +11,38 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 BAR_COLOR = "#4878a8"
+
+
+@dataclass(frozen=True)
+class Mark:
+    marker: str
+    color: str
+    face: str
+    label: str
+
+    def style(self) -> dict[str, Any]:
+        return {"marker": self.marker, "color": self.color, "markerfacecolor": self.face, "ls": "none",
+                "markersize": 5}  # fmt: skip
+
+
+MARKS = {
+    "rejected": Mark("x", "#c03030", "#c03030", "rejected (429/503 at once): answered, no handler ran"),
+    "failed": Mark("s", "#202020", "none", "failed: no answer or a wrong one, no handler ran"),
+}
+"""How a request that never reached a handler is marked, at the time its answer (or error) came."""
+MARK_GAP_D = 0.04
+"""Marks closer than this (x D) would hide each other: the later one goes on the row above."""
+MARK_ROWS = 3
+"""At most this many rows of marks; beyond, a count says how many more share the spot."""
 LABEL_MAX_LANES = 12
 """Lanes are labelled "worker i" up to this many; beyond, only counted (the SVG's tooltips still name them)."""
 NAME_MAX_BARS = 12
@@ -80,8 +105,53 @@ def lanes(requests: pd.DataFrame) -> Lanes:
     return Lanes(row_of, workers, ids, worker_of)
 
 
+def _kind(r: pd.Series) -> str:
+    """``rejected`` when the record says so (or its status is 429/503), else ``failed``."""
+    if "rejected" in r.index and not pd.isna(r["rejected"]):
+        return "rejected" if bool(r["rejected"]) else "failed"
+    return "rejected" if "status" in r.index and r["status"] in (429, 503) else "failed"
+
+
+def _marks(
+    ax: Axes, failed: pd.DataFrame, *, start: int, d_ns: float, gid: str, tips: dict[str, str], kinds: set[str]
+) -> int:
+    """Mark each request that reached no handler, above the lanes; return the rows of marks used.
+
+    Marks that would overlap go on the row above (up to ``MARK_ROWS``); the rest of a
+    crowded spot is counted in a label, so five rejections at one instant read as five.
+    """
+    last: list[float] = []  # the x of the last mark on each row
+    crowded: dict[float, int] = {}
+    for _, r in failed.iterrows():
+        x = float((r["recv_ns"] - start) / d_ns)
+        row = next((i for i, end in enumerate(last) if x - end >= MARK_GAP_D), len(last))
+        if row >= MARK_ROWS:
+            spot = last[-1]
+            crowded[spot] = crowded.get(spot, 0) + 1
+            continue
+        if row == len(last):
+            last.append(x)
+        last[row] = x
+        kind = _kind(r)
+        kinds.add(kind)
+        mark_gid = f"{kind}-{gid}-{r['name']}"
+        ax.plot([x], [-0.9 - 0.45 * row], gid=mark_gid, **MARKS[kind].style())
+        tips[mark_gid] = f"request {r['name']}: {kind} at {x:.2f} D" + (
+            f" (status {int(r['status'])})" if "status" in r.index and not pd.isna(r["status"]) else ""
+        )
+    for spot, more in crowded.items():
+        ax.text(spot + MARK_GAP_D, -0.9 - 0.45 * (MARK_ROWS - 1), f"+{more}", fontsize=7, va="center")
+    return len(last)
+
+
 def timeline_panel(
-    ax: Axes, requests: pd.DataFrame, *, delay_s: float, gid: str, tooltips: dict[str, str] | None = None
+    ax: Axes,
+    requests: pd.DataFrame,
+    *,
+    delay_s: float,
+    gid: str,
+    tooltips: dict[str, str] | None = None,
+    kinds: set[str] | None = None,
 ) -> tuple[int, float]:
     """Draw one batch on ``ax``; return how many request bars it drew and where it ends (x D).
 
@@ -93,6 +163,7 @@ def timeline_panel(
     layout = lanes(requests)
     served = requests[requests["enter_ns"].notna()]
     tips = tooltips if tooltips is not None else {}
+    kinds = kinds if kinds is not None else set()
     bars = 0
     right = 1.0
     for i, (_, first, n) in enumerate(layout.workers):
@@ -121,12 +192,11 @@ def timeline_panel(
             ax.text((enter + leave) / 2, y, name, ha="center", va="center", fontsize=7, color="white")
         bars += 1
         right = max(right, leave, (r["recv_ns"] - start) / d_ns)
-    failed = requests[requests["enter_ns"].isna()]
-    for _, r in failed.iterrows():
-        x = (r["recv_ns"] - start) / d_ns
-        ax.plot([x], [-0.8], marker="x", color="#c03030", gid=f"failed-{gid}-{r['name']}")
-        right = max(right, x)
-    ax.set_ylim(max(layout.rows, 1) - 0.5, -1.2 if len(failed) else -0.5)
+    failed = requests[requests["enter_ns"].isna()].sort_values("recv_ns")
+    rows_used = _marks(ax, failed, start=start, d_ns=d_ns, gid=gid, tips=tips, kinds=kinds)
+    if len(failed):
+        right = max(right, float((failed["recv_ns"].max() - start) / d_ns))
+    ax.set_ylim(max(layout.rows, 1) - 0.5, -0.9 - 0.45 * rows_used if rows_used else -0.5)
     if len(layout.workers) <= LABEL_MAX_LANES:
         ax.set_yticks([first + (n - 1) / 2 for _, first, n in layout.workers], [w[0] for w in layout.workers])
         ax.tick_params(axis="y", labelsize=7, length=0)
@@ -162,11 +232,16 @@ def timeline_figure(
     axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True, height_ratios=heights)[:, 0]
     bars = 0
     right = 1.0
+    kinds: set[str] = set()
     for ax, (panel_title, gid, reqs) in zip(axes, panels, strict=True):
-        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid, tooltips=tooltips)
+        drawn, end = timeline_panel(ax, reqs, delay_s=delay_s, gid=gid, tooltips=tooltips, kinds=kinds)
         bars, right = bars + drawn, max(right, end)
         ax.set_title(panel_title, fontsize=9, loc="left")
     axes[-1].set_xlim(0, right * 1.04)  # one scale for every panel: 1x and 5x side by side
     axes[-1].set_xlabel("time since the batch's first request was sent, in units of D (bars: handler enter to exit)")
     fig.suptitle(title, fontsize=10)
+    if kinds:  # say what the marks above the lanes are, only when there are some
+        shown = [m for kind, m in MARKS.items() if kind in kinds]
+        handles = [Line2D([], [], **m.style()) for m in shown]
+        fig.legend(handles, [m.label for m in shown], loc="outside lower center", ncols=2, fontsize=7, frameon=False)
     return fig, bars

@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from harness.core.picture import Picture, save
 from harness.load.model import ceiling_rps
@@ -25,11 +26,11 @@ MIN_WIDTH = 7.0
 PERCENTILES = (("p50_s", "p50", "o", "-"), ("p90_s", "p90", "s", "--"), ("p99_s", "p99", "^", ":"))
 
 
-def _grid(n: int) -> tuple[Figure, list[Axes]]:
+def _grid(n: int, *, sharey: bool = False) -> tuple[Figure, list[Axes]]:
     cols = min(3, n)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(max(PANEL_W * cols, MIN_WIDTH), PANEL_H * rows + 0.6), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=sharey).ravel().tolist()
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
@@ -68,17 +69,24 @@ def throughput_figure(steps: pd.DataFrame, capacities: dict[str, int | None], de
 
 
 def latency_figure(steps: pd.DataFrame, delay_s: float) -> Figure:
+    """Latency in ms (as the tables print it) on one log axis shared by every panel, so a
+    wobble of a few ms near D and a climb to seconds are told apart at a glance."""
     servers = list(dict.fromkeys(steps["server"]))
-    fig, axes = _grid(len(servers))
+    fig, axes = _grid(len(servers), sharey=True)
     for ax, server in zip(axes, servers, strict=True):
         part = steps[(steps["server"] == server) & (steps["status"] == "ok")].sort_values("offered_rps")
         for column, label, marker, style in PERCENTILES:
-            ax.plot(part["offered_rps"], part[column], marker=marker, ls=style, label=label)
-        ax.axhline(delay_s, color="0.5", lw=1, ls="-.", label="D")
+            ax.plot(part["offered_rps"], part[column] * 1000, marker=marker, ls=style, label=label)
+        ax.axhline(delay_s * 1000, color="0.5", lw=1, ls="-.", label="D")
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(server, fontsize=9)
         ax.set_xlabel("offered (requests/s)", fontsize=8)
-        ax.set_ylabel("latency (s, log)", fontsize=8)
+        spec = ax.get_subplotspec()
+        if spec is not None and spec.is_first_col():
+            ax.set_ylabel("latency (ms, log; one scale)", fontsize=8)
         ax.tick_params(labelsize=7)
     handles: dict[str, Artist] = {}
     for ax in axes:
