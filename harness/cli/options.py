@@ -40,8 +40,8 @@ floor are marked *D too small* in the report (``claims.DISPATCH_FLOOR``)."""
 QUICK_DELAY_S = 0.2
 
 QUICK_REPEATS = 1
-"""``--quick``: the default matrix at D = 0.2 s with one counted batch, about a
-quarter of the default run's time. D = 0.2 s keeps runserver's ~40 ms per reused
+"""``--quick``: the default matrix at D = 0.2 s with one counted batch (the README
+states how long it took beside the full run, from the published reports). D = 0.2 s keeps runserver's ~40 ms per reused
 connection (Nagle and a delayed ACK) at 1.2x, well inside the concurrent band."""
 
 TARGET_CLOCKS = ("same", "other")
