@@ -21,9 +21,10 @@ seconds, see ``evidence``). The ratio, read against the server's own solo calls 
 this run, is shown beside it as supporting detail. Parallelism needs two usable
 cores to show: on one, claims about it are *inconclusive (1 usable core)*.
 
-A claim is confirmed when every pairing it names shows the expected behaviour;
-refuted when one shows another; inconclusive when one failed, was not measured,
-or fell between behaviours; *D too small* when D is under ``DISPATCH_FLOOR`` times
+A claim is confirmed when every server (and declared client) it names was measured
+and every such pairing shows the expected behaviour; refuted when one shows another
+(even beside another client's *D too small*); inconclusive when one failed, was not
+measured (``not measured: X, Y``), or fell between behaviours; *D too small* when D is under ``DISPATCH_FLOOR`` times
 the time the client needs to get its N requests into handlers (then no ratio can
 show concurrency, and nothing is refuted).
 """
@@ -369,6 +370,7 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
     rows = rows[rows["client"].isin(clients)] if clients is not None else rows[rows["client_concurrent"]]
     if rows.empty:
         return "inconclusive", f"not measured: run with --servers {','.join(servers)}"
+    missing = unmeasured(rows, servers, clients)
     measured, seen = [], []
     for _, row in rows.iterrows():
         name = behaviour(row, ctx)
@@ -384,11 +386,11 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
             value += f" ({row['ratio_median'] / ctx.scale(row['server']):.2f} calls)"
         measured.append(f"{prefix}{row['client']} {value}")
     verdict: Verdict
-    if "small" in seen:
-        verdict = "D too small"
-    elif "other" in seen:
+    if "other" in seen:  # one client's clear refutation stands, whatever D was for another
         verdict = "refuted"
-    elif all(s == "match" for s in seen):
+    elif "small" in seen:
+        verdict = "D too small"
+    elif all(s == "match" for s in seen) and not missing:
         verdict = "confirmed"
     else:
         verdict = "inconclusive"
@@ -411,7 +413,16 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
         spreads = ", ".join(f"{c} {(ctx.dispatch_s or {})[c] * 1e3:.1f} ms" for c in small)
         evidence.append(f"D too small for {', '.join(small)} (dispatch spread {spreads}; D >= "
                         f"{DISPATCH_FLOOR:g} x that: use --delay {ctx.needed_delay_s():g} or more)")  # fmt: skip
+    if missing:  # a claim about several setups is not confirmed by some of them
+        evidence.insert(0, f"not measured: {', '.join(missing)}")
     return verdict, "; ".join([", ".join(measured), *evidence])
+
+
+def unmeasured(rows: pd.DataFrame, servers: tuple[str, ...], clients: tuple[str, ...] | None) -> list[str]:
+    """The servers (and declared clients) a claim names that have no pairing in ``rows``:
+    a claim over several is confirmed only when every one of them was measured."""
+    missing = [s for s in servers if s not in set(rows["server"])]
+    return missing + [c for c in clients or () if c not in set(rows["client"])]
 
 
 def applicable(claim: Claim, work: str, servers: set[str], catalog: Catalog) -> bool:
