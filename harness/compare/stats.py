@@ -189,23 +189,22 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
 
 
 REJECT_AT_ONCE_D = 0.5
-"""A rejection is *at once* when it reached the client within 0.5 x D of the batch's
-first send; a served request *waited its D* when it took at least 0.5 x D. A server that
-rejects instead of queueing shows both: k served in about D, the rest turned away at once."""
+"""A rejection is *at once* when it reached the client within 0.5 x D of its own send
+(with no stagger, of the batch's start); a served request *waited its D* when it took at
+least 0.5 x D. A server that rejects instead of queueing shows both: k served in about D,
+the rest turned away at once. (Its own send, not the batch's first: a catalog entry may
+stagger a batch's sends, ``ServerSpec.client_stagger_s``.)"""
 
 
 def turned_away(batch: BatchRecord) -> dict[str, int]:
     """How a batch split between served and rejected requests: ``served`` (answered 2xx-like),
-    ``rejected_late`` (rejected more than ``REJECT_AT_ONCE_D`` x D after the batch started:
+    ``rejected_late`` (rejected more than ``REJECT_AT_ONCE_D`` x D after it was sent:
     queued first) and ``served_fast`` (served in under that: no handler waited D)."""
-    if not batch.requests:
-        return {"served": 0, "rejected_late": 0, "served_fast": 0}
-    start = min(r.sent_ns for r in batch.requests)
     limit_ns = REJECT_AT_ONCE_D * batch.delay_s * 1e9
     served = [r for r in batch.requests if r.ok and not r.rejected]
     return {
         "served": len(served),
-        "rejected_late": sum(r.recv_ns - start > limit_ns for r in batch.rejected),
+        "rejected_late": sum(r.recv_ns - r.sent_ns > limit_ns for r in batch.rejected),
         "served_fast": sum(r.recv_ns - r.sent_ns < limit_ns for r in served),
     }
 
