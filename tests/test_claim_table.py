@@ -95,13 +95,25 @@ CASES = [
     Case("C9", {"gunicorn-threads5": CONCURRENT}, {"gunicorn-threads5": SERIAL}),
     Case("C10", {"gunicorn-workers5": FIVE_PROCS}, {"gunicorn-workers5": CONCURRENT}),  # one process, not 5
     Case("C11", django(), django(gunicorn_default=CONCURRENT)),
-    Case("X1", {s: INTERLEAVED for s in ("fastapi-def", "django-runserver", "gunicorn-threads5")},
-         {"fastapi-def": INTERLEAVED, "django-runserver": PARALLEL, "gunicorn-threads5": INTERLEAVED}, CPU),
-    Case("X2", {"fastapi-async": CPU_SERIAL, "django-asgi-async": CPU_SERIAL},
-         {"fastapi-async": CPU_SERIAL, "django-asgi-async": INTERLEAVED}, CPU),
+    Case(
+        "X1",
+        {s: INTERLEAVED for s in ("fastapi-def", "django-runserver", "gunicorn-threads5")},
+        {"fastapi-def": INTERLEAVED, "django-runserver": PARALLEL, "gunicorn-threads5": INTERLEAVED},
+        CPU,
+    ),
+    Case(
+        "X2",
+        {"fastapi-async": CPU_SERIAL, "django-asgi-async": CPU_SERIAL},
+        {"fastapi-async": CPU_SERIAL, "django-asgi-async": INTERLEAVED},
+        CPU,
+    ),
     Case("X3", {"gunicorn-workers5": PARALLEL_PROCS}, {"gunicorn-workers5": PARALLEL}, CPU),  # one process
-    Case("X4", {"uvicorn-workers5": PARALLEL_PROCS, "gunicorn-uvicorn5": PARALLEL_PROCS},
-         {"uvicorn-workers5": PARALLEL_PROCS, "gunicorn-uvicorn5": CPU_SERIAL_PROCS}, CPU),
+    Case(
+        "X4",
+        {"uvicorn-workers5": PARALLEL_PROCS, "gunicorn-uvicorn5": PARALLEL_PROCS},
+        {"uvicorn-workers5": PARALLEL_PROCS, "gunicorn-uvicorn5": CPU_SERIAL_PROCS},
+        CPU,
+    ),
     Case("X5", {"go-nethttp": PARALLEL}, {"go-nethttp": INTERLEAVED}, CPU),
     Case("X6", {"go-bounded": CPU_TWO}, {"go-bounded": PARALLEL}, CPU),
     Case("X7", {"uvicorn-workers5": FIVE_PROCS}, {"uvicorn-workers5": SERIAL}),
@@ -117,8 +129,11 @@ CASES = [
     Case("X14", {"uvicorn-limit5": REJECTS_AS_DECLARED}, {"uvicorn-limit5": CONCURRENT}),  # none turned away
     Case("X15", {"go-gomaxprocs1": INTERLEAVED}, {"go-gomaxprocs1": PARALLEL}, CPU),
     Case("G1", {"granian-wsgi": CONCURRENT}, {"granian-wsgi": SERIAL}),  # declared k = 5 holds N = 5 at once
-    Case("G1", {"granian-wsgi": CONCURRENT, "hypercorn-asgi": ONE_THREAD},
-         {"granian-wsgi": CONCURRENT, "hypercorn-asgi": SERIAL}),  # declared unbounded
+    Case(
+        "G1",
+        {"granian-wsgi": CONCURRENT, "hypercorn-asgi": ONE_THREAD},
+        {"granian-wsgi": CONCURRENT, "hypercorn-asgi": SERIAL},
+    ),  # declared unbounded
 ]
 
 

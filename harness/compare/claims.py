@@ -279,8 +279,10 @@ def expected_text(claim: Claim, ctx: Context, servers: tuple[str, ...]) -> str:
     first = servers[0] if servers else ""
     if claim.expect == "rejecting":
         k = ctx.capacity(first)
-        parts = [f"at N > k = {k}: per batch {k} served in about D and {max(0, ctx.n - (k or 0))} answered 503 at once "
-                 f"(within {REJECT_AT_ONCE_D:g} x D), none failed, at most {k} in flight"]
+        parts = [
+            f"at N > k = {k}: per batch {k} served in about D and {max(0, ctx.n - (k or 0))} answered 503 at once "
+            f"(within {REJECT_AT_ONCE_D:g} x D), none failed, at most {k} in flight"
+        ]
     elif ctx.work == "cpu":
         parts = [cpu_expectation(claim.expect, ctx, ctx.capacity(first))]
     else:

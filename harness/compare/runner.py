@@ -103,8 +103,9 @@ def run_client(
         fill(spec.command, values),
         name=spec.name,
         log_path=plan.out_dir / "logs" / f"{name}--{spec.name}.log",
-        env=child_env(delay_s=plan.delay_s, work=plan.work,
-                      extra={**dict(spec.env), **request_env(request), **stagger}),  # fmt: skip
+        env=child_env(
+            delay_s=plan.delay_s, work=plan.work, extra={**dict(spec.env), **request_env(request), **stagger}
+        ),
         cwd=PYTHON_DIR,
         capture_stdout=True,
         cpus=plan.client_cpus,

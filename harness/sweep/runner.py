@@ -52,8 +52,8 @@ from harness.core.serving import (
     server_died,
 )
 from harness.core.session import RunSession
-from harness.core.thresholds import CONCURRENT_MAX_RATIO as AT_ONCE_MAX_RATIO
 from harness.core.target import Target
+from harness.core.thresholds import CONCURRENT_MAX_RATIO as AT_ONCE_MAX_RATIO
 
 DEFAULT_LADDER = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 DEFAULT_DELAY_S = 1.0
