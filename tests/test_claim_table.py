@@ -8,6 +8,7 @@ verdict that cannot fail shows up here as a refuting case that confirms.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,3 +191,21 @@ def test_a_batch_splits_into_served_and_rejected_at_once() -> None:
     assert turned_away(batch("uvicorn-limit5", "c", 1, 1.0, (*served, at_once))) == {
         "served": 4, "rejected_late": 0, "served_fast": 0}  # fmt: skip
     assert turned_away(batch("uvicorn-limit5", "c", 1, 1.0, (*served, late)))["rejected_late"] == 1
+
+
+def test_the_python_client_staggers_a_batchs_sends_when_asked() -> None:
+    """``HARNESS_STAGGER_S`` (a catalog entry's ``client_stagger_s``): request i is sent i x that later."""
+    import sys
+
+    import httpx
+
+    from harness.core.paths import PYTHON_DIR
+
+    sys.path.insert(0, str(PYTHON_DIR))
+    from clients import httpx_client
+
+    run = httpx_client.Run("http://127.0.0.1:9/", ["A", "B", "C"], 1, 1.0, "fresh", None, 0.05)
+    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(503))) as client:
+        sent = [httpx_client._get(client, run, name, i)["sent_ns"] for i, name in enumerate(run.names)]
+    gaps = [(b - a) / 1e9 for a, b in itertools.pairwise(sent)]
+    assert gaps[0] >= 0.045 and gaps[1] >= 0.095, gaps  # sequential calls here: 0.05 s, then 0.10 s
