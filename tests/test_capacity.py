@@ -199,3 +199,53 @@ def test_fixed_sweep_verdicts(tmp_path: Path) -> None:
         "gunicorn-threads5": (5, "5", "consistent"),
         "gunicorn-default": (1, "1", "consistent"),
     }
+
+
+def resent(n: int, *, server: str = "django-runserver", delay_s: float = 0.2) -> SweepPoint:
+    """N at once but served one SYN resend late: D + 1 s, with the kernel counting resends."""
+    p = point(server, n, None, delay_s=delay_s)
+    assert p.batch is not None
+    return replace(p, batch=replace(p.batch, wall_s=delay_s + 1.0), tcp={"ListenOverflows": 2, "TCPSynRetrans": 2})
+
+
+def assess_backlog(points: list) -> capacity.CapacityResult:
+    spec = CATALOG.servers_by_name["django-runserver"]
+    return capacity.assess("django-runserver", spec.capacity, spec.capacity_reason, frame(points), spec.backlog)
+
+
+def test_runserver_declares_its_accept_backlog() -> None:
+    assert CATALOG.servers_by_name["django-runserver"].backlog == 10
+
+
+def test_past_the_declared_backlog_a_syn_resend_late_fits_the_model() -> None:
+    backlog = CATALOG.servers_by_name["django-runserver"].backlog
+    assert backlog is not None
+    at_once = [point("django-runserver", n, None) for n in (1, 5, backlog)]
+    result = assess_backlog([*at_once, resent(backlog + 1)])
+    assert (result.measured, result.verdict) == (backlog, "consistent"), result
+    assert f"accept backlog of {backlog}" in result.reason and "6.00x at N=11" in result.reason
+    # at the backlog itself the queue holds them all: a resend there breaks the model
+    assert assess_backlog([*at_once[:2], resent(backlog)]).verdict == "disagrees"
+    # without the kernel's resends, D + 1 s is not the staircase
+    silent = replace(resent(backlog + 1), tcp={"ListenOverflows": 0, "TCPSynRetrans": 0})
+    assert assess_backlog([*at_once, silent]).verdict == "disagrees"
+    # a server that declares no backlog gets no staircase
+    assert assess("django-runserver", [*at_once, resent(backlog + 1)]).verdict == "disagrees"
+
+
+def test_a_remeasured_miss_is_the_point_judged_and_the_reason_says_so() -> None:
+    first = resent(20, server="go-nethttp")
+    again = replace(point("go-nethttp", 20, None), remeasure=True)
+    rows = frame([point("go-nethttp", 10, None), first, again])
+    assert list(rows["clients"]) == [10, 20]  # the first batch at N=20 gives way to the re-measure
+    result = capacity.assess("go-nethttp", None, "", rows)
+    assert result.verdict == "consistent"
+    assert "N=20 re-measured after a miss (first batch 6.00x; the second is judged)" in result.reason
+
+
+def test_only_a_point_not_served_at_once_is_a_miss() -> None:
+    from harness.sweep.runner import is_miss
+
+    assert is_miss(resent(20, server="go-nethttp"))
+    assert not is_miss(point("go-nethttp", 20, None))
+    assert not is_miss(point("go-nethttp", 20, None, status="over budget"))

@@ -356,3 +356,21 @@ def test_async_workers_that_got_every_request_in_one_process_refute_nothing() ->
     one = frame["server"] == "uvicorn-workers5"
     frame.loc[one, ["max_in_flight", "processes", "threads", "parallelism"]] = (1, 1, 1, 0.99)
     assert verdicts(frame, ctx=CPU)["X4"] == "inconclusive"  # the kernel gave one worker all five connections
+
+
+def test_a_claim_over_several_servers_needs_every_one_measured() -> None:
+    """X1 names fastapi-def, django-runserver and gunicorn-threads5: one of them is not enough."""
+    frame = pd.DataFrame([row("fastapi-def", "go-goroutines", 5.0, 5, 1, 5, parallelism=1.0)])
+    result = next(c for c in check(frame, {}, CPU) if c.id == "X1")
+    assert result.verdict == "inconclusive"
+    assert "not measured: django-runserver, gunicorn-threads5" in result.measured
+
+
+def test_one_clients_refutation_beats_anothers_d_too_small() -> None:
+    frame = small_d_frame()
+    frame.loc[(frame["server"] == "go-nethttp") & (frame["client"] == "go-goroutines"), "ratio_median"] = 5.05
+    frame.loc[(frame["server"] == "go-nethttp") & (frame["client"] == "go-goroutines"), "max_in_flight"] = 1
+    ctx = Context.of({"clients": 5, "delay_s": 0.002}, {"cores": 2}, CATALOG,
+                     dispatch_s=client_dispatch_s(frame, CATALOG, 5))  # fmt: skip
+    assert ctx.too_small("httpx-async") and not ctx.too_small("go-goroutines")
+    assert {c.id: c.verdict for c in check(frame, HANDLERS, ctx)}["C1"] == "refuted"

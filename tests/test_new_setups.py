@@ -68,6 +68,8 @@ def test_a_concurrency_limit_rejects_instead_of_queueing(tmp_path: Path) -> None
     for p in report["pairings"]:
         assert p["status"] == "ok" and p["failed_requests"] == 0, p  # rejections are not failures
         assert p["rejected"] >= 5 and (p["max_in_flight"] or 0) <= 4, p  # beyond its limit: 503, none queued
+        # fresh connections sent 20 ms apart (its catalog entry): exactly k = 4 served in every batch
+        assert (p["connections"], p["served_min"], p["served_max"], p["rejected_late"]) == ("fresh", 4, 4, 0), p
     assert next(c for c in report["claims"] if c["id"] == "X14")["verdict"] == "confirmed"
     with open(tmp_path / "requests.csv", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +128,10 @@ func newRequest(name string) (*http.Request, error) {
 	return req, err
 }
 
+// stagger is HARNESS_STAGGER_S: request i of a batch is sent i x this after the first,
+// for a server that counts open connections (the catalog's client_stagger_s).
+var stagger time.Duration
+
 func runBatch(c *http.Client, n int, names []string) batch {
 	results := make([]result, len(names))
 	start, startNS, cpu := time.Now(), evidence.Now(), evidence.CPUTime()
@@ -136,6 +141,7 @@ func runBatch(c *http.Client, n int, names []string) batch {
 	for i, s := range names {
 		go func(i int, s string) {
 			defer wg.Done()
+			time.Sleep(time.Duration(i) * stagger) // 0 unless the server's catalog entry asks
 			results[i] = get(c, s)
 		}(i, s)
 	}
@@ -175,6 +181,14 @@ func main() {
 	if *clients < 1 || *batches < 1 {
 		fmt.Fprintln(os.Stderr, "client: -clients and -batches must be at least 1")
 		os.Exit(2)
+	}
+	if raw := os.Getenv("HARNESS_STAGGER_S"); raw != "" {
+		seconds, err := strconv.ParseFloat(raw, 64)
+		if err != nil || seconds < 0 {
+			fmt.Fprintf(os.Stderr, "client: HARNESS_STAGGER_S must be seconds >= 0, got %q\n", raw)
+			os.Exit(2)
+		}
+		stagger = time.Duration(seconds * float64(time.Second))
 	}
 	if *conns != "reuse" && *conns != "fresh" {
 		fmt.Fprintf(os.Stderr, "client: -connections must be reuse or fresh, got %q\n", *conns)

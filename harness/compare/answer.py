@@ -91,7 +91,8 @@ def waiting(report: Data, path: str, lead: str = "While the handlers wait", prot
         parts.append(f"{_names(p['server'] for p in serial)} took them one at a time ({_ratios(serial)})")
     if bounded := _by(rows, "bounded"):
         parts.append(f"{_names(p['server'] for p in bounded)} in waves ({_ratios(bounded)})")
-    if rejecting := _by(rows, "rejecting"):
+    # every turning-away behaviour ("rejecting", "rejecting all", "rejecting other than k") is counted
+    if rejecting := [p for p in rows if str(p.get("behaviour", "")).startswith("rejecting")]:
         parts.append(_rejected(rejecting))
     if other:
         parts.append(f"{_names(p['server'] for p in other)} answered in {other[0]['protocol']} instead")

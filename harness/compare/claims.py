@@ -21,9 +21,10 @@ seconds, see ``evidence``). The ratio, read against the server's own solo calls 
 this run, is shown beside it as supporting detail. Parallelism needs two usable
 cores to show: on one, claims about it are *inconclusive (1 usable core)*.
 
-A claim is confirmed when every pairing it names shows the expected behaviour;
-refuted when one shows another; inconclusive when one failed, was not measured,
-or fell between behaviours; *D too small* when D is under ``DISPATCH_FLOOR`` times
+A claim is confirmed when every server (and declared client) it names was measured
+and every such pairing shows the expected behaviour; refuted when one shows another
+(even beside another client's *D too small*); inconclusive when one failed, was not
+measured (``not measured: X, Y``), or fell between behaviours; *D too small* when D is under ``DISPATCH_FLOOR`` times
 the time the client needs to get its N requests into handlers (then no ratio can
 show concurrency, and nothing is refuted).
 """
@@ -37,6 +38,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from harness.compare.stats import REJECT_AT_ONCE_D
 from harness.core.catalog import Catalog
 from harness.core.claims import CLAIMS, CLAIMS_BY_ID, WAIT_CLAIMS, Claim, Count
 from harness.core.frames import Row, number
@@ -277,7 +279,10 @@ def expected_text(claim: Claim, ctx: Context, servers: tuple[str, ...]) -> str:
     first = servers[0] if servers else ""
     if claim.expect == "rejecting":
         k = ctx.capacity(first)
-        parts = [f"at N > k = {k}: the requests beyond answered 503 (rejected), none failed, at most {k} in flight"]
+        parts = [
+            f"at N > k = {k}: per batch {k} served in about D and {max(0, ctx.n - (k or 0))} answered 503 at once "
+            f"(within {REJECT_AT_ONCE_D:g} x D), none failed, at most {k} in flight"
+        ]
     elif ctx.work == "cpu":
         parts = [cpu_expectation(claim.expect, ctx, ctx.capacity(first))]
     else:
@@ -331,6 +336,31 @@ def cpu_behaviour(row: Row, ctx: Context) -> str:
     return "in between"
 
 
+def rejecting_behaviour(row: Row, ctx: Context) -> str:
+    """A pairing that turned requests away: ``rejecting`` only when every counted batch
+    served exactly k (the declared capacity, at most N) in about D and rejected the other
+    N - k at once (``stats.turned_away``), none failed and at most k were in flight.
+    Everything rejected is ``rejecting all`` (it refutes: nothing was served); any other
+    split is ``rejecting other than k``, a pairing without the per-batch counts
+    ``in between``."""
+    capacity = ctx.capacity(str(row.get("server")))
+    low, high = _number(row.get("served_min")), _number(row.get("served_max"))
+    if high == 0:
+        return "rejecting all"
+    if capacity is None or low is None or high is None:
+        return "in between"
+    k = min(capacity, ctx.n)
+    in_flight = _number(row.get("max_in_flight"))
+    as_declared = (
+        low == high == k
+        and not _number(row.get("failed_requests"))
+        and not _number(row.get("rejected_late"))
+        and not _number(row.get("served_fast"))
+        and (in_flight is None or in_flight <= k)
+    )
+    return "rejecting" if as_declared else "rejecting other than k"
+
+
 def behaviour(row: Row, ctx: Context) -> str:
     """The behaviour a pairing row shows (``failed``, ``D too small`` or ``in between`` for none)."""
     ratio = row.get("ratio_median")
@@ -338,13 +368,8 @@ def behaviour(row: Row, ctx: Context) -> str:
         return "failed"
     if ctx.too_small_for(row):
         return "D too small"
-    rejected = _number(row.get("rejected"))
-    if rejected:
-        # turned away at once, none queued: the batch's time says nothing of concurrency
-        capacity = ctx.capacity(str(row.get("server")))
-        in_flight = _number(row.get("max_in_flight"))
-        within = capacity is None or in_flight is None or in_flight <= capacity
-        return "rejecting" if within and not _number(row.get("failed_requests")) else "in between"
+    if _number(row.get("rejected")):
+        return rejecting_behaviour(row, ctx)
     if ctx.work == "cpu":
         return cpu_behaviour(row, ctx)
     if _number(row.get("max_in_flight")) is None:
@@ -369,6 +394,7 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
     rows = rows[rows["client"].isin(clients)] if clients is not None else rows[rows["client_concurrent"]]
     if rows.empty:
         return "inconclusive", f"not measured: run with --servers {','.join(servers)}"
+    missing = unmeasured(rows, servers, clients)
     measured, seen = [], []
     for _, row in rows.iterrows():
         name = behaviour(row, ctx)
@@ -384,11 +410,11 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
             value += f" ({row['ratio_median'] / ctx.scale(row['server']):.2f} calls)"
         measured.append(f"{prefix}{row['client']} {value}")
     verdict: Verdict
-    if "small" in seen:
-        verdict = "D too small"
-    elif "other" in seen:
+    if "other" in seen:  # one client's clear refutation stands, whatever D was for another
         verdict = "refuted"
-    elif all(s == "match" for s in seen):
+    elif "small" in seen:
+        verdict = "D too small"
+    elif all(s == "match" for s in seen) and not missing:
         verdict = "confirmed"
     else:
         verdict = "inconclusive"
@@ -402,6 +428,8 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
         evidence.append(f"{label.replace('max_in_flight', 'in flight')} {'/'.join(map(str, values))}")
         if count and verdict == "confirmed" and values != [_count(count, ctx.n)]:
             verdict = "refuted"
+    if claim.expect == "rejecting":
+        evidence.append(rejection_text(rows, ctx))
     if ctx.work == "cpu" and "parallelism" in rows:
         found = [f"{v:.2f}" for v in rows["parallelism"] if _number(v) is not None]
         if found:
@@ -411,7 +439,36 @@ def _check_one(claim: Claim, pairings: pd.DataFrame, ctx: Context, servers: tupl
         spreads = ", ".join(f"{c} {(ctx.dispatch_s or {})[c] * 1e3:.1f} ms" for c in small)
         evidence.append(f"D too small for {', '.join(small)} (dispatch spread {spreads}; D >= "
                         f"{DISPATCH_FLOOR:g} x that: use --delay {ctx.needed_delay_s():g} or more)")  # fmt: skip
+    if missing:  # a claim about several setups is not confirmed by some of them
+        evidence.insert(0, f"not measured: {', '.join(missing)}")
     return verdict, "; ".join([", ".join(measured), *evidence])
+
+
+def unmeasured(rows: pd.DataFrame, servers: tuple[str, ...], clients: tuple[str, ...] | None) -> list[str]:
+    """The servers (and declared clients) a claim names that have no pairing in ``rows``:
+    a claim over several is confirmed only when every one of them was measured."""
+    missing = [s for s in servers if s not in set(rows["server"])]
+    return missing + [c for c in clients or () if c not in set(rows["client"])]
+
+
+def rejection_text(rows: pd.DataFrame, ctx: Context) -> str:
+    """Per pairing, how its batches split: ``k served + N-k rejected per batch`` (a range
+    when the batches differ), and any rejection that came late or service that came fast."""
+    parts = []
+    for _, r in rows.iterrows():
+        low, high = _number(r.get("served_min")), _number(r.get("served_max"))
+        if low is None or high is None:
+            continue
+        served = f"{int(low)}" if low == high else f"{int(low)}-{int(high)}"
+        turned = f"{ctx.n - int(high)}" if low == high else f"{ctx.n - int(high)}-{ctx.n - int(low)}"
+        text = f"{r['client']} {served} served + {turned} rejected per batch"
+        late, fast = _number(r.get("rejected_late")) or 0, _number(r.get("served_fast")) or 0
+        if late:
+            text += f" ({int(late)} rejected later than {REJECT_AT_ONCE_D:g} x D)"
+        if fast:
+            text += f" ({int(fast)} served in under {REJECT_AT_ONCE_D:g} x D)"
+        parts.append(text)
+    return ", ".join(parts) if parts else "no per-batch served/rejected counts"
 
 
 def applicable(claim: Claim, work: str, servers: set[str], catalog: Catalog) -> bool:

@@ -89,7 +89,11 @@ def run_client(
     batches = 1 + plan.repeats
     timeout = request_timeout_s(plan.delay_s, plan.n_clients)
     wait_s = batch_timeout_s(spec, plan.delay_s, plan.n_clients)
-    values = base_values(go, connections=plan.connections) | {
+    catalog_spec = server.spec if isinstance(server, RunningServer) else None
+    connections = (catalog_spec.connections if catalog_spec else None) or plan.connections
+    stagger = {"HARNESS_STAGGER_S": repr(catalog_spec.client_stagger_s)} if catalog_spec else {}
+    wait_s += (catalog_spec.client_stagger_s if catalog_spec else 0.0) * plan.n_clients
+    values = base_values(go, connections=connections) | {
         "url": server.url,
         "clients": plan.n_clients,
         "batches": batches,
@@ -99,7 +103,9 @@ def run_client(
         fill(spec.command, values),
         name=spec.name,
         log_path=plan.out_dir / "logs" / f"{name}--{spec.name}.log",
-        env=child_env(delay_s=plan.delay_s, work=plan.work, extra={**dict(spec.env), **request_env(request)}),
+        env=child_env(
+            delay_s=plan.delay_s, work=plan.work, extra={**dict(spec.env), **request_env(request), **stagger}
+        ),
         cwd=PYTHON_DIR,
         capture_stdout=True,
         cpus=plan.client_cpus,
@@ -140,7 +146,7 @@ def run_client(
                     requests=parsed.requests,
                     work=plan.work,
                     client_cpu_s=parsed.cpu_s,
-                    connections=plan.connections,
+                    connections=connections,
                     machine_busy_cores=window.busy_cores if window else None,
                     machine_steal_share=window.steal_share if window else None,
                     shared_clock=shared_clock,

@@ -54,6 +54,9 @@ BATCH_COLUMNS = [
     "threads",
     "failed",
     "rejected",
+    "served",
+    "rejected_late",
+    "served_fast",
     "latency_median_s",
     "held_median_s",
     "connections",
@@ -89,6 +92,10 @@ PAIRING_COLUMNS = [
     "threads",
     "failed_requests",
     "rejected",
+    "served_min",
+    "served_max",
+    "rejected_late",
+    "served_fast",
     "warmup_failed_requests",
     "latency_median_s",
     "latency_p50_s",
@@ -153,6 +160,7 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "threads": ev.threads if seen else None,
                     "failed": len(b.failed),
                     "rejected": len(b.rejected),
+                    **turned_away(b),
                     "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
                     "held_median_s": pd.Series(held).median() if held else float("nan"),
                     "connections": b.connections,
@@ -178,6 +186,27 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
     for col in numeric:
         frame[col] = pd.to_numeric(frame[col])
     return frame
+
+
+REJECT_AT_ONCE_D = 0.5
+"""A rejection is *at once* when it reached the client within 0.5 x D of its own send
+(with no stagger, of the batch's start); a served request *waited its D* when it took at
+least 0.5 x D. A server that rejects instead of queueing shows both: k served in about D,
+the rest turned away at once. (Its own send, not the batch's first: a catalog entry may
+stagger a batch's sends, ``ServerSpec.client_stagger_s``.)"""
+
+
+def turned_away(batch: BatchRecord) -> dict[str, int]:
+    """How a batch split between served and rejected requests: ``served`` (answered 2xx-like),
+    ``rejected_late`` (rejected more than ``REJECT_AT_ONCE_D`` x D after it was sent:
+    queued first) and ``served_fast`` (served in under that: no handler waited D)."""
+    limit_ns = REJECT_AT_ONCE_D * batch.delay_s * 1e9
+    served = [r for r in batch.requests if r.ok and not r.rejected]
+    return {
+        "served": len(served),
+        "rejected_late": sum(r.recv_ns - r.sent_ns > limit_ns for r in batch.rejected),
+        "served_fast": sum(r.recv_ns - r.sent_ns < limit_ns for r in served),
+    }
 
 
 def stolen(batch: BatchRecord) -> bool:
@@ -241,6 +270,10 @@ def pairing_frame(
                     "threads": _median_low(g["threads"]),
                     "failed_requests": int(g["failed"].sum()),
                     "rejected": int(g["rejected"].sum()),
+                    "served_min": int(g["served"].min()),
+                    "served_max": int(g["served"].max()),
+                    "rejected_late": int(g["rejected_late"].sum()),
+                    "served_fast": int(g["served_fast"].sum()),
                     "latency_median_s": g["latency_median_s"].median(),
                     "held_ratio_median": (g["held_median_s"] / g["delay_s"]).median(),
                     "outside_ratio_median": (g["outside_s"] / g["delay_s"]).median(),

@@ -113,6 +113,18 @@ class ServerSpec(_Entry):
     """What its handlers do when they compute instead of wait (``--work cpu``): the
     capacity and its reason speak of waiting handlers."""
     ready_timeout_s: Seconds = 30.0
+    connections: Literal["reuse", "fresh"] | None = None
+    """The connection policy its clients use whatever ``--connections`` says (``None``: that
+    option's): a server that counts open connections against a limit (uvicorn's
+    ``--limit-concurrency``) would count a kept-alive idle one from an earlier batch."""
+    client_stagger_s: Annotated[float, Field(ge=0, le=0.1, strict=True)] = 0.0
+    """In compare, its clients send request i of a batch i x this many seconds after the first: a server
+    that counts connections as they are accepted (uvicorn's limit) rejects every request when
+    all N connect before it reads one, so only a stagger shows its k deterministically."""
+    backlog: Annotated[int, Field(gt=0, strict=True)] | None = None
+    """Its listen socket's accept backlog when it sets its own, small enough to matter
+    (Django's runserver: 10): beyond it, connections that arrive at once may wait for the
+    kernel's SYN resend (1 s, then 3 s, ...), which the sweep's model predicts."""
     default: StrictBool = True
     """Part of a run that does not name its servers."""
 
@@ -247,6 +259,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="Django `manage.py runserver` (threaded default), plain `def` view",
         capacity=None,
         capacity_reason="one thread per connection",
+        backlog=10,
         computing=GIL_TURNS,
     ),
     runserver(
@@ -427,7 +440,11 @@ SERVERS: tuple[ServerSpec, ...] = (
         summary="uvicorn `--limit-concurrency 5`, the FastAPI `async def` app: 503 instead of queueing",
         capacity=4,
         capacity_reason="uvicorn answers 503 once open connections or tasks reach 5, its own connection "
-        "counted: 4 served at once, the rest rejected, none queued",
+        "counted: 4 served at once, the rest rejected, none queued (clients use fresh connections, sent "
+        "20 ms apart: kept-alive idle connections, or N connections accepted before any request is read, "
+        "would count against the limit too)",
+        connections="fresh",
+        client_stagger_s=0.02,
         computing=f"{LOOP_HELD}; beyond the limit, 503 at once",
         default=False,
     ),

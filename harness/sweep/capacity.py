@@ -21,6 +21,14 @@ say otherwise, with the measured cause at the first N not served at once (or at
 the N that broke the model); ``inconclusive`` when the ladder cannot tell (it stops
 below k+1, the points that would tell were not run or failed to run, or N = k+1 ran
 out of a budget shorter than its waves may take).
+
+A server that declares a small accept backlog (``ServerSpec.backlog``, runserver's 10)
+and no limit: past the backlog, a point served at once *or* one SYN resend late
+(``syn_staircase``: D + 1, 3 or 7 s, the kernel counting resends) fits the model.
+
+The sweep measures a miss (the first N not served at once) a second time before it
+decides (``runner.sweep_server``); the re-measure is the point judged, and the reason
+says a re-measure happened and what the first batch showed.
 """
 
 from __future__ import annotations
@@ -46,6 +54,26 @@ WAVES_SLACK = 0.5
 model: at k+1 that is 1.5 .. 2.5 x D, the compare report's bounded band (its slack
 is 0.5 too). Below 1.5 x D the extra request did not wait for a wave; above 2.5 x D
 the requests waited for more than one."""
+
+SYN_RESEND_S = (1.0, 3.0, 7.0)
+"""When a SYN is dropped (a full accept queue) Linux resends it after 1 s, then 2 s, then
+4 s more: a connection that lost its SYN reaches the server 1, 3 or 7 s late."""
+
+
+def syn_staircase(row: Row, backlog: int | None) -> bool:
+    """Whether a point past a declared accept backlog fits its SYN-resend staircase: status
+    ok, no failed request, N above the backlog, the kernel counted a SYN resend or an
+    accept-queue overflow, and a wall time of D plus one of ``SYN_RESEND_S`` (within
+    ``WAVES_SLACK`` x D): the requests that found the queue full were served one resend later."""
+    ratio, delay = number(row.get("ratio")), number(row.get("delay_s"))
+    resends = (number(row.get("syn_retrans")) or 0) + (number(row.get("listen_overflows")) or 0)
+    if backlog is None or ratio is None or not delay or int(row["clients"]) <= backlog:
+        return False
+    if row.get("status") != "ok" or number(row.get("failed")) != 0 or not resends:
+        return False
+    wall = ratio * delay
+    return any(abs(wall - (delay + step)) <= WAVES_SLACK * delay for step in SYN_RESEND_S)
+
 
 Verdict = Literal["consistent", "disagrees", "inconclusive", "not checked"]
 """``not checked``: a ``--target`` that declares no capacity (no ``--as``) or gives no evidence fields."""
@@ -177,27 +205,35 @@ def explain(row: Row, k: int | None = None) -> str:
     return f"N={n}: " + ", ".join(parts)
 
 
-def assess(server: str, declared: int | None, declared_reason: str, points: pd.DataFrame) -> CapacityResult:
-    """Measured k and the verdict for one server, from its counted points."""
+def assess(
+    server: str, declared: int | None, declared_reason: str, points: pd.DataFrame, backlog: int | None = None
+) -> CapacityResult:
+    """Measured k and the verdict for one server, from its counted points (``backlog``: its
+    declared accept backlog, past which the SYN-resend staircase fits the model too)."""
     rows = [r for _, r in points.sort_values("clients").iterrows()]
     measured: int | None = None
     miss: Row | None = None
     stopped: Row | None = None
+    stairs: list[Row] = []
     for row in rows:
         if row["status"] in ("not run", "failed"):
             stopped = row
             break
-        if served_at_once(row):
+        if served_at_once(row) and not stairs:
             measured = int(row["clients"])
+        elif served_at_once(row) or (declared is None and syn_staircase(row, backlog)):
+            stairs.append(row)  # past the backlog: at once, or a resend late; no longer "every N at once"
         else:
             miss = row
             break
+    again = "; ".join(f"N={int(r['clients'])} {r['remeasured']}" for r in rows if _text(r.get("remeasured")))
     top = int(max((r["clients"] for r in rows), default=0))
     if miss is not None and measured is None:
         measured = 0
     at_least = miss is None and stopped is None and measured == top and measured is not None
 
     def result(verdict: Verdict, reason: str) -> CapacityResult:
+        reason = f"{reason}; {again}" if again else reason
         return CapacityResult(server, declared, declared_reason, measured, at_least, verdict, reason)
 
     if measured is None:
@@ -222,6 +258,11 @@ def assess(server: str, declared: int | None, declared_reason: str, points: pd.D
     # Every point measured up to here was served at once.
     if stopped is not None:
         return result("inconclusive", f"at once up to N={measured}; then {explain(stopped)}")
+    if declared is None and stairs:
+        late = ", ".join(f"{r['ratio']:.2f}x at N={int(r['clients'])}" for r in stairs if not served_at_once(r))
+        return result("consistent", f"every N up to {measured} at once; past the declared accept backlog of "
+                      f"{backlog}, at once or one SYN resend late ({late or 'none late'}: D + 1, 3 or 7 s, "
+                      f"the kernel counted resends)")  # fmt: skip
     if declared is None:
         return result("consistent", f"every N up to {top} at once")
     if measured > declared:
@@ -229,10 +270,16 @@ def assess(server: str, declared: int | None, declared_reason: str, points: pd.D
     return result("inconclusive", f"at once up to N={measured}; the ladder stops at {top}, below k+1={declared + 1}")
 
 
-def assess_all(points: pd.DataFrame, declared: Mapping[str, tuple[int | None, str]]) -> list[CapacityResult]:
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def assess_all(
+    points: pd.DataFrame, declared: Mapping[str, tuple[int | None, str]], backlogs: Mapping[str, int] | None = None
+) -> list[CapacityResult]:
     """One result per server, in the order the servers appear in ``points``."""
     found = []
     for server in dict.fromkeys(points["server"]):
         k, why = declared[server]
-        found.append(assess(server, k, why, points[points["server"] == server]))
+        found.append(assess(server, k, why, points[points["server"] == server], (backlogs or {}).get(server)))
     return found

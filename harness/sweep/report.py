@@ -57,6 +57,7 @@ POINT_COLUMNS = [
     "machine_busy",
     "listen_overflows",
     "syn_retrans",
+    "remeasured",
 ]
 
 
@@ -111,10 +112,15 @@ def _batch_numbers(batch: BatchRecord) -> dict[str, Any]:
 
 def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
     """One row per counted point; what was not measured stays empty (never invented)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in points:
         if p.warmup:
             continue
+        first = None
+        if p.remeasure:  # the re-measure of a miss replaces it; the first batch is named in its row
+            first = next((r for r in reversed(rows) if (r["server"], r["clients"]) == (p.server, p.clients)), None)
+            if first is not None:
+                rows.remove(first)
         spec = catalog.servers_by_name.get(p.server)  # None: a --target without --as
         k = spec.capacity if spec else None
         row: dict[str, Any] = {
@@ -143,6 +149,9 @@ def point_frame(points: Iterable[SweepPoint], catalog: Catalog) -> pd.DataFrame:
             )
         if p.tcp:
             row.update(listen_overflows=p.tcp.get("ListenOverflows"), syn_retrans=p.tcp.get("TCPSynRetrans"))
+        if p.remeasure:
+            was = f"{first['ratio']:.2f}x" if first is not None and first.get("ratio") is not None else "no batch"
+            row["remeasured"] = f"re-measured after a miss (first batch {was}; the second is judged)"
         rows.append(row)
     frame = pd.DataFrame(rows, columns=POINT_COLUMNS)
     counts = ("max_in_flight", "processes", "threads", "failed", "peak_threads", "idle_threads", "samples")
@@ -157,7 +166,8 @@ def build(results: SweepResults, pictures: tuple[Picture, ...] = ()) -> SweepRep
     target = results.settings.get("target")
     if target and not target.get("as") and target.get("capacity") is None:
         declared[target["name"]] = (None, "")
-    capacities = tuple(capacity_mod.assess_all(points, declared)) if len(points) else ()
+    backlogs = {s.name: s.backlog for s in results.catalog.servers if s.backlog is not None}
+    capacities = tuple(capacity_mod.assess_all(points, declared, backlogs)) if len(points) else ()
     intro: tuple[str, ...] = ()
     if target:
         capacities = tuple(target_capacity(c, target) for c in capacities)

@@ -33,6 +33,7 @@ from harness.core.calibration import Calibration
 from harness.core.catalog import ClientSpec, ServerSpec
 from harness.core.childenv import child_env
 from harness.core.errors import PairingError, ServerError
+from harness.core.evidence import evidence
 from harness.core.gobuild import GoBuild
 from harness.core.paths import PYTHON_DIR
 from harness.core.pidtree import ProcessTree
@@ -52,6 +53,7 @@ from harness.core.serving import (
 )
 from harness.core.session import RunSession
 from harness.core.target import Target
+from harness.core.thresholds import CONCURRENT_MAX_RATIO as AT_ONCE_MAX_RATIO
 
 DEFAULT_LADDER = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 DEFAULT_DELAY_S = 1.0
@@ -115,6 +117,9 @@ class SweepPoint:
     status: PointStatus
     reason: str = ""
     warmup: bool = False
+    remeasure: bool = False
+    """A second batch at this N, because the first was a miss (not served at once): one
+    SYN resend or a stall should not decide a capacity on its own."""
     batch: BatchRecord | None = None
     resources: Resources | None = None
     tcp: dict[str, int] = field(default_factory=dict)
@@ -339,6 +344,7 @@ def run_point(
     plan: SweepPlan,
     go: GoBuild | None,
     warmup: bool = False,
+    remeasure: bool = False,
 ) -> SweepPoint:
     """One batch of N requests at once from a fresh client process, with the server sampled
     (a target is not: the harness has none of its processes)."""
@@ -369,6 +375,7 @@ def run_point(
         "delay_s": plan.delay_s,
         "budget_s": plan.budget_s,
         "warmup": warmup,
+        "remeasure": remeasure,
     }
     hard_wait = HARD_WAIT_FACTOR * plan.budget_s + HARD_WAIT_SLACK_S
     if isinstance(server, RunningServer):
@@ -426,6 +433,16 @@ def run_point(
     return SweepPoint(**point, status="ok", batch=batch)
 
 
+def is_miss(point: SweepPoint) -> bool:
+    """A point that ran but was not served at once (about 1 x D, all N in flight, none failed);
+    an over-budget point is not re-measured (its budget was spent already)."""
+    if point.status != "ok" or point.batch is None:
+        return False
+    b = point.batch
+    at_once = b.ratio <= AT_ONCE_MAX_RATIO and evidence(b.requests).max_in_flight == b.clients and not b.failed
+    return not at_once
+
+
 class SweepProgress:
     """What the sweep reports while it works; the CLI supplies a visible one."""
 
@@ -468,6 +485,7 @@ def sweep_server(
 
     skip = ""
     current: int | None = None
+    missed = False
     try:
         with running_server(
             spec,
@@ -500,6 +518,17 @@ def sweep_server(
                 except PairingError as exc:
                     point = _point(spec.name, plan, n, "failed", str(exc).splitlines()[0])
                 add(point)
+                if not missed and is_miss(point):  # the first miss decides the capacity: measure it again
+                    missed = True
+                    time.sleep(SETTLE_S)
+                    try:
+                        point = run_point(plan.client, running, n, plan=plan, go=go, remeasure=True)
+                    except ServerError:
+                        raise
+                    except PairingError as exc:
+                        point = replace(_point(spec.name, plan, n, "failed", str(exc).splitlines()[0]),
+                                        remeasure=True)  # fmt: skip
+                    add(point)
                 current = None
                 if died := server_died(running, f"at N={n}"):
                     raise died

@@ -83,6 +83,9 @@ class Run(NamedTuple):
     timeout: float
     connections: str
     endpoint: Endpoint | None = None
+    stagger_s: float = 0.0
+    """``HARNESS_STAGGER_S``: request i of a batch is sent i x this after the first
+    (a catalog server that counts open connections, see ``ServerSpec.client_stagger_s``)."""
 
 
 def _server_closed(response: httpx.Response) -> bool:
@@ -127,7 +130,9 @@ def _request(url: str, name: str, endpoint: Endpoint | None) -> dict[str, Any]:
     return {"method": endpoint.method, "url": url, "headers": headers, "content": endpoint.body}
 
 
-def _get(client: httpx.Client, run: Run, name: str) -> dict[str, Any]:
+def _get(client: httpx.Client, run: Run, name: str, index: int = 0) -> dict[str, Any]:
+    if run.stagger_s:
+        time.sleep(index * run.stagger_s)
     sent = now_ns()
     try:
         return _result(name, sent, client.request(**_request(run.url, name, run.endpoint)), None, run.endpoint)
@@ -135,7 +140,11 @@ def _get(client: httpx.Client, run: Run, name: str) -> dict[str, Any]:
         return _result(name, sent, None, f"{type(exc).__name__}: {exc}", run.endpoint)
 
 
-async def _aget(client: httpx.AsyncClient, run: Run, name: str) -> dict[str, Any]:
+async def _aget(client: httpx.AsyncClient, run: Run, name: str, index: int = 0) -> dict[str, Any]:
+    if run.stagger_s:
+        import asyncio
+
+        await asyncio.sleep(index * run.stagger_s)
     sent = now_ns()
     try:
         response = await client.request(**_request(run.url, name, run.endpoint))
@@ -197,7 +206,7 @@ def run_async(run: Run) -> None:
         async with httpx.AsyncClient(**_options(run)) as client:
             for n in range(run.batches):
                 batch = Batch(n)
-                results = await asyncio.gather(*(_aget(client, run, s) for s in run.names))
+                results = await asyncio.gather(*(_aget(client, run, s, i) for i, s in enumerate(run.names)))
                 batch.emit(run, list(results))
 
     asyncio.run(main())
@@ -209,7 +218,7 @@ def run_threads(run: Run) -> None:
     with httpx.Client(**_options(run)) as client, ThreadPoolExecutor(len(run.names)) as pool:
         for n in range(run.batches):
             batch = Batch(n)
-            futures = [pool.submit(_get, client, run, s) for s in run.names]
+            futures = [pool.submit(_get, client, run, s, i) for i, s in enumerate(run.names)]
             batch.emit(run, [f.result() for f in futures])
 
 
@@ -244,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.clients < 1 or args.batches < 1:
         parser.error("--clients and --batches must be at least 1")
     start = time.perf_counter()
-    run = Run(args.url, client_names(args.clients), args.batches, args.timeout, args.connections, endpoint_from_env())
+    stagger = float(os.environ.get("HARNESS_STAGGER_S") or 0)
+    run = Run(args.url, client_names(args.clients), args.batches, args.timeout, args.connections,
+              endpoint_from_env(), stagger)  # fmt: skip
     MODES[args.mode](run)
     print(f"!! main took {time.perf_counter() - start:.6f}s", flush=True)
     return 0
