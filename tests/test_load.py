@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli.load import warmup_covers
+from harness.core.errors import UsageError
 from harness.load import model
+from harness.load.report import build
+from harness.load.runner import LoadPlan
+from harness.load.steps import TIMEOUT_ERROR, LoadRequest, Step, percentile, step_row
 from tests.conftest import assert_none_left, harness
 
 
@@ -110,3 +115,89 @@ def test_a_short_load_run_finds_the_ceilings(tmp_path: Path) -> None:
 
 def re_commit(text: str) -> bool:
     return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+
+
+def _request(i: int, *, intended_s: float, latency_s: float | None, error: str = "", warmup: bool = False,
+             enter_s: float | None = None, cpu_ms: float = 0.0) -> LoadRequest:  # fmt: skip
+    ns = int(1e9)
+    intended = int(intended_s * ns)
+    return LoadRequest(name=f"r{i:06d}", warmup=warmup, intended_ns=intended, sent_ns=intended,
+                       recv_ns=None if latency_s is None else intended + int(latency_s * ns), status=200,
+                       error=error, late=False, server_closed=False, pid=1, thread="t",
+                       enter_ns=None if enter_s is None else int(enter_s * ns),
+                       exit_ns=None if enter_s is None else int((enter_s + 0.05) * ns),
+                       cpu_enter_ns=int(i * 10e6), cpu_exit_ns=int(i * 10e6 + cpu_ms * 1e6))  # fmt: skip
+
+
+SUMMARY = {"counted_start_ns": int(1e9), "counted_end_ns": int(3e9), "timeout_ns": int(10e9), "end_ns": int(20e9)}
+
+
+def test_failures_and_timeouts_count_in_the_percentiles() -> None:
+    """98 answers in 0.05 s and 2 timeouts: nearest rank p99 is the 99th of 100 samples, a timeout at 10 s
+    (its send plus the timeout). The old report left both out: p99 0.05 s."""
+    requests = [_request(i, intended_s=1 + i / 100, latency_s=0.05) for i in range(98)]
+    requests += [_request(98 + i, intended_s=2.5, latency_s=None, error=TIMEOUT_ERROR) for i in range(2)]
+    row = step_row(Step("s", 50.0, requests, dict(SUMMARY)), delay_s=0.05)
+    assert row["timed_out"] == 2
+    assert row["p50_s"] == pytest.approx(0.05)
+    assert row["p99_s"] == pytest.approx(10.0)
+    assert row["max_s"] == pytest.approx(10.0)
+    assert row["p999_s"] is None  # 100 samples: too few for p99.9
+
+
+def test_nearest_rank_percentile_and_enough_samples() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 50 and percentile(values, 0.99) == 99 and percentile(values, 0.9) == 90
+    assert percentile(values[:99], 0.99) is None  # 99 samples: no p99
+    assert percentile([3.0, 1.0], 0.5) == 1.0
+
+
+def test_server_cpu_counts_the_counted_window_only() -> None:
+    """Two handlers inside the window (1 to 3 s), one after it (the queue draining): only the two count."""
+    requests = [_request(0, intended_s=1.1, latency_s=0.06, enter_s=1.1, cpu_ms=2),
+                _request(1, intended_s=1.2, latency_s=0.06, enter_s=1.2, cpu_ms=2),
+                _request(2, intended_s=1.3, latency_s=4.0, enter_s=5.0, cpu_ms=2)]  # fmt: skip
+    row = step_row(Step("s", 10.0, requests, dict(SUMMARY)), delay_s=0.05)
+    assert row["server_cpu_cores"] == pytest.approx(0.012 / 2)  # pid 1's span 0 to 12 ms over T = 2 s
+    assert row["server_cpu_per_request_s"] == pytest.approx(0.012 / 2)
+
+
+def test_a_warm_up_shorter_than_d_is_refused() -> None:
+    with pytest.raises(UsageError, match="--warmup"):
+        warmup_covers(0.5, 2.0)
+    assert warmup_covers(1.0, 0.05) == 1.0
+
+
+def _row(rate: float, achieved: float, *, p50: float = 0.05, lagged: bool = False) -> dict[str, object]:
+    return {"offered_rps": rate, "achieved_rps": achieved, "p50_s": p50, "client_lagged": lagged, "status": "ok"}
+
+
+def test_an_unbounded_server_climbs_then_bisects() -> None:
+    plan = LoadPlan(servers=(), delay_s=0.05, duration_s=5, warmup_s=1, rates=None)
+    assert plan.ladder_at(None) == () and plan.ladder_at(1000) == ()  # k / D out of a fixed ladder's reach
+    assert plan.ladder_at(1) == (10, 16, 19, 22, 30)  # crosses 1.15 k / D
+    done: list[tuple[float, dict[str, object]]] = []
+    server = {100: 100, 200: 200, 400: 400, 800: 600, 600: 590, 700: 610}
+    while (rate := plan.next_rate(None, done)) is not None:
+        done.append((rate, _row(rate, server[int(rate)])))
+    assert [r for r, _ in done] == [100, 200, 400, 800, 600, 700]
+    lagged = [(100.0, _row(100, 100)), (200.0, _row(200, 200, lagged=True))]
+    assert plan.next_rate(None, lagged) is None  # the client lagged: that step measured the client
+
+
+def test_a_client_limited_ceiling_is_marked() -> None:
+    steps = [_row(1000, 1000), _row(2000, 1995), _row(4000, 2500, lagged=True)]
+    found = model.assess("go-nethttp", None, 0.05, steps, cost_s=0.0001, cores=1, client_limit_rps=2000)
+    assert (found.limited_by, found.client_limit_rps) == ("client", 2000)
+    assert found.reason.startswith("client-limited at 1995/s")
+    served = model.assess("x", None, 0.05, [_row(100, 100), _row(400, 300)], cost_s=0.003, cores=1,
+                          client_limit_rps=2000)  # fmt: skip
+    assert served.limited_by == "server" and served.model_rps == pytest.approx(333.3, rel=1e-3)
+    assert served.verdict == "consistent"  # 300/s found, within 15 % of cores / c
+
+
+def test_a_server_without_a_step_is_listed_with_its_reason() -> None:
+    steps = [Step("gunicorn-gevent", math.nan, status="no ladder", reason="no offered rate to run")]
+    report = build(steps, settings={"delay_s": 0.05, "duration_s": 5, "warmup_s": 1}, environment={"cores": 2},
+                   capacities={"gunicorn-gevent": 1000}, complete=True)  # fmt: skip
+    assert [(c.server, c.reason) for c in report.capacity] == [("gunicorn-gevent", "no offered rate to run")]
