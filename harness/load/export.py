@@ -158,6 +158,12 @@ def placement(s: dict[str, Any]) -> str:
 
 def client_limit_line(report: LoadReport) -> str:
     limit = next((c.client_limit_rps for c in report.capacity if c.client_limit_rps), None)
+    reached = any(r["client_lagged"] for _, r in report.steps.iterrows() if r["server"] == "go-nethttp")
+    if limit is not None and not reached:
+        return (
+            f"The load client sent on time against go-nethttp at every rate it was offered, up to "
+            f"{limit:.0f}/s: its own limit is at least that (not reached in this run)."
+        )
     if limit is None:
         return "The load client's own on-time limit was not measured in this run (go-nethttp was not loaded)."
     return (

@@ -78,12 +78,13 @@ def wait_mdk_s(k: int, a: float, service_s: float) -> float:
 
 def predicted_latency_s(offered_rps: float, capacity: int | None, delay_s: float, *, poisson: bool,
                         duration_s: float, warmup_s: float = 0.0, cost_s: float = 0.0,
-                        cores: float | None = None) -> float:  # fmt: skip
-    """The model's median latency of the counted window (from the intended send time)."""
+                        cores: float | None = None, timeout_s: float = math.inf) -> float:  # fmt: skip
+    """The model's median latency of the counted window (from the intended send time); at most the
+    client's request timeout, where a request that waited longer counts (failed)."""
     service = delay_s + cost_s
     ceiling = ceiling_rps(capacity, delay_s, cost_s, cores)
     if offered_rps >= ceiling:
-        return service + (offered_rps / ceiling - 1) * (warmup_s + duration_s / 2)
+        return min(service + (offered_rps / ceiling - 1) * (warmup_s + duration_s / 2), timeout_s)
     if not poisson or capacity is None:
         return service
     return service + wait_mdk_s(capacity, offered_rps * service, service)
@@ -131,7 +132,7 @@ def kept_up(row: dict[str, Any], service_s: float) -> bool:
     return p50 is None or p50 <= LATENCY_LEFT * service_s
 
 
-def gave_out(row: dict[str, Any], cores: float | None) -> tuple[LimitedBy, str]:
+def gave_out(row: dict[str, Any], cores: float | None, capacity: int | None = None) -> tuple[LimitedBy, str]:
     """Who gave out at a step that was not kept up with, from the client's and the handlers' own figures."""
     if row.get("client_lagged"):
         return "client", f"the client (late sends: {row.get('late_sends')})"
@@ -140,6 +141,8 @@ def gave_out(row: dict[str, Any], cores: float | None) -> tuple[LimitedBy, str]:
         return "client", f"the client's CPU ({client_cpu:.2f} cores)"
     if server_cpu is not None and cores and server_cpu >= 0.8 * cores:
         return "server", f"the server's CPU ({server_cpu:.2f} of {cores:g} cores)"
+    if capacity is not None:
+        return "server", f"the server's {capacity} slot(s): requests queue"
     if server_cpu is not None:
         return "server", f"the server (latency left D at {server_cpu:.2f} cores: its loop or workers lag)"
     return "server", "the server (latency left D)"
@@ -147,7 +150,7 @@ def gave_out(row: dict[str, Any], cores: float | None) -> tuple[LimitedBy, str]:
 
 def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[str, Any]], *,
            cost_s: float | None = None, cores: float | None = None,
-           client_limit_rps: float | None = None) -> CeilingResult:  # fmt: skip
+           client_limit_rps: float | None = None, client_limit_reached: bool = True) -> CeilingResult:  # fmt: skip
     """The verdict for one server from its steps (``offered_rps``, ``achieved_rps``, ``client_lagged``)."""
     ceiling = ceiling_rps(declared, delay_s)
     model = ceiling_rps(declared, delay_s, cost_s or 0.0, cores) if cost_s is not None or declared else None
@@ -155,10 +158,11 @@ def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[s
     measured = max((float(s["achieved_rps"]) for s in usable), default=None)
     service = delay_s + (cost_s or 0.0)
     behind = [s for s in steps if not kept_up(s, service)]
-    who, what = gave_out(behind[0], cores) if behind else ("", "")
+    who, what = gave_out(behind[0], cores, declared) if behind else ("", "")
     top_usable = max((float(s["offered_rps"]) for s in usable), default=0.0)
     client_stopped = any(s.get("client_lagged") and float(s["offered_rps"]) >= top_usable for s in steps)
-    near_limit = measured is not None and client_limit_rps is not None and measured >= CLIENT_SHARE * client_limit_rps
+    near_limit = (measured is not None and client_limit_rps is not None and client_limit_reached
+                  and measured >= CLIENT_SHARE * client_limit_rps)  # fmt: skip
     limited: LimitedBy = "client" if client_stopped or near_limit else "server" if measured is not None else ""
     if limited == "client" and who != "client":
         who, what = "client", what or "the client (its on-time limit)"
@@ -166,6 +170,7 @@ def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[s
     def result(verdict: Verdict, reason: str) -> CeilingResult:
         if limited == "client" and measured is not None:
             limit = f"; the client's on-time limit {client_limit_rps:.0f}/s" if client_limit_rps else ""
+            limit = limit if client_limit_reached else limit.replace("limit", "limit at least")
             reason = f"client-limited at {measured:.0f}/s{limit}: {reason}"
         return CeilingResult(server, declared, ceiling, measured, verdict, reason, model, cost_s, limited,
                              client_limit_rps, what)  # fmt: skip

@@ -37,11 +37,12 @@ CLIENT_PROBE = "go-nethttp"
 """The server whose climb measures the load client's own on-time limit: the fastest of the catalog."""
 
 
-def client_limit_rps(rows: list[dict[str, Any]]) -> float | None:
-    """The highest rate the load client sent on time (late sends <= 1 %) against go-nethttp in this run."""
-    on_time = [float(r["offered_rps"]) for r in rows if r["server"] == CLIENT_PROBE and r["status"] == "ok"
-               and not r["client_lagged"]]  # fmt: skip
-    return max(on_time, default=None)
+def client_limit_rps(rows: list[dict[str, Any]]) -> tuple[float | None, bool]:
+    """The highest rate the load client sent on time (late sends <= 1 %) against go-nethttp in this run, and
+    whether a faster step lagged (else the limit is at least that)."""
+    probe = [r for r in rows if r["server"] == CLIENT_PROBE and r["status"] == "ok"]
+    on_time = max((float(r["offered_rps"]) for r in probe if not r["client_lagged"]), default=None)
+    return on_time, any(r["client_lagged"] for r in probe)
 
 
 def cost_s(rows: list[dict[str, Any]], capacity: int | None, delay_s: float) -> float | None:
@@ -72,16 +73,17 @@ def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str,
         row["predicted_rps"] = model.predicted_rps(step.offered_rps, k, delay)
         row["model_p50_s"] = model.predicted_latency_s(
             step.offered_rps, k, delay, poisson=poisson, duration_s=float(settings["duration_s"]),
-            warmup_s=float(settings.get("warmup_s") or 0.0), cost_s=c or 0.0, cores=cores)  # fmt: skip
+            warmup_s=float(settings.get("warmup_s") or 0.0), cost_s=c or 0.0, cores=cores,
+            timeout_s=float(settings.get("request_timeout_s") or math.inf))  # fmt: skip
         rows.append(row)
     frame = pd.DataFrame(rows)
     results = []
     target = settings.get("target")
-    limit = client_limit_rps(rows)
+    limit, reached = client_limit_rps(rows)
     for server in dict.fromkeys(s.server for s in steps):
         server_rows = [r for r in rows if r["server"] == server and r["status"] == "ok"]
         found = model.assess(server, capacities.get(server), delay, server_rows, cost_s=costs.get(server),
-                             cores=cores, client_limit_rps=limit)  # fmt: skip
+                             cores=cores, client_limit_rps=limit, client_limit_reached=reached)  # fmt: skip
         if not server_rows and (why := [r["reason"] for r in rows if r["server"] == server and r["reason"]]):
             found = replace(found, reason=why[0])  # nothing measured: say why (no ladder, failed to start)
         if target and not target.get("as") and target.get("capacity") is None:

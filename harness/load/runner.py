@@ -270,12 +270,13 @@ def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any],
             why = step.reason.splitlines()[0] if step.reason else ""
             say(f"  {step.offered_rps:>8g}/s  [red]{step.status}[/]: {why}")
         else:
-            p50, p99 = row["p50_s"] or 0.0, row["p99_s"] or 0.0
+            p50, p99 = (f"{v * 1e3:.0f}" if v is not None else "-" for v in (row["p50_s"], row["p99_s"]))
             lagged = "  [yellow]client lagged[/]" if row["client_lagged"] else ""
             say(
-                f"  {step.offered_rps:>8g}/s  achieved {row['achieved_rps'] or 0:7.1f}/s  p50 {p50 * 1e3:6.0f} ms  "
-                f"p99 {p99 * 1e3:7.0f} ms  in flight {row['max_in_flight']}  failed {row['failed']}  "
-                f"late {row['late_sends']}{lagged}"
+                f"  {step.offered_rps:>8g}/s  achieved {row['achieved_rps'] or 0:7.1f}/s  p50 {p50:>6} ms  "
+                f"p99 {p99:>7} ms  in flight {row['max_in_flight']}  failed {row['failed']} "
+                f"(timed out {row['timed_out']})  late {row['late_sends']}  server CPU "
+                f"{row['server_cpu_cores'] or 0:.2f}  client CPU {row['client_cpu_cores'] or 0:.2f}{lagged}"
             )
 
     def on_server(server: str, event: str) -> None:
