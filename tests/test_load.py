@@ -12,7 +12,7 @@ import pytest
 from harness.cli.load import warmup_covers
 from harness.core.errors import UsageError
 from harness.load import model
-from harness.load.report import build
+from harness.load.report import build, cost_s
 from harness.load.runner import LoadPlan
 from harness.load.steps import TIMEOUT_ERROR, LoadRequest, Step, percentile, step_row
 from tests.conftest import assert_none_left, harness
@@ -182,7 +182,7 @@ def test_an_unbounded_server_climbs_then_bisects() -> None:
         done.append((rate, _row(rate, server[int(rate)])))
     assert [r for r, _ in done] == [100, 200, 400, 800, 600, 700]
     lagged = [(100.0, _row(100, 100)), (200.0, _row(200, 200, lagged=True))]
-    assert plan.next_rate(None, lagged) is None  # the client lagged: that step measured the client
+    assert plan.next_rate(None, lagged) == 150  # the client lagged: not the server's; bisect below it
 
 
 def test_a_client_limited_ceiling_is_marked() -> None:
@@ -194,6 +194,14 @@ def test_a_client_limited_ceiling_is_marked() -> None:
                           client_limit_rps=2000)  # fmt: skip
     assert served.limited_by == "server" and served.model_rps == pytest.approx(333.3, rel=1e-3)
     assert served.verdict == "consistent"  # 300/s found, within 15 % of cores / c
+
+
+def test_the_cost_per_request_is_taken_nearest_the_ceiling() -> None:
+    rows = [{**_row(rate, rate), "server": "s", "server_cpu_per_request_s": cost}
+            for rate, cost in ((100, 0.0011), (800, 0.0005), (1600, 0.0004))]  # fmt: skip
+    rows.append({**_row(3200, 2600, p50=0.3), "server": "s", "server_cpu_per_request_s": 0.00038})
+    assert cost_s(rows, None, 0.05) == 0.0004  # the fastest step kept up with, not the overloaded one
+    assert cost_s(rows, 10, 0.05) == 0.0011  # k / D = 200: only steps at most 95 % of it
 
 
 def test_a_server_without_a_step_is_listed_with_its_reason() -> None:

@@ -160,7 +160,8 @@ def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[s
     behind = [s for s in steps if not kept_up(s, service)]
     who, what = gave_out(behind[0], cores, declared) if behind else ("", "")
     top_usable = max((float(s["offered_rps"]) for s in usable), default=0.0)
-    client_stopped = any(s.get("client_lagged") and float(s["offered_rps"]) >= top_usable for s in steps)
+    # the server never gave out at a step the client sent on time, and a faster one lagged: the client's ceiling
+    client_stopped = not [s for s in behind if not s.get("client_lagged")] and len(usable) < len(steps)
     near_limit = (measured is not None and client_limit_rps is not None and client_limit_reached
                   and measured >= CLIENT_SHARE * client_limit_rps)  # fmt: skip
     limited: LimitedBy = "client" if client_stopped or near_limit else "server" if measured is not None else ""

@@ -46,14 +46,14 @@ def client_limit_rps(rows: list[dict[str, Any]]) -> tuple[float | None, bool]:
 
 
 def cost_s(rows: list[dict[str, Any]], capacity: int | None, delay_s: float) -> float | None:
-    """c, the server's CPU seconds per request, as the median over the steps below its ceiling (k / D x 0.95;
-    unbounded: the steps kept up with)."""
+    """c, the server's CPU seconds per request at the fastest step below its ceiling (k / D x 0.95; unbounded:
+    kept up with): nearest the ceiling, where the loop's fixed per-second costs weigh least."""
     below = [r for r in rows if r["status"] == "ok" and not r["client_lagged"]
              and model._measured(r.get("server_cpu_per_request_s"))
              and (float(r["offered_rps"]) <= 0.95 * model.ceiling_rps(capacity, delay_s) if capacity is not None
                   else model.kept_up(r, delay_s))]  # fmt: skip
-    found = sorted(float(r["server_cpu_per_request_s"]) for r in below)
-    return found[(len(found) - 1) // 2] if found else None
+    fastest = max(below, key=lambda r: float(r["offered_rps"]), default=None)
+    return None if fastest is None else float(fastest["server_cpu_per_request_s"])
 
 
 def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str, Any],

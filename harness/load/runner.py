@@ -97,19 +97,20 @@ class LoadPlan:
 
         A fixed ladder runs in order. A climb doubles from ``START_RPS`` while the server keeps up
         (``model.kept_up``), then bisects ``BISECTIONS`` times between the last rate kept up with and the
-        first that was not; it stops at a step where the client lagged (that rate measured the client)."""
+        first that was not. A step where the client lagged is one not kept up with (the report never takes it
+        for the server's ceiling): the bisection below it can still find the server's."""
         if fixed := self.ladder_at(capacity):
             return fixed[len(done)] if len(done) < len(fixed) else None
         if not done:
             return START_RPS
         last_rate, last = done[-1]
-        if last.get("status") != "ok" or last.get("client_lagged"):
+        if last.get("status") != "ok":
             return None
-        bad = [rate for rate, row in done if not kept_up(row, self.delay_s)]
+        bad = [rate for rate, row in done if row.get("client_lagged") or not kept_up(row, self.delay_s)]
         if not bad:
             return last_rate * 2 if last_rate * 2 <= CLIMB_MAX_RPS else None
         hi = min(bad)
-        lo = max((rate for rate, row in done if rate < hi and kept_up(row, self.delay_s)), default=0.0)
+        lo = max((rate for rate, _ in done if rate < hi and rate not in bad), default=0.0)
         bisected = len(done) - 1 - [rate for rate, _ in done].index(bad[0])
         if bisected >= BISECTIONS or hi - lo < 2:
             return None
