@@ -104,11 +104,13 @@ def test_a_short_load_run_finds_the_ceilings(tmp_path: Path) -> None:
         assert top["max_in_flight"] <= ceiling * 0.05, top  # never more than k at once
         below = steps[(server, 10.0)]
         assert below["p50_s"] < 3 * 0.05, below  # below the ceiling: about D
-        assert top["p99_s"] > 2 * below["p99_s"], (below, top)  # above it: latency climbs
+        assert top["p99_s"] > 2 * below["max_s"], (below, top)  # above it: latency climbs
+        assert below["p99_s"] is None  # 10 samples: too few for a p99
     for key in ("offered_rps", "achieved_rps", "p50_s", "p90_s", "p99_s", "max_s", "sent", "completed", "failed",
-                "late_sends", "max_in_flight"):  # fmt: skip
+                "late_sends", "max_in_flight", "timed_out", "model_p50_s"):  # fmt: skip
         assert key in data["steps"][0]
     assert {c["server"] for c in data["capacity"]} == {"gunicorn-default", "gunicorn-threads5"}
+    assert {(c["limited_by"], c["client_limit_rps"]) for c in data["capacity"]} == {("server", None)}
     assert (tmp_path / "load-requests.csv").stat().st_size > 0
     assert (tmp_path / "pictures" / "load-throughput.png").exists()
 
@@ -194,6 +196,10 @@ def test_a_client_limited_ceiling_is_marked() -> None:
                           client_limit_rps=2000)  # fmt: skip
     assert served.limited_by == "server" and served.model_rps == pytest.approx(333.3, rel=1e-3)
     assert served.verdict == "consistent"  # 300/s found, within 15 % of cores / c
+    mixed = [_row(1600, 1600), {**_row(3200, 900, lagged=True), "late_sends": 99},
+             {**_row(2000, 1958, p50=0.126), "server_cpu_cores": 0.96}]  # fmt: skip
+    found = model.assess("fastapi-async", None, 0.05, mixed, cost_s=0.0005, cores=1, client_limit_rps=5600)
+    assert (found.limited_by, found.gave_out) == ("server", "the server's CPU (0.96 of 1 cores)")
 
 
 def test_the_cost_per_request_is_taken_nearest_the_ceiling() -> None:

@@ -157,11 +157,12 @@ def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[s
     usable = [s for s in steps if not s.get("client_lagged") and _measured(s.get("achieved_rps"))]
     measured = max((float(s["achieved_rps"]) for s in usable), default=None)
     service = delay_s + (cost_s or 0.0)
-    behind = [s for s in steps if not kept_up(s, service)]
-    who, what = gave_out(behind[0], cores, declared) if behind else ("", "")
+    behind = sorted((s for s in steps if not kept_up(s, service)), key=lambda s: float(s["offered_rps"]))
+    on_time = [s for s in behind if not s.get("client_lagged")]  # what gave out where the client kept time
+    who, what = gave_out((on_time or behind)[0], cores, declared) if behind else ("", "")
     top_usable = max((float(s["offered_rps"]) for s in usable), default=0.0)
     # the server never gave out at a step the client sent on time, and a faster one lagged: the client's ceiling
-    client_stopped = not [s for s in behind if not s.get("client_lagged")] and len(usable) < len(steps)
+    client_stopped = not on_time and len(usable) < len(steps)
     near_limit = (measured is not None and client_limit_rps is not None and client_limit_reached
                   and measured >= CLIENT_SHARE * client_limit_rps)  # fmt: skip
     limited: LimitedBy = "client" if client_stopped or near_limit else "server" if measured is not None else ""
