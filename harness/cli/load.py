@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from harness.cli.options import (
     add_target_arguments,
     build_go,
     console,
+    cpu_list,
+    cpu_text,
     delay_arg,
     load_catalog,
     make_target,
@@ -26,14 +29,14 @@ from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import CACHE_DIR, GO_DIR, default_out
 from harness.core.target import Target, target_line
-from harness.load.runner import CLIENT_LIMIT_RPS, LoadPlan, measure
+from harness.load.runner import CLIMB_MAX_RPS, START_RPS, LoadPlan, measure
 
 DEFAULT_LOAD_DELAY_S = 0.05
 DEFAULT_DURATION_S = 5.0
 DEFAULT_WARMUP_S = 1.0
 MAX_DURATION_S = 120.0
-MAX_RATE_RPS = 5000.0
-"""Above this the Go load client lags on a 2-core machine (it sent on time up to ~1500-2000/s)."""
+MAX_RATE_RPS = CLIMB_MAX_RPS
+"""The most a climb offers; the client's own limit on this machine is measured in each run."""
 
 
 def rates(value: str | None) -> tuple[float, ...] | None:
@@ -58,10 +61,11 @@ def seconds_between(value: float, flag: str, low: float, high: float) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--servers", help="comma-separated server names, or all (default: go-nethttp, "
-                        "gunicorn-default, gunicorn-threads5)")  # fmt: skip
+    parser.add_argument("--servers", help="comma-separated server names, or all (default: "
+                        f"{', '.join(DEFAULT_SERVERS)})")  # fmt: skip
     parser.add_argument("--rates", help="offered rates for every server, requests/s (default: a ladder around "
-                        f"each server's k / D; unbounded ones up to {CLIENT_LIMIT_RPS:g}/s)")  # fmt: skip
+                        f"each server's k / D; unbounded ones climb from {START_RPS:g}/s, doubling then "
+                        "bisecting, until the server or the client gives out)")  # fmt: skip
     parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="counted seconds per step")
     parser.add_argument("--warmup", type=float, default=DEFAULT_WARMUP_S, help="seconds per step, not counted")
     parser.add_argument("--delay", type=delay_arg, default=DEFAULT_LOAD_DELAY_S,
@@ -69,18 +73,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arrivals", choices=("constant", "poisson"), default="constant",
                         help="a request every 1/λ s, or Poisson arrivals (with --seed)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1, help="the Poisson schedule's seed (stated in the report)")
+    parser.add_argument("--server-cpus", metavar="LIST", help="CPUs the servers may run on (default on 2+ "
+                        "CPUs: all but the last; the load client gets the last)")  # fmt: skip
+    parser.add_argument("--client-cpus", metavar="LIST", help="CPUs the load client may run on")
+    parser.add_argument("--no-pin", action="store_true", help="let the server and the load client share every CPU")
 
 
-DEFAULT_SERVERS = ("go-nethttp", "gunicorn-default", "gunicorn-threads5")
+DEFAULT_SERVERS = ("go-nethttp", "fastapi-async", "uvicorn-uvloop", "gunicorn-threads5", "gunicorn-default")
+"""go-nethttp first: its climb measures the load client's own on-time limit for the servers after it."""
+
+
+def placement(args: argparse.Namespace, target: Target | None) -> tuple[frozenset[int] | None, frozenset[int] | None]:
+    """Server and client CPUs: as given, else separate cores on a machine with 2+ (the last for the client)."""
+    server, client = cpu_list(args.server_cpus, "--server-cpus"), cpu_list(args.client_cpus, "--client-cpus")
+    if args.no_pin or server or client or target is not None:
+        return server, client
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(usable) < 2:
+        return None, None
+    return frozenset(usable[:-1]), frozenset(usable[-1:])
+
+
+def warmup_covers(warmup_s: float, delay_s: float) -> float:
+    """The warm-up must hold at least one D: else the first counted answers fall outside the window."""
+    if warmup_s < delay_s:
+        raise UsageError(f"--warmup ({warmup_s:g} s) must be at least D ({delay_s:g} s): the counted window "
+                         "starts after the warm-up, and answers take D")  # fmt: skip
+    return warmup_s
 
 
 def make_plan(args: argparse.Namespace, servers: tuple[Any, ...], delay_s: float, target: Target | None = None,
               target_capacity: int | None = None) -> LoadPlan:  # fmt: skip
+    server_cpus, client_cpus = placement(args, target)
     return LoadPlan(
         servers=servers,
         delay_s=delay_s,
         duration_s=seconds_between(args.duration, "--duration", 0.5, MAX_DURATION_S),
-        warmup_s=seconds_between(args.warmup, "--warmup", 0.0, MAX_DURATION_S),
+        warmup_s=warmup_covers(seconds_between(args.warmup, "--warmup", 0.0, MAX_DURATION_S), delay_s),
+        server_cpus=server_cpus,
+        client_cpus=client_cpus,
         rates=rates(args.rates),
         arrivals=args.arrivals,
         seed=args.seed,
@@ -98,8 +129,10 @@ def settings_of(plan: LoadPlan, command: str) -> dict[str, Any]:
         "arrivals": plan.arrivals,
         "seed": plan.seed,
         "ladders": {name: list(ladder) for name, ladder in plan.ladders.items()},
-        "client_limit_rps": plan.client_limit_rps,
         "request_timeout_s": plan.request_timeout_s,
+        "server_cpus": cpu_text(plan.server_cpus) if plan.server_cpus else None,
+        "client_cpus": cpu_text(plan.client_cpus) if plan.client_cpus else None,
+        "server_cores": len(plan.server_cpus) if plan.server_cpus else None,
     }
     if plan.target is not None:
         settings["target"] = plan.target.settings()
@@ -119,18 +152,21 @@ def cmd_load(args: argparse.Namespace) -> int:
     out = writable(Path(args.out))
     if plan.target is not None:  # before any step: reachable, the answer it should give, D
         settled, delay_s = settle_target(plan.target, args)
+        warmup_covers(plan.warmup_s, delay_s)
         plan = dataclasses.replace(plan, target=settled, delay_s=delay_s)
     go = build_go([])
     if go is None:
         go = gobuild.build(GO_DIR, CACHE_DIR / "go")
     env = environment(go_version=go.version, log_path=out / "logs" / "git.log", command=args.command_line)
     settings = settings_of(plan, args.command_line)
-    steps = sum(len(ladder) for ladder in plan.ladders.values())
+    steps = sum(len(ladder) or 8 for ladder in plan.ladders.values())  # a climb: about 8 steps
     if plan.target is not None:
         console.print(target_line(plan.target.settings()))
     console.print(
         f"load: {len(plan.ladders)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
-        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals; about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
+        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals, CPUs {settings['server_cpus'] or 'any'} for the "
+        f"servers, {settings['client_cpus'] or 'any'} for the client; "
+        f"about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
     )
     code = measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print,
                    export=lambda report: export.write("load", report, out))  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tabulate import tabulate
@@ -90,50 +90,87 @@ def render_markdown(report: LoadReport) -> str:
         f"rate for {s['duration_s']:g} s after a {s['warmup_s']:g} s warm-up that is not counted, on a schedule "
         f"fixed in advance ({s['arrivals']} arrivals"
         + (f", seed {s['seed']}" if s["arrivals"] == "poisson" else "")
-        + "), each request in its own goroutine, connections reused and not capped. Latency counts from the "
-        "moment a request *should* have been sent, so a stalled server cannot hide its stall. "
+        + "), sent by a fixed pool of sender goroutines, connections reused and not capped. Latency counts from "
+        "the moment a request *should* have been sent, so a stalled server cannot hide its stall; a request that "
+        "failed or timed out counts at its time of failure (as k6 and vegeta count it). Percentiles are nearest "
+        "rank, printed only when the step has enough samples (p99 needs 100), else -. "
         f"Commit `{str(prov.get('commit', 'unknown'))[:12]}`; `{s['command']}`.",
+        "",
+        placement(s),
+        "",
+        client_limit_line(report),
         "",
         "## Predicted and measured ceilings",
         "",
-        f"A server that holds k requests at once serves at most k / D requests per second. The verdict is "
-        f"*consistent* when the highest throughput a step achieved is within {model.TOLERANCE:.0%} of k / D (and a "
-        f"step offered more than that), or, for an unbounded server, when every step completed at least "
-        f"{model.KEPT_UP:.0%} of its offered rate; steps where more than {model.CLIENT_LAG_MAX:.0%} of the sends "
-        "left late measured the client too and are left out.",
+        f"A server that holds k requests at once serves at most k / D requests per second; the model's ceiling "
+        f"is k / (D + c), c the server's CPU seconds per request measured below the ceiling (an unbounded "
+        f"server's: its cores / c). The verdict is *consistent* when the highest throughput a step achieved is "
+        f"within {model.TOLERANCE:.0%} of k / D (and a step offered more than that), or, for an unbounded server, "
+        f"of cores / c where the server gave out; steps where more than {model.CLIENT_LAG_MAX:.0%} of the sends "
+        f"left late measured the client too and are left out, and a ceiling at or above "
+        f"{model.CLIENT_SHARE:.0%} of the client's own limit is marked client-limited.",
         "",
     ]
     rows = [[f"`{c.server}`", "-" if c.verdict == "not checked" else "unbounded" if c.declared is None
-             else str(c.declared), _rps(c.predicted_rps),
-             _rps(c.measured_rps), c.verdict, c.reason] for c in report.capacity]  # fmt: skip
-    out += [tabulate(rows, headers=["server", "k", "k / D (/s)", "measured (/s)", "verdict", "why"],
+             else str(c.declared), _rps(c.predicted_rps), _rps(c.model_rps),
+             _rps(c.measured_rps), c.limited_by or "-", c.gave_out or "-", c.verdict, c.reason]
+            for c in report.capacity]  # fmt: skip
+    out += [tabulate(rows, headers=["server", "k", "k / D (/s)", "model (/s)", "ceiling found (/s)", "limited by",
+                                    "gave out", "verdict", "why"],
                      tablefmt="github", disable_numparse=True), ""]  # fmt: skip
     out += [
         "## Every step",
         "",
         "Offered and achieved rate (completed per second inside the counted window), the model's throughput "
-        "min(λ, k / D), latency percentiles in ms from the intended send time (and the model's latency in the "
-        "middle of the step), failures, the client's late sends, and from the handlers' own records the most "
-        "requests in flight and the server's CPU in cores.",
+        "min(λ, k / D), latency percentiles in ms from the intended send time, failures and timeouts included "
+        "(and the model's median: the queue of the warm-up W and half the window, at the measured service time "
+        "D + c), failures, timeouts, the client's late sends, and from the handlers' own records the most "
+        "requests in flight and the server's CPU in cores inside the counted window.",
         "",
     ]
     for server in dict.fromkeys(report.steps["server"]) if len(report.steps) else []:
         part = report.steps[report.steps["server"] == server]
         table = [[f"{r['offered_rps']:g}", _rps(r["achieved_rps"]), _rps(r["predicted_rps"]), _ms(r["p50_s"]),
                   _ms(r["p90_s"]), _ms(r["p99_s"]), _ms(r["p999_s"]), _ms(r["max_s"]),
-                  _ms(r["predicted_latency_s"]), f"{r['failed']}" + (f" ({r['rejected']} rejected)" if r["rejected"]
+                  _ms(r["model_p50_s"]), f"{r['failed']}" + (f" ({r['rejected']} rejected)" if r["rejected"]
                                                                         else ""),
-                  f"{r['late_sends']}" + (" **client lagged**" if r["client_lagged"] else ""),
+                  _int(r["timed_out"]), f"{r['late_sends']}" + (" **client lagged**" if r["client_lagged"] else ""),
                   _int(r["max_in_flight"]), _fixed(r["server_cpu_cores"]),
                   r["status"] + (f": {r['reason']}" if r["reason"] else "")]
                  for _, r in part.iterrows()]  # fmt: skip
-        headers = ["offered /s", "achieved /s", "model /s", "p50", "p90", "p99", "p99.9", "max", "model ms",
-                   "failed", "late sends", "in flight", "server CPU", "status"]  # fmt: skip
+        headers = ["offered /s", "achieved /s", "model /s", "p50", "p90", "p99", "p99.9", "max", "model p50",
+                   "failed", "timed out", "late sends", "in flight", "server CPU", "status"]  # fmt: skip
         out += [f"### {server}", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
         out += [f"![{p.title}]({p.png})\n" for p in report.pictures if p.key == server]
     out += ["## Pictures", ""] if report.pictures else []
     out += [f"![{p.title}]({p.png})\n\n[SVG]({p.svg})\n" for p in report.pictures if p.key == "all"]
     return "\n".join(out) + "\n"
+
+
+def placement(s: dict[str, Any]) -> str:
+    """Where the server and the load client ran: pinned to separate cores, or not."""
+    if s.get("server_cpus") or s.get("client_cpus"):
+        server = f"CPU(s) {s['server_cpus']}" if s.get("server_cpus") else "any CPU"
+        client = f"CPU(s) {s['client_cpus']}" if s.get("client_cpus") else "any CPU"
+        return f"The server ran on {server} and the load client on {client}, so a ceiling is the server's on its cores."
+    return "The server and the load client shared the machine's cores (not pinned)."
+
+
+def client_limit_line(report: LoadReport) -> str:
+    limit = next((c.client_limit_rps for c in report.capacity if c.client_limit_rps), None)
+    reached = any(r["client_lagged"] for _, r in report.steps.iterrows() if r["server"] == "go-nethttp")
+    if limit is not None and not reached:
+        return (
+            f"The load client sent on time against go-nethttp at every rate it was offered, up to "
+            f"{limit:.0f}/s: its own limit is at least that (not reached in this run)."
+        )
+    if limit is None:
+        return "The load client's own on-time limit was not measured in this run (go-nethttp was not loaded)."
+    return (
+        f"The load client sent on time (at most {model.CLIENT_LAG_MAX:.0%} of its sends late) up to "
+        f"{limit:.0f}/s against go-nethttp in this run: its own limit; a ceiling at or above "
+        f"{model.CLIENT_SHARE * limit:.0f}/s is the client's."
+    )
 
 
 REQUEST_COLUMNS = [

@@ -1,12 +1,17 @@
 """What a server that holds k requests of D seconds each can do under an arrival rate λ.
 
-Its ceiling is ``k / D`` requests per second. Below it, a request waits for nothing
-and its latency is about D. Above it, the queue grows by ``λ - k / D`` requests per
-second, so a request arriving t seconds into the step waits about
-``(λ / (k / D) - 1) t``: latency climbs through the step. With Poisson arrivals a
-queue forms below the ceiling too; its mean wait is taken from the M/D/k
-approximation ``Wq(M/D/k) ≈ Wq(M/M/k) / 2`` (Cosmetatos), with Erlang's C for
-M/M/k: ``Wq(M/M/k) = C(k, a) / (k μ - λ)``, ``a = λ / μ``, ``μ = 1 / D``.
+Each request costs the server D plus its own per-request cost c (accepting, parsing,
+answering: measured as the server's CPU seconds per request below the ceiling), so a
+slot serves one request every S = D + c seconds and the ceiling is ``k / S``
+(gunicorn's sync worker: 19.2/s at D = 0.05, not 20). An unbounded server's ceiling is
+where its cores give out: ``cores / c``. Below the ceiling a request waits for nothing
+(constant arrivals) and its latency is S. Above it the queue grows by ``λ - μ`` requests
+per second (μ the ceiling), and it has already grown for the warm-up W (sent at the same
+rate just before the counted window), so a request arriving t seconds into the window
+waits ``(λ / μ - 1) (W + t)``; the median request arrives at t = T / 2. With Poisson
+arrivals a queue forms below the ceiling too: M/D/k's mean wait by Cosmetatos's
+correction of M/M/k's, with Erlang's C computed through the stable Erlang B recursion
+(k = 1000 works).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Literal
 
 Verdict = Literal["consistent", "disagrees", "inconclusive", "not checked"]
 """``not checked``: a ``--target`` that declares no capacity (no ``--as``)."""
+LimitedBy = Literal["server", "client", ""]
 
 TOLERANCE = 0.15
 """The measured ceiling agrees with k / D when within 15 % of it."""
@@ -24,38 +30,68 @@ KEPT_UP = 0.9
 """A step was kept up with when at least 90 % of its offered rate completed per second."""
 CLIENT_LAG_MAX = 0.01
 """A step where more than 1 % of the sends left late measured the client too: it cannot judge."""
+CLIENT_SHARE = 0.8
+"""A ceiling at or above 80 % of the client's own on-time limit is the client's, not the server's."""
 
 
-def ceiling_rps(capacity: int | None, delay_s: float) -> float:
-    """k / D; unbounded servers have none (``inf``)."""
-    return math.inf if capacity is None else capacity / delay_s
+def ceiling_rps(capacity: int | None, delay_s: float, cost_s: float = 0.0, cores: float | None = None) -> float:
+    """k / (D + c); unbounded servers: cores / c when both are known, else none (``inf``)."""
+    if capacity is None:
+        return cores / cost_s if cores and cost_s > 0 else math.inf
+    return capacity / (delay_s + cost_s)
 
 
-def predicted_rps(offered_rps: float, capacity: int | None, delay_s: float) -> float:
-    return min(offered_rps, ceiling_rps(capacity, delay_s))
+def predicted_rps(offered_rps: float, capacity: int | None, delay_s: float, cost_s: float = 0.0,
+                  cores: float | None = None) -> float:  # fmt: skip
+    return min(offered_rps, ceiling_rps(capacity, delay_s, cost_s, cores))
+
+
+def erlang_b(k: int, a: float) -> float:
+    """Erlang's B (blocking in M/M/k/k) by the recursion B(i) = a B(i-1) / (i + a B(i-1)): no factorials,
+    no overflow at k = 1000."""
+    b = 1.0
+    for i in range(1, k + 1):
+        b = a * b / (i + a * b)
+    return b
 
 
 def erlang_c(k: int, a: float) -> float:
-    """The probability that an arrival waits in M/M/k with offered load a = λ / μ < k."""
-    term, total = 1.0, 1.0
-    for i in range(1, k):
-        term *= a / i
-        total += term
-    last = term * a / k * k / (k - a)
-    return last / (total + last)
+    """The probability that an arrival waits in M/M/k with offered load a = λ / μ (1 when a >= k)."""
+    if a >= k:
+        return 1.0
+    b = erlang_b(k, a)
+    return k * b / (k - a * (1 - b))
+
+
+def wait_mdk_s(k: int, a: float, service_s: float) -> float:
+    """Mean wait in M/D/k: Cosmetatos (1975), Wq(M/M/k) (1 + f) / 2 with
+    f = (1 - ρ)(k - 1)(sqrt(4 + 5k) - 2) / (16 ρ k); exact for k = 1."""
+    if a <= 0:
+        return 0.0
+    if a >= k:
+        return math.inf
+    rho = a / k
+    wq_mmk = erlang_c(k, a) * service_s / (k - a)
+    f = (1 - rho) * (k - 1) * (math.sqrt(4 + 5 * k) - 2) / (16 * rho * k)
+    return wq_mmk * (1 + f) / 2
 
 
 def predicted_latency_s(offered_rps: float, capacity: int | None, delay_s: float, *, poisson: bool,
-                        duration_s: float) -> float:  # fmt: skip
-    """The model's latency for a request in the middle of the step."""
-    ceiling = ceiling_rps(capacity, delay_s)
+                        duration_s: float, warmup_s: float = 0.0, cost_s: float = 0.0,
+                        cores: float | None = None, timeout_s: float = math.inf) -> float:  # fmt: skip
+    """The model's median latency of the counted window (from the intended send time); at most the
+    client's request timeout, where a request that waited longer counts (failed)."""
+    service = delay_s + cost_s
+    ceiling = ceiling_rps(capacity, delay_s, cost_s, cores)
     if offered_rps >= ceiling:
-        return delay_s + (offered_rps / ceiling - 1) * duration_s / 2
+        return min(service + (offered_rps / ceiling - 1) * (warmup_s + duration_s / 2), timeout_s)
     if not poisson or capacity is None:
-        return delay_s
-    a = offered_rps * delay_s
-    wq_mmk = erlang_c(capacity, a) / (capacity / delay_s - offered_rps)
-    return delay_s + wq_mmk / 2
+        return service
+    return service + wait_mdk_s(capacity, offered_rps * service, service)
+
+
+LATENCY_LEFT = 2.0
+"""A step whose median latency is above twice the service time has left D: the server is behind."""
 
 
 @dataclass(frozen=True)
@@ -65,39 +101,100 @@ class CeilingResult:
     predicted_rps: float
     """k / D, or ``inf`` for an unbounded server."""
     measured_rps: float | None
-    """The highest throughput a step achieved (client not lagging)."""
+    """The ceiling found: the highest throughput a step achieved (client not lagging)."""
     verdict: Verdict
     reason: str
+    model_rps: float | None = None
+    """The model's ceiling: k / (D + c), or for an unbounded server cores / c (``None``: c not measured)."""
+    cost_s: float | None = None
+    """c: the server's CPU seconds per request, measured below the ceiling."""
+    limited_by: LimitedBy = ""
+    """``client`` when the ceiling found is the load client's (it lagged, or >= 80 % of its limit)."""
+    client_limit_rps: float | None = None
+    """The load client's on-time limit measured in this run against go-nethttp (``None``: not measured)."""
+    gave_out: str = ""
+    """What gave out at the first step that was not kept up with."""
 
 
 def _measured(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
 
 
-def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[str, Any]]) -> CeilingResult:
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and _measured(value) else None
+
+
+def kept_up(row: dict[str, Any], service_s: float) -> bool:
+    """Achieved followed offered (90 %) and the median stayed near the service time."""
+    achieved, p50 = _num(row.get("achieved_rps")), _num(row.get("p50_s"))
+    if achieved is None or achieved < KEPT_UP * float(row["offered_rps"]):
+        return False
+    return p50 is None or p50 <= LATENCY_LEFT * service_s
+
+
+def gave_out(row: dict[str, Any], cores: float | None, capacity: int | None = None) -> tuple[LimitedBy, str]:
+    """Who gave out at a step that was not kept up with, from the client's and the handlers' own figures."""
+    if row.get("client_lagged"):
+        return "client", f"the client (late sends: {row.get('late_sends')})"
+    client_cpu, server_cpu = _num(row.get("client_cpu_cores")), _num(row.get("server_cpu_cores"))
+    if client_cpu is not None and client_cpu >= 0.9:
+        return "client", f"the client's CPU ({client_cpu:.2f} cores)"
+    if server_cpu is not None and cores and server_cpu >= 0.8 * cores:
+        return "server", f"the server's CPU ({server_cpu:.2f} of {cores:g} cores)"
+    if capacity is not None:
+        return "server", f"the server's {capacity} slot(s): requests queue"
+    if server_cpu is not None:
+        return "server", f"the server (latency left D at {server_cpu:.2f} cores: its loop or workers lag)"
+    return "server", "the server (latency left D)"
+
+
+def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[str, Any]], *,
+           cost_s: float | None = None, cores: float | None = None,
+           client_limit_rps: float | None = None, client_limit_reached: bool = True) -> CeilingResult:  # fmt: skip
     """The verdict for one server from its steps (``offered_rps``, ``achieved_rps``, ``client_lagged``)."""
     ceiling = ceiling_rps(declared, delay_s)
+    model = ceiling_rps(declared, delay_s, cost_s or 0.0, cores) if cost_s is not None or declared else None
     usable = [s for s in steps if not s.get("client_lagged") and _measured(s.get("achieved_rps"))]
     measured = max((float(s["achieved_rps"]) for s in usable), default=None)
+    service = delay_s + (cost_s or 0.0)
+    behind = sorted((s for s in steps if not kept_up(s, service)), key=lambda s: float(s["offered_rps"]))
+    on_time = [s for s in behind if not s.get("client_lagged")]  # what gave out where the client kept time
+    who, what = gave_out((on_time or behind)[0], cores, declared) if behind else ("", "")
+    top_usable = max((float(s["offered_rps"]) for s in usable), default=0.0)
+    # the server never gave out at a step the client sent on time, and a faster one lagged: the client's ceiling
+    client_stopped = not on_time and len(usable) < len(steps)
+    near_limit = (measured is not None and client_limit_rps is not None and client_limit_reached
+                  and measured >= CLIENT_SHARE * client_limit_rps)  # fmt: skip
+    limited: LimitedBy = "client" if client_stopped or near_limit else "server" if measured is not None else ""
+    if limited == "client" and who != "client":
+        who, what = "client", what or "the client (its on-time limit)"
 
     def result(verdict: Verdict, reason: str) -> CeilingResult:
-        return CeilingResult(server, declared, ceiling, measured, verdict, reason)
+        if limited == "client" and measured is not None:
+            limit = f"; the client's on-time limit {client_limit_rps:.0f}/s" if client_limit_rps else ""
+            limit = limit if client_limit_reached else limit.replace("limit", "limit at least")
+            reason = f"client-limited at {measured:.0f}/s{limit}: {reason}"
+        return CeilingResult(server, declared, ceiling, measured, verdict, reason, model, cost_s, limited,
+                             client_limit_rps, what)  # fmt: skip
 
     if not usable:
         return result("inconclusive", "no step measured without the client lagging")
     lagged = len(steps) - len(usable)
     note = f" ({lagged} step(s) left out: the client lagged)" if lagged else ""
-    if math.isinf(ceiling):
-        behind = [s for s in usable if float(s["achieved_rps"]) < KEPT_UP * float(s["offered_rps"])]
-        if behind:
-            s = behind[0]
-            return result("disagrees", f"declared unbounded, but at {s['offered_rps']:g}/s only "
-                          f"{s['achieved_rps']:.1f}/s completed{note}")  # fmt: skip
-        return result(
-            "consistent", f"kept up with every step up to {max(float(s['offered_rps']) for s in usable):g}/s{note}"
-        )
-    above = [s for s in usable if float(s["offered_rps"]) > ceiling * (1 + TOLERANCE)]
     assert measured is not None
+    if math.isinf(ceiling):
+        if model is not None and not math.isinf(model) and limited == "server" and behind:
+            verdict: Verdict = "consistent" if abs(measured - model) <= TOLERANCE * model else "disagrees"
+            return result(verdict, f"tops out at {measured:.1f}/s where {what} gave out; the model's "
+                          f"cores / c = {model:.0f}/s{note}")  # fmt: skip
+        late_behind = [s for s in behind if not s.get("client_lagged")]
+        if late_behind and limited == "server":
+            s = late_behind[0]
+            return result("disagrees", f"declared unbounded, but at {s['offered_rps']:g}/s only "
+                          f"{s['achieved_rps'] or 0:.1f}/s completed{note}")  # fmt: skip
+        return result("consistent" if limited != "client" else "inconclusive",
+                      f"kept up with every step up to {top_usable:g}/s{note}")  # fmt: skip
+    above = [s for s in usable if float(s["offered_rps"]) > ceiling * (1 + TOLERANCE)]
     if abs(measured - ceiling) <= TOLERANCE * ceiling:
         if not above:
             return result("inconclusive", f"{measured:.1f}/s at most, but no step offered more than k / D "

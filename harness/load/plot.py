@@ -75,8 +75,12 @@ def latency_figure(steps: pd.DataFrame, delay_s: float) -> Figure:
     fig, axes = _grid(len(servers), sharey=True)
     for ax, server in zip(axes, servers, strict=True):
         part = steps[(steps["server"] == server) & (steps["status"] == "ok")].sort_values("offered_rps")
-        for column, label, marker, style in PERCENTILES:
-            ax.plot(part["offered_rps"], part[column] * 1000, marker=marker, ls=style, label=label)
+        for column, label, marker, style in PERCENTILES:  # "-" (too few samples) is a gap
+            ax.plot(part["offered_rps"], pd.to_numeric(part[column], errors="coerce") * 1000, marker=marker,
+                    ls=style, label=label)  # fmt: skip
+        if "model_p50_s" in part:
+            ax.plot(part["offered_rps"], pd.to_numeric(part["model_p50_s"], errors="coerce") * 1000, color="tab:red",
+                    lw=1, ls=":", label="model p50")  # fmt: skip
         ax.axhline(delay_s * 1000, color="0.5", lw=1, ls="-.", label="D")
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))

@@ -33,27 +33,59 @@ class LoadReport:
     """Lines the reader must see first: what a ``--target`` was and what it gave."""
 
 
+CLIENT_PROBE = "go-nethttp"
+"""The server whose climb measures the load client's own on-time limit: the fastest of the catalog."""
+
+
+def client_limit_rps(rows: list[dict[str, Any]]) -> tuple[float | None, bool]:
+    """The highest rate the load client sent on time (late sends <= 1 %) against go-nethttp in this run, and
+    whether a faster step lagged (else the limit is at least that)."""
+    probe = [r for r in rows if r["server"] == CLIENT_PROBE and r["status"] == "ok"]
+    on_time = max((float(r["offered_rps"]) for r in probe if not r["client_lagged"]), default=None)
+    return on_time, any(r["client_lagged"] for r in probe)
+
+
+def cost_s(rows: list[dict[str, Any]], capacity: int | None, delay_s: float) -> float | None:
+    """c, the server's CPU seconds per request at the fastest step below its ceiling (k / D x 0.95; unbounded:
+    kept up with): nearest the ceiling, where the loop's fixed per-second costs weigh least."""
+    below = [r for r in rows if r["status"] == "ok" and not r["client_lagged"]
+             and model._measured(r.get("server_cpu_per_request_s"))
+             and (float(r["offered_rps"]) <= 0.95 * model.ceiling_rps(capacity, delay_s) if capacity is not None
+                  else model.kept_up(r, delay_s))]  # fmt: skip
+    fastest = max(below, key=lambda r: float(r["offered_rps"]), default=None)
+    return None if fastest is None else float(fastest["server_cpu_per_request_s"])
+
+
 def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str, Any],
           capacities: dict[str, int | None], complete: bool, pictures: tuple[Any, ...] = (),
           rows: list[dict[str, Any]] | None = None) -> LoadReport:  # fmt: skip
     """The report of ``steps``; ``rows``: their ``step_row``s when already computed (one per step)."""
     delay = float(settings["delay_s"])
     poisson = settings.get("arrivals") == "poisson"
+    cores = settings.get("server_cores") or environment.get("cores")
     given = rows if rows is not None and len(rows) == len(steps) else [step_row(s, delay_s=delay) for s in steps]
+    measured = [dict(r) for r in given]  # the report adds the model's figures; the kept rows stay as measured
+    costs = {server: cost_s([r for r in measured if r["server"] == server], capacities.get(server), delay)
+             for server in dict.fromkeys(s.server for s in steps)}  # fmt: skip
     rows = []
-    for step, computed in zip(steps, given, strict=True):
-        row = dict(computed)  # the report adds the model's figures; the kept row stays as measured
-        k = capacities.get(step.server)
+    for step, row in zip(steps, measured, strict=True):
+        k, c = capacities.get(step.server), costs.get(step.server)
         row["predicted_rps"] = model.predicted_rps(step.offered_rps, k, delay)
-        row["predicted_latency_s"] = model.predicted_latency_s(step.offered_rps, k, delay, poisson=poisson,
-                                                               duration_s=float(settings["duration_s"]))  # fmt: skip
+        row["model_p50_s"] = model.predicted_latency_s(
+            step.offered_rps, k, delay, poisson=poisson, duration_s=float(settings["duration_s"]),
+            warmup_s=float(settings.get("warmup_s") or 0.0), cost_s=c or 0.0, cores=cores,
+            timeout_s=float(settings.get("request_timeout_s") or math.inf))  # fmt: skip
         rows.append(row)
     frame = pd.DataFrame(rows)
     results = []
     target = settings.get("target")
+    limit, reached = client_limit_rps(rows)
     for server in dict.fromkeys(s.server for s in steps):
         server_rows = [r for r in rows if r["server"] == server and r["status"] == "ok"]
-        found = model.assess(server, capacities.get(server), delay, server_rows)
+        found = model.assess(server, capacities.get(server), delay, server_rows, cost_s=costs.get(server),
+                             cores=cores, client_limit_rps=limit, client_limit_reached=reached)  # fmt: skip
+        if not server_rows and (why := [r["reason"] for r in rows if r["server"] == server and r["reason"]]):
+            found = replace(found, reason=why[0])  # nothing measured: say why (no ladder, failed to start)
         if target and not target.get("as") and target.get("capacity") is None:
             found = replace(found, predicted_rps=math.nan, verdict="not checked",
                             reason="no --as or --capacity: the target declares no k")  # fmt: skip

@@ -11,12 +11,11 @@ handlers' own stamps the most requests in flight and the server's CPU use.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-
-import pandas as pd
 
 from harness.core.errors import ClientError
 from harness.core.evidence import max_in_flight, server_cpu_s
@@ -25,6 +24,22 @@ from harness.core.records import RequestRecord
 from harness.load.model import CLIENT_LAG_MAX
 
 REJECTED_STATUSES = (429, 503)
+TIMEOUT_ERROR = "no answer within timeout"
+"""The load client's words for a request that got no answer in time (also one abandoned at the end)."""
+PERCENTILES = (("p50_s", 0.5), ("p90_s", 0.9), ("p99_s", 0.99), ("p999_s", 0.999))
+
+
+def min_samples(p: float) -> int:
+    """The fewest samples that put at least one above the p-th quantile: 2 for p50, 100 for p99."""
+    return max(1, round(1 / (1 - p)))
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """The nearest-rank percentile (as the Go load client's stderr), or ``None`` with too few samples."""
+    if len(values) < min_samples(p):
+        return None
+    ordered = sorted(values)
+    return ordered[min(max(math.ceil(p * len(ordered)) - 1, 0), len(ordered) - 1)]
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,23 @@ class LoadRequest:
     @property
     def latency_s(self) -> float | None:
         return None if self.recv_ns is None or not self.ok else (self.recv_ns - self.intended_ns) / 1e9
+
+    @property
+    def timed_out(self) -> bool:
+        return self.error == TIMEOUT_ERROR
+
+    def settled_ns(self, timeout_ns: int | None, end_ns: int | None) -> int:
+        """When the request ended, answered or not: its answer or failure; timed out: its send plus the
+        timeout (at most the client's end); failed before any answer (client cap): when it was due.
+        Failures count in the percentiles at this time, as k6 and vegeta count them."""
+        if self.recv_ns is not None:
+            return self.recv_ns
+        if not self.timed_out:
+            return self.sent_ns or self.intended_ns
+        settled = self.sent_ns + timeout_ns if self.sent_ns is not None and timeout_ns else end_ns
+        if settled is None:
+            return self.sent_ns or self.intended_ns
+        return min(settled, end_ns) if end_ns is not None else settled
 
     def as_record(self) -> RequestRecord:
         """The request as the shared evidence functions read it."""
@@ -137,14 +169,18 @@ def step_row(step: Step, *, delay_s: float) -> dict[str, Any]:
     duration_s = (end - start) / 1e9 if isinstance(start, int) and isinstance(end, int) and end > start else None
     in_window = [r for r in step.requests if r.ok and r.recv_ns is not None and start is not None
                  and end is not None and start <= r.recv_ns <= end]  # fmt: skip
-    latencies = pd.Series([r.latency_s for r in counted if r.latency_s is not None], dtype=float)
+    timeout_ns, end_ns = _int(s.get("timeout_ns")), _int(s.get("end_ns"))
+    latencies = [(r.settled_ns(timeout_ns, end_ns) - r.intended_ns) / 1e9 for r in counted]
     failures = Counter(failure_kind(r.error) for r in counted if not r.ok)
     rejected = sum(1 for r in counted if r.status in REJECTED_STATUSES or "connection refused" in r.error)
     served = [r.as_record() for r in step.requests if r.ok and r.enter_ns is not None]
-    cpu = server_cpu_s([r.as_record() for r in counted if r.ok])
+    # the server's CPU inside the counted window only: handlers that ran in it, warm-up or not
+    cpu = server_cpu_s([r.as_record() for r in step.requests if r.ok and start is not None and end is not None
+                        and r.enter_ns is not None and r.exit_ns is not None
+                        and start <= r.enter_ns and r.exit_ns <= end])  # fmt: skip
     scheduled = len(counted)
     late = sum(1 for r in counted if r.late)
-    q = (lambda p: float(latencies.quantile(p))) if len(latencies) else (lambda p: None)
+    quantiles = {name: percentile(latencies, p) for name, p in PERCENTILES}
     return {
         "server": step.server,
         "offered_rps": step.offered_rps,
@@ -157,15 +193,15 @@ def step_row(step: Step, *, delay_s: float) -> dict[str, Any]:
         "rejected": rejected,
         "failures": dict(failures),
         "achieved_rps": len(in_window) / duration_s if duration_s else None,
-        "p50_s": q(0.5),
-        "p90_s": q(0.9),
-        "p99_s": q(0.99),
-        "p999_s": q(0.999),
-        "max_s": float(latencies.max()) if len(latencies) else None,
+        "timed_out": sum(1 for r in counted if r.timed_out),
+        **quantiles,
+        "max_s": max(latencies) if latencies else None,
         "late_sends": late,
         "client_lagged": scheduled > 0 and late / scheduled > CLIENT_LAG_MAX,
         "max_in_flight": max_in_flight(served) if served else None,
         "server_cpu_cores": cpu / duration_s if cpu is not None and duration_s else None,
+        "server_cpu_per_request_s": cpu / len(in_window) if cpu is not None and in_window else None,
         "client_cpu_s": (s.get("counted_cpu_ns") or 0) / 1e9,
+        "client_cpu_cores": (s.get("counted_cpu_ns") or 0) / 1e9 / duration_s if duration_s else None,
         "delay_s": delay_s,
     }
