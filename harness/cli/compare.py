@@ -38,11 +38,11 @@ from harness.compare.claims import Context
 from harness.compare.results import RunResults
 from harness.compare.runner import Plan, run_plan
 from harness.core.calibration import WORK_KINDS
-from harness.core.catalog import Catalog
+from harness.core.catalog import Catalog, ClientSpec, ServerSpec
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import default_out
-from harness.core.serving import CONNECTIONS
+from harness.core.serving import CONNECTIONS, HTTP_VERSIONS
 from harness.core.target import target_line
 
 if TYPE_CHECKING:
@@ -65,12 +65,14 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
     target = make_target(args, catalog)
     servers = [] if target else names(args.servers, by_server, default, "server", "--servers")
     clients = names(args.client_impls, by_client, list(by_client), "client", "--client-impls")
+    servers, clients = speaking(getattr(args, "http", "1.1"), [by_server[s] for s in servers], [by_client[c] for c in clients])
     return Plan(
         target=target,
         server_cpus=cpu_list(args.server_cpus, "--server-cpus"),
         client_cpus=cpu_list(args.client_cpus, "--client-cpus"),
         servers=tuple(by_server[s] for s in servers),
         clients=tuple(by_client[c] for c in clients),
+        http=getattr(args, "http", "1.1"),
         delay_s=target_delay(args) or 0.0,  # --delay auto: measured once the target is probed
         n_clients=args.clients,
         repeats=args.repeats,
@@ -78,6 +80,26 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
         work=args.work,
         connections=args.connections,
     )
+
+
+def speaking(http: str, servers: list[ServerSpec], clients: list[ClientSpec]) -> tuple[list[str], list[str]]:
+    """The servers and clients that speak ``--http``; each one left out is said in one line."""
+    kept_servers, kept_clients = [], []
+    for server in servers:
+        if server.serves(http):
+            kept_servers.append(server.name)
+        elif http == "2":
+            console.print(f"--http 2: {server.name} left out: its command line serves no h2c (an -h2 twin may)")
+        else:
+            console.print(f"--http 1.1: {server.name} left out: its command line serves HTTP/2 only")
+    for client in clients:
+        if http == "2" and (reason := client.http2_reason()):
+            console.print(f"--http 2: {client.name} left out: {reason}")
+        else:
+            kept_clients.append(client.name)
+    if not kept_clients or (servers and not kept_servers):
+        raise UsageError(f"--http {http}: no {'client' if not kept_clients else 'server'} left that speaks it")
+    return kept_servers, kept_clients
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -100,6 +122,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "repeats": plan.repeats,
         "work": plan.work,
         "connections": plan.connections,
+        "http": plan.http,
         "quick": bool(args.quick),
         "calibration": plan.calibration.to_dict() if plan.calibration else None,
         "servers": plan.server_names,
@@ -145,7 +168,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console.print(
         f"{len(plan.server_names)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
         f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} usable cores, "
-        f"{plan.connections} connections: "
+        f"{plan.connections} connections, HTTP/{plan.http}: "
         f"{total} batches"
     )
     with results.running(finish), ConsoleProgress(total_batches=total, context=context, console=console) as progress:
@@ -178,6 +201,9 @@ def add_parser(sub: Any) -> None:
     compare.add_argument("--connections", choices=CONNECTIONS, default="reuse",
                          help="reuse: the warm-up opens N connections and every batch reuses them (default); "
                          "fresh: a new connection for every request, as the article's program")  # fmt: skip
+    compare.add_argument("--http", choices=HTTP_VERSIONS, default="1.1",
+                         help="1.1: the article's (default); 2: h2c with prior knowledge, each client's N requests "
+                         "as N streams of one connection (clients and servers that cannot are left out)")  # fmt: skip
     compare.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
     add_target_arguments(compare)
     compare.add_argument(

@@ -51,6 +51,11 @@ def fields_of(command: tuple[str, ...]) -> set[str]:
     return {name for part in command for _, name, _, _ in string.Formatter().parse(part) if name}
 
 
+H2c = Literal["no", "also", "only"]
+"""Whether a server's command line serves cleartext HTTP/2 with prior knowledge (h2c):
+``no`` (HTTP/1.1 only), ``also`` (both on one socket, as Go's net/http), ``only``
+(an ``-h2`` twin whose command line asks for HTTP/2 alone)."""
+
 Listen = Literal["fd", "port"]
 """``fd``: the harness binds 127.0.0.1 and the server inherits the socket (no port
 race); ``port``: the server binds the port itself and, for port 0, prints it."""
@@ -113,6 +118,8 @@ class ServerSpec(_Entry):
     """What its handlers do when they compute instead of wait (``--work cpu``): the
     capacity and its reason speak of waiting handlers."""
     ready_timeout_s: Seconds = 30.0
+    h2c: H2c = "no"
+    """Serves h2c (``--http 2``): see ``H2c``."""
     default: StrictBool = True
     """Part of a run that does not name its servers."""
 
@@ -129,12 +136,27 @@ class ServerSpec(_Entry):
     def port_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.port_pattern) if self.port_pattern else None
 
+    def serves(self, http: str) -> bool:
+        """Whether this command line speaks ``--http`` ``1.1`` or ``2``."""
+        return self.h2c != "no" if http == "2" else self.h2c != "only"
+
 
 class ClientSpec(_Entry):
     concurrent: StrictBool
     """Whether it sends a batch's requests at once (the sequential baseline does not)."""
     timeout_s: Seconds | None = None
     """Longest wait for one batch; ``None``: derived from N and D (``runner``)."""
+    http2_flags: tuple[StrictStr, ...] = ()
+    """Appended to the command under ``--http 2``: h2c with prior knowledge, the N
+    requests as N streams of one connection. Empty: it cannot (``no_http2`` says why)."""
+    no_http2: StrictStr = ""
+    """Why it cannot speak HTTP/2, said when ``--http 2`` leaves it out."""
+
+    def http2_reason(self) -> str | None:
+        """Why ``--http 2`` leaves this client out, or ``None`` when it speaks h2c."""
+        if self.http2_flags:
+            return None
+        return self.no_http2 or "its catalog entry gives no http2_flags"
 
     @model_validator(mode="after")
     def _consistent(self) -> ClientSpec:
@@ -184,8 +206,9 @@ CORES = "in parallel, up to the cores"
 
 
 def go_server(name: str, *, flags: tuple[str, ...] = (), **fields: Any) -> ServerSpec:
-    """The Go server on the harness's socket, ``flags`` after its usual ones."""
-    return ServerSpec(name=name, command=(*GO_SERVER, *flags), **fields)
+    """The Go server on the harness's socket, ``flags`` after its usual ones; it serves
+    HTTP/1.1 and h2c on the same socket (``http.Server.Protocols``, Go 1.24)."""
+    return ServerSpec(name=name, command=(*GO_SERVER, *flags), h2c="also", **fields)
 
 
 def uvicorn(
@@ -480,6 +503,8 @@ HTTPX_CLIENT = (
     "{connections}",
     "--mode",
 )
+HTTPX_H2 = ("--http", "2")
+"""httpx's ``AsyncClient``/``Client(http1=False, http2=True)``: prior knowledge over http:// (``h2``)."""
 
 CLIENTS: tuple[ClientSpec, ...] = (
     ClientSpec(
@@ -500,23 +525,27 @@ CLIENTS: tuple[ClientSpec, ...] = (
             "{connections}",
         ),
         concurrent=True,
+        http2_flags=("-http2",),
     ),
     ClientSpec(
         name="httpx-async",
         summary="one httpx.AsyncClient, asyncio.gather",
         command=(*HTTPX_CLIENT, "async"),
+        http2_flags=HTTPX_H2,
         concurrent=True,
     ),
     ClientSpec(
         name="httpx-threads",
         summary="one thread per request, one shared httpx.Client",
         command=(*HTTPX_CLIENT, "threads"),
+        http2_flags=HTTPX_H2,
         concurrent=True,
     ),
     ClientSpec(
         name="httpx-sequential",
         summary="one request after another (the naive baseline)",
         command=(*HTTPX_CLIENT, "sequential"),
+        http2_flags=HTTPX_H2,
         concurrent=False,
     ),
 )
