@@ -64,7 +64,8 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
     default = [s.name for s in catalog.servers if s.default]
     target = make_target(args, catalog)
     servers = [] if target else names(args.servers, by_server, default, "server", "--servers")
-    clients = names(args.client_impls, by_client, list(by_client), "client", "--client-impls")
+    clients = names(args.client_impls, by_client, [c.name for c in catalog.clients if c.default], "client",
+                    "--client-impls")  # fmt: skip
     servers, clients = speaking(getattr(args, "http", "1.1"), [by_server[s] for s in servers], [by_client[c] for c in clients])
     return Plan(
         target=target,
@@ -192,7 +193,7 @@ def add_parser(sub: Any) -> None:
     quick_help = f"a quick look: D = {QUICK_DELAY_S:g} s and {QUICK_REPEATS} counted batch; the report says so"
     compare.add_argument("--quick", action="store_true", help=quick_help)
     compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
-    compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
+    compare.add_argument("--client-impls", help="comma-separated client names, or all (default: the article's)")
     compare.add_argument("--out", default=str(default_out("compare")),
                          help="folder for the report (default: runs/compare/, git-ignored scratch; "
                          "--out results to publish)")  # fmt: skip

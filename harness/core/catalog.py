@@ -151,6 +151,8 @@ class ClientSpec(_Entry):
     requests as N streams of one connection. Empty: it cannot (``no_http2`` says why)."""
     no_http2: StrictStr = ""
     """Why it cannot speak HTTP/2, said when ``--http 2`` leaves it out."""
+    default: StrictBool = True
+    """Part of a run that does not name its clients."""
 
     def http2_reason(self) -> str | None:
         """Why ``--http 2`` leaves this client out, or ``None`` when it speaks h2c."""
@@ -196,6 +198,11 @@ GRANIAN = ("{python}", "-m", "servers.granian_fd", "{fd}", "--port", "{port}", "
 """granian on the harness's socket through a small wrapper (``python/servers/granian_fd.py``):
 its CLI takes no inherited socket, and with port 0 its log names port 0."""
 APP_ASYNC = "servers.fastapi_app:app_async"
+GRANIAN_WSGI = (*GRANIAN, "--interface", "wsgi", "--workers", "1", "--blocking-threads", "5")
+GRANIAN_ASGI = (*GRANIAN, "--interface", "asgi", "--loop", "asyncio", "--workers", "1")
+GUNICORN_H2C = ("--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge")
+"""gunicorn 27's h2c: HTTP/2 with prior knowledge beside HTTP/1.1, for peers in
+``forwarded_allow_ips`` (127.0.0.1 by default)."""
 RUNSERVER = ("{python}", "manage.py", "runserver", "{host}:{port}", "--noreload", "--skip-checks")
 RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
 
@@ -360,23 +367,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(
         name="granian-wsgi",
         summary="granian `--interface wsgi --workers 1 --blocking-threads 5`, the same Django view",
-        command=(
-            "{python}",
-            "-m",
-            "servers.granian_fd",
-            "{fd}",
-            "--interface",
-            "wsgi",
-            "--port",
-            "{port}",
-            "--backlog",
-            "4096",
-            "--workers",
-            "1",
-            "--blocking-threads",
-            "5",
-            DJANGO_WSGI,
-        ),
+        command=(*GRANIAN_WSGI, DJANGO_WSGI),
         capacity=5,
         capacity_reason="1 worker x 5 blocking threads, stated (granian's WSGI default is backpressure // 2, "
         "512 with its default backlog)",
@@ -386,23 +377,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(
         name="granian-asgi",
         summary="granian `--interface asgi --loop asyncio --workers 1`, the FastAPI `async def` app",
-        command=(
-            "{python}",
-            "-m",
-            "servers.granian_fd",
-            "{fd}",
-            "--interface",
-            "asgi",
-            "--loop",
-            "asyncio",
-            "--port",
-            "{port}",
-            "--backlog",
-            "4096",
-            "--workers",
-            "1",
-            APP_ASYNC,
-        ),
+        command=(*GRANIAN_ASGI, APP_ASYNC),
         capacity=None,
         capacity_reason="awaiting handlers share one event loop (--backpressure, default backlog / workers, "
         "is the only cap)",
@@ -428,6 +403,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity_reason="awaiting handlers share one event loop (hypercorn re-listens on the socket with its "
         "--backlog, 100 by default; the command passes 4096)",
         computing=LOOP_HELD,
+        h2c="also",
         default=False,
     ),
     uvicorn(
@@ -473,6 +449,41 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity_reason="awaiting handlers share one event loop (the worker re-listens with asyncio's default "
         "backlog, 100, whatever --backlog says)",
         computing=LOOP_HELD,
+        default=False,
+    ),
+    # HTTP/2 twins (`--http 2`): the same setups with the command line h2c needs.
+    gunicorn(
+        "gunicorn-threads5-h2",
+        DJANGO_WSGI,
+        flags=("-w", "1", "--threads", "5", *GUNICORN_H2C),
+        claims=("H1",),
+        summary="gunicorn `-w 1 --threads 5` (gthread) serving h2c with prior knowledge, same view",
+        capacity=5,
+        capacity_reason="1 worker x 5 threads (over HTTP/1.1: one thread per connection)",
+        computing=GIL_TURNS,
+        h2c="also",
+        default=False,
+    ),
+    ServerSpec(
+        name="granian-wsgi-h2",
+        summary="granian-wsgi with `--http 2`: the same Django view over h2c",
+        command=(*GRANIAN_WSGI, "--http", "2", DJANGO_WSGI),
+        claims=("H2",),
+        capacity=5,
+        capacity_reason="1 worker x 5 blocking threads, stated",
+        computing=GIL_TURNS,
+        h2c="only",
+        default=False,
+    ),
+    ServerSpec(
+        name="granian-asgi-h2",
+        summary="granian-asgi with `--http 2`: the FastAPI `async def` app over h2c",
+        command=(*GRANIAN_ASGI, "--http", "2", APP_ASYNC),
+        claims=("H3",),
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop",
+        computing=LOOP_HELD,
+        h2c="only",
         default=False,
     ),
     go_server(
@@ -547,6 +558,52 @@ CLIENTS: tuple[ClientSpec, ...] = (
         command=(*HTTPX_CLIENT, "sequential"),
         http2_flags=HTTPX_H2,
         concurrent=False,
+    ),
+)
+
+
+MORE_CLIENTS = (
+    "{python}",
+    "-m",
+    "clients.more_clients",
+    "--url",
+    "{url}",
+    "--clients",
+    "{clients}",
+    "--batches",
+    "{batches}",
+    "--timeout",
+    "{timeout}",
+    "--connections",
+    "{connections}",
+    "--mode",
+)
+# The clients Python code really uses: not in a run that does not name its clients
+# (the article's matrix); `--client-impls all` takes them.
+CLIENTS += (
+    ClientSpec(
+        name="requests-threads",
+        summary="one requests.Session shared by a ThreadPoolExecutor of N, HTTPAdapter pool sized N",
+        command=(*MORE_CLIENTS, "requests-threads"),
+        concurrent=True,
+        no_http2="requests (urllib3 2) speaks HTTP/1.1 only",
+        default=False,
+    ),
+    ClientSpec(
+        name="aiohttp-async",
+        summary="one aiohttp.ClientSession, TCPConnector(limit=N), asyncio.gather",
+        command=(*MORE_CLIENTS, "aiohttp-async"),
+        concurrent=True,
+        no_http2="aiohttp's client speaks HTTP/1.1 only",
+        default=False,
+    ),
+    ClientSpec(
+        name="httpx2-async",
+        summary="httpx2 (httpx's maintained fork): one AsyncClient, asyncio.gather, the httpx-async settings",
+        command=("{python}", "-m", "clients.httpx2_client", *HTTPX_CLIENT[3:], "async"),
+        concurrent=True,
+        http2_flags=HTTPX_H2,
+        default=False,
     ),
 )
 

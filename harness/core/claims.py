@@ -37,6 +37,9 @@ class Claim:
     declared capacity (``G1``), instead of the servers that declare it."""
     any_n: bool = False
     """Judged at any N (the article's claims are about five clients)."""
+    http: str = "1.1"
+    """The protocol the claim is about: ``2`` is judged only on a ``--http 2`` run (and a
+    ``1.1`` claim only on an HTTP/1.1 one)."""
     spread: bool = False
     """About several worker processes: a pairing whose requests all went to one of
     them (their shared socket's accepts are the kernel's pick) cannot refute it."""
@@ -89,6 +92,10 @@ CLAIMS: tuple[Claim, ...] = (
           "not queued), at most k served at a time", "rejecting", article=False, any_n=True),
     Claim("X15", "with CPU work, GOMAXPROCS=1 gives Go one core's worth: all N in flight, parallelism about 1",
           "interleaved", processes="one", threads="N", work="cpu", article=False),
+    # Over HTTP/2 (`--http 2`): N streams of one connection.
+    Claim("H1", "gunicorn gthread over h2c: PLACEHOLDER", "concurrent", article=False, http="2"),
+    Claim("H2", "granian WSGI over h2c: PLACEHOLDER", "concurrent", article=False, http="2"),
+    Claim("H3", "granian ASGI over h2c: PLACEHOLDER", "concurrent", article=False, http="2"),
     # Any server, from what it declares: the one claim a new entry gets without code.
     Claim("G1", "a server's declared capacity k holds: N <= k requests are served at once (~1 x D, N in flight), "
           "N > k in waves (ceil(N / k) x D, k in flight)", article=False, generic=True),
