@@ -49,7 +49,9 @@ def test_a_batch_answered_partly_over_http1_says_both() -> None:
 def test_each_pairing_in_the_report_names_the_protocol_answered() -> None:
     pairings = [Pairing("go-nethttp", "go-goroutines", "ok"), Pairing("s", "httpx-async", "ok")]
     for repeat in range(3):
-        pairings[0].batches.append(batch("go-nethttp", "go-goroutines", repeat, 1.0, h2(concurrent_requests(), "HTTP/2")))
+        pairings[0].batches.append(
+            batch("go-nethttp", "go-goroutines", repeat, 1.0, h2(concurrent_requests(), "HTTP/2"))
+        )
         pairings[1].batches.append(batch("s", "httpx-async", repeat, 1.0, h2(concurrent_requests(), "HTTP/1.1")))
     batches = batch_frame(pairings)
     rows = pairing_frame(pairings, batches, delay_s=0.2, clients=5, work="wait").set_index("client")
@@ -59,8 +61,12 @@ def test_each_pairing_in_the_report_names_the_protocol_answered() -> None:
 
 
 def test_http2_leaves_out_the_clients_and_servers_that_cannot_speak_it() -> None:
-    mute = ClientSpec(name="mute", summary="", command=("x",), concurrent=True, no_http2="requests speaks HTTP/1.1 only")
-    servers, clients = speaking("2", [SERVERS["go-nethttp"], SERVERS["gunicorn-threads5"]], [CLIENTS["httpx-async"], mute])
+    mute = ClientSpec(
+        name="mute", summary="", command=("x",), concurrent=True, no_http2="requests speaks HTTP/1.1 only"
+    )
+    servers, clients = speaking(
+        "2", [SERVERS["go-nethttp"], SERVERS["gunicorn-threads5"]], [CLIENTS["httpx-async"], mute]
+    )
     assert servers == ["go-nethttp"] and clients == ["httpx-async"]
     assert mute.http2_reason() == "requests speaks HTTP/1.1 only"
     assert speaking("1.1", [SERVERS["gunicorn-threads5"]], [mute]) == (["gunicorn-threads5"], ["mute"])

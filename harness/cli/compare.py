@@ -66,7 +66,9 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
     servers = [] if target else names(args.servers, by_server, default, "server", "--servers")
     clients = names(args.client_impls, by_client, [c.name for c in catalog.clients if c.default], "client",
                     "--client-impls")  # fmt: skip
-    servers, clients = speaking(getattr(args, "http", "1.1"), [by_server[s] for s in servers], [by_client[c] for c in clients])
+    servers, clients = speaking(
+        getattr(args, "http", "1.1"), [by_server[s] for s in servers], [by_client[c] for c in clients]
+    )
     return Plan(
         target=target,
         server_cpus=cpu_list(args.server_cpus, "--server-cpus"),

@@ -95,6 +95,5 @@ def wait_until_ready(proc: ManagedProcess, base_url: str, timeout_s: float, *, h
         last[0] = f"GET /health answered {status}"
         return None
 
-    h2 = {"http1": False, "http2": True} if http2 else {}
-    with httpx.Client(timeout=PROBE_TIMEOUT_S, trust_env=False, verify=NO_TLS, **h2) as client:
+    with httpx.Client(timeout=PROBE_TIMEOUT_S, trust_env=False, verify=NO_TLS, http1=not http2, http2=http2) as client:
         return wait_for(proc, timeout_s, check, "was not ready", lambda: f" ({last[0]})")

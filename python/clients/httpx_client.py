@@ -256,7 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--clients and --batches must be at least 1")
     start = time.perf_counter()
     run = Run(
-        args.url, client_names(args.clients), args.batches, args.timeout, args.connections, endpoint_from_env(), args.http
+        args.url,
+        client_names(args.clients),
+        args.batches,
+        args.timeout,
+        args.connections,
+        endpoint_from_env(),
+        args.http,
     )
     MODES[args.mode](run)
     print(f"!! main took {time.perf_counter() - start:.6f}s", flush=True)
