@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.compare import speaking
+from harness.cli.options import speaking
 from harness.compare import report as compare_report
 from harness.compare.markdown import MarkdownExporter, protocol_cell
 from harness.compare.stats import batch_frame, pairing_frame, protocol

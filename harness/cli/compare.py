@@ -28,6 +28,7 @@ from harness.cli.options import (
     make_target,
     names,
     settle_target,
+    speaking,
     target_catalog,
     target_delay,
     writable,
@@ -38,7 +39,7 @@ from harness.compare.claims import Context
 from harness.compare.results import RunResults
 from harness.compare.runner import Plan, run_plan
 from harness.core.calibration import WORK_KINDS
-from harness.core.catalog import Catalog, ClientSpec, ServerSpec
+from harness.core.catalog import Catalog
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import default_out
@@ -83,26 +84,6 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
         work=args.work,
         connections=args.connections,
     )
-
-
-def speaking(http: str, servers: list[ServerSpec], clients: list[ClientSpec]) -> tuple[list[str], list[str]]:
-    """The servers and clients that speak ``--http``; each one left out is said in one line."""
-    kept_servers, kept_clients = [], []
-    for server in servers:
-        if server.serves(http):
-            kept_servers.append(server.name)
-        elif http == "2":
-            console.print(f"--http 2: {server.name} left out: its command line serves no h2c (an -h2 twin may)")
-        else:
-            console.print(f"--http 1.1: {server.name} left out: its command line serves HTTP/2 only")
-    for client in clients:
-        if http == "2" and (reason := client.http2_reason()):
-            console.print(f"--http 2: {client.name} left out: {reason}")
-        else:
-            kept_clients.append(client.name)
-    if not kept_clients or (servers and not kept_servers):
-        raise UsageError(f"--http {http}: no {'client' if not kept_clients else 'server'} left that speaks it")
-    return kept_servers, kept_clients
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
