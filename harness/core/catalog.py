@@ -403,6 +403,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity_reason="awaiting handlers share one event loop (hypercorn re-listens on the socket with its "
         "--backlog, 100 by default; the command passes 4096)",
         computing=LOOP_HELD,
+        claims=("H4",),
         h2c="also",
         default=False,
     ),
