@@ -33,7 +33,7 @@ def frame(server: str, ratio: float, in_flight: int, processes: int, threads: in
                 "parallelism": float("nan"),
                 "dispatch_s": 0.002,
                 "client_concurrent": True,
-            }  # fmt: skip
+            }
             for c in CLIENTS
         ]
     )
