@@ -24,7 +24,8 @@ def test_http2_reports_protocol_connections_in_flight_and_threads(tmp_path: Path
     run_id = f"test-{uuid.uuid4().hex[:8]}"
     proc = harness("compare", "--http", "2", "--servers", ",".join(SERVERS), "--client-impls", ",".join(CLIENTS),
                    "--delay", "0.2", "--repeats", "1", "--out", str(tmp_path), run_id=run_id, timeout=300)  # fmt: skip
-    assert "--http 2: requests-threads left out: requests (urllib3 2) speaks HTTP/1.1 only" in proc.stdout
+    said = proc.stdout + proc.stderr  # the console's lines go to stderr
+    assert "--http 2: requests-threads left out: requests (urllib3 2) speaks HTTP/1.1 only" in said
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["settings"]["http"] == "2"
     rows = {(p["server"], p["client"]): p for p in report["pairings"]}
