@@ -1,3 +1,3 @@
 module concurrency-compare
 
-go 1.21
+go 1.24

@@ -169,7 +169,9 @@ def test_the_markdown_states_the_test_the_correction_and_the_margin(tmp_path: Pa
     assert "the same, within +-5.0% (p < 0.0001)" in text
 
 
-@pytest.mark.parametrize(("key", "old", "new"), [("work", "wait", "cpu"), ("connections", "reuse", "fresh")])
+@pytest.mark.parametrize(
+    ("key", "old", "new"), [("work", "wait", "cpu"), ("connections", "reuse", "fresh"), ("http", "1.1", "2")]
+)
 def test_a_waiting_report_is_not_diffed_against_a_computing_one(tmp_path: Path, key: str, old: str, new: str) -> None:
     ratios = {("s", "c"): [1.0, 1.001, 1.002]}
     a = write(tmp_path / "a.json", report(ratios, **{key: old}))

@@ -38,6 +38,7 @@ type result struct {
 	SentNS         int64           `json:"sent_ns"`
 	RecvNS         int64           `json:"recv_ns"`
 	Status         int             `json:"status"`
+	HTTPVersion    string          `json:"http_version,omitempty"`
 	ServerClosed   bool            `json:"server_closed"`
 	EvidenceHeader *string         `json:"evidence_header,omitempty"`
 	Error          string          `json:"error,omitempty"`
@@ -64,6 +65,7 @@ var (
 	batches = flag.Int("batches", 1, "number of batches to run one after another")
 	timeout = flag.Duration("timeout", 10*time.Minute, "per-request timeout (http.DefaultClient has none)")
 	conns   = flag.String("connections", "reuse", "reuse (keep connections across batches) or fresh (one per request)")
+	http2   = flag.Bool("http2", false, "HTTP/2 with prior knowledge over http:// (h2c): the N requests as N streams of one connection")
 	quiet   = flag.Bool("quiet", false, "do not log every decoded response to stderr")
 )
 
@@ -82,6 +84,7 @@ func get(c *http.Client, s string) (res result) {
 	}
 	defer resp.Body.Close()
 	res.Status = resp.StatusCode
+	res.HTTPVersion = resp.Proto // what the server answered with: HTTP/1.1 or HTTP/2.0
 	// resp.Close: the answer said "Connection: close" (or was HTTP/1.0 without
 	// keep-alive); net/http removes that header, so this is the only trace of it.
 	res.ServerClosed = resp.Close
@@ -170,7 +173,15 @@ func newClient(n int) *http.Client {
 		t.MaxConnsPerHost = 0
 		t.IdleConnTimeout = 0
 	case "fresh":
-		t.DisableKeepAlives = true
+		// over HTTP/2 the batch shares one connection, closed after it (main)
+		t.DisableKeepAlives = !*http2
+	}
+	if *http2 {
+		// Only UnencryptedHTTP2: prior knowledge, every stream of a batch on one
+		// connection (with HTTP1 also set, http:// URLs would stay on HTTP/1.1).
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		t.Protocols = &p
 	}
 	return &http.Client{Timeout: *timeout, Transport: t}
 }
@@ -205,6 +216,9 @@ func main() {
 	for n := 0; n < *batches; n++ {
 		if err := out.Encode(runBatch(c, n, names)); err != nil {
 			log.Fatal(err)
+		}
+		if *http2 && *conns == "fresh" {
+			c.CloseIdleConnections() // the next batch dials a new HTTP/2 connection
 		}
 	}
 }

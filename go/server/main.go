@@ -104,6 +104,16 @@ func health(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, `{"status": "ok"}`)
 }
 
+// newServer serves HTTP/1.1 and, since Go 1.24, cleartext HTTP/2 with prior knowledge
+// (h2c) on the same socket: a connection that opens with the HTTP/2 preface gets
+// HTTP/2, a goroutine per stream; any other gets HTTP/1.1, a goroutine per connection.
+func newServer() *http.Server {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{Protocols: &p}
+}
+
 func listen() (net.Listener, error) {
 	if *fd >= 0 {
 		return net.FileListener(os.NewFile(uintptr(*fd), "inherited-listener"))
@@ -135,7 +145,7 @@ func main() {
 	}
 	fmt.Printf("listening on http://%s (work %s, delay %v, cpu-iterations %d, max-inflight %d)\n",
 		ln.Addr(), *work, *delay, *rounds, *inflight)
-	if err := http.Serve(ln, nil); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := newServer().Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 }

@@ -28,6 +28,7 @@ from harness.cli.options import (
     make_target,
     names,
     settle_target,
+    speaking,
     target_catalog,
     target_delay,
     writable,
@@ -42,7 +43,7 @@ from harness.core.catalog import Catalog
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import default_out
-from harness.core.serving import CONNECTIONS
+from harness.core.serving import CONNECTIONS, HTTP_VERSIONS
 from harness.core.target import target_line
 
 if TYPE_CHECKING:
@@ -64,13 +65,18 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> Plan:
     default = [s.name for s in catalog.servers if s.default]
     target = make_target(args, catalog)
     servers = [] if target else names(args.servers, by_server, default, "server", "--servers")
-    clients = names(args.client_impls, by_client, list(by_client), "client", "--client-impls")
+    clients = names(args.client_impls, by_client, [c.name for c in catalog.clients if c.default], "client",
+                    "--client-impls")  # fmt: skip
+    servers, clients = speaking(
+        getattr(args, "http", "1.1"), [by_server[s] for s in servers], [by_client[c] for c in clients]
+    )
     return Plan(
         target=target,
         server_cpus=cpu_list(args.server_cpus, "--server-cpus"),
         client_cpus=cpu_list(args.client_cpus, "--client-cpus"),
         servers=tuple(by_server[s] for s in servers),
         clients=tuple(by_client[c] for c in clients),
+        http=getattr(args, "http", "1.1"),
         delay_s=target_delay(args) or 0.0,  # --delay auto: measured once the target is probed
         n_clients=args.clients,
         repeats=args.repeats,
@@ -100,6 +106,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "repeats": plan.repeats,
         "work": plan.work,
         "connections": plan.connections,
+        "http": plan.http,
         "quick": bool(args.quick),
         "calibration": plan.calibration.to_dict() if plan.calibration else None,
         "servers": plan.server_names,
@@ -145,7 +152,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console.print(
         f"{len(plan.server_names)} servers x {len(plan.clients)} clients, D = {plan.delay_s:g} s, "
         f"N = {plan.n_clients}, R = {plan.repeats} (+1 warm-up), {plan.work} work on {env['cores']} usable cores, "
-        f"{plan.connections} connections: "
+        f"{plan.connections} connections, HTTP/{plan.http}: "
         f"{total} batches"
     )
     with results.running(finish), ConsoleProgress(total_batches=total, context=context, console=console) as progress:
@@ -169,7 +176,7 @@ def add_parser(sub: Any) -> None:
     quick_help = f"a quick look: D = {QUICK_DELAY_S:g} s and {QUICK_REPEATS} counted batch; the report says so"
     compare.add_argument("--quick", action="store_true", help=quick_help)
     compare.add_argument("--servers", help="comma-separated server names, or all (default: the article's)")
-    compare.add_argument("--client-impls", help="comma-separated client names, or all (default: all)")
+    compare.add_argument("--client-impls", help="comma-separated client names, or all (default: the article's)")
     compare.add_argument("--out", default=str(default_out("compare")),
                          help="folder for the report (default: runs/compare/, git-ignored scratch; "
                          "--out results to publish)")  # fmt: skip
@@ -178,6 +185,9 @@ def add_parser(sub: Any) -> None:
     compare.add_argument("--connections", choices=CONNECTIONS, default="reuse",
                          help="reuse: the warm-up opens N connections and every batch reuses them (default); "
                          "fresh: a new connection for every request, as the article's program")  # fmt: skip
+    compare.add_argument("--http", choices=HTTP_VERSIONS, default="1.1",
+                         help="1.1: the article's (default); 2: h2c with prior knowledge, each client's N requests "
+                         "as N streams of one connection (clients and servers that cannot are left out)")  # fmt: skip
     compare.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
     add_target_arguments(compare)
     compare.add_argument(

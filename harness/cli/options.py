@@ -287,3 +287,23 @@ def target_catalog(catalog: Catalog, target: Target | None) -> Catalog:
     if declared := catalog.targets_by_name.get(target.name):
         return catalog.with_target(declared.name, declared.capacity, declared.capacity_reason or "its [[target]]")
     return catalog.with_target(target.name, target.capacity)
+
+
+def speaking(http: str, servers: list[ServerSpec], clients: list[ClientSpec]) -> tuple[list[str], list[str]]:
+    """The servers and clients that speak ``--http``; each one left out is said in one line."""
+    kept_servers, kept_clients = [], []
+    for server in servers:
+        if server.serves(http):
+            kept_servers.append(server.name)
+        elif http == "2":
+            console.print(f"--http 2: {server.name} left out: its command line serves no h2c (an -h2 twin may)")
+        else:
+            console.print(f"--http 1.1: {server.name} left out: its command line serves HTTP/2 only")
+    for client in clients:
+        if http == "2" and (reason := client.http2_reason()):
+            console.print(f"--http 2: {client.name} left out: {reason}")
+        else:
+            kept_clients.append(client.name)
+    if not kept_clients or (servers and not kept_servers):
+        raise UsageError(f"--http {http}: no {'client' if not kept_clients else 'server'} left that speaks it")
+    return kept_servers, kept_clients

@@ -29,6 +29,7 @@ from harness.cli.options import (
     make_target,
     names,
     settle_target,
+    speaking,
     target_catalog,
     target_delay,
     writable,
@@ -39,6 +40,7 @@ from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.evidence import evidence
 from harness.core.paths import default_out
+from harness.core.serving import HTTP_VERSIONS
 from harness.core.target import target_line
 from harness.sweep import report as sweep_report
 from harness.sweep.runner import (
@@ -101,7 +103,11 @@ def make_plan(args: argparse.Namespace, catalog: Catalog) -> SweepPlan:
     if not client.concurrent:
         valid = ", ".join(c.name for c in catalog.clients if c.concurrent)
         raise UsageError(f"--client-impls {client.name} does not send its requests at once; choose one of {valid}")
+    http = getattr(args, "http", "1.1")
+    if http != "1.1" or any(not by_server[s].serves("1.1") for s in servers):
+        servers, _ = speaking(http, [by_server[s] for s in servers], [client])
     return SweepPlan(
+        http=http,
         servers=tuple(by_server[s] for s in servers),
         client=client,
         ladder=ladder,
@@ -187,6 +193,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         "servers": list(plan.ladders),
         "open_files_limit": open_files,
         "work": plan.work,
+        "http": plan.http,
         "calibration": plan.calibration.to_dict() if plan.calibration else None,
     }
     if plan.target is not None:
@@ -264,6 +271,8 @@ def add_parser(sub: Any) -> None:
                        "--out results to publish)")  # fmt: skip
     sweep.add_argument("--work", choices=WORK_KINDS, default="wait",
                        help="how handlers hold D: wait (the article) or cpu (compute for about D)")  # fmt: skip
+    sweep.add_argument("--http", choices=HTTP_VERSIONS, default="1.1",
+                       help="1.1 (default) or 2: h2c with prior knowledge, N streams of one connection")  # fmt: skip
     sweep.add_argument("--catalog", help="TOML file with more [[server]] and [[client]] entries")
     add_target_arguments(sweep)
     sweep.set_defaults(run=cmd_sweep)

@@ -176,6 +176,8 @@ class Context:
     dispatch_s: Mapping[str, float] | None = None
     """Per concurrent client, the time it needed from its first send to its last
     handler entry, on servers that can hold all N at once (``client_dispatch_s``)."""
+    http: str = "1.1"
+    """The run's ``--http``: an HTTP/2 claim (``Claim.http``) is judged only on an HTTP/2 run."""
 
     def scale(self, server: str) -> float:
         """One call of this server over D: what a CPU-work ratio is read against."""
@@ -243,6 +245,7 @@ class Context:
             delay_s=settings["delay_s"],
             server_call_s=dict(server_call_s or {}),
             dispatch_s=dict(dispatch_s or {}),
+            http=str(settings.get("http", "1.1")),
         )
 
 
@@ -487,7 +490,7 @@ def check(
     results: dict[str, ClaimResult] = {}
     servers = set(pairings["server"])
     for claim in CLAIMS:
-        if not applicable(claim, ctx.work, servers, ctx.catalog):
+        if not applicable(claim, ctx.work, servers, ctx.catalog) or claim.http != ctx.http:
             continue
         # the generic claim is about the servers of this run; the others about all that declare them
         about = servers_for(claim, ctx.catalog, servers if claim.generic else None)

@@ -54,13 +54,13 @@ MARGIN_FLOOR = 0.05
 DRIFT_SDS = 3.0
 """The margin is at least this many within-pairing standard deviations (of the log
 ratios, median over both runs' pairings): runs differ by more than their batches do."""
-SETTINGS_THAT_MUST_MATCH = ("delay_s", "clients", "work", "connections")
+SETTINGS_THAT_MUST_MATCH = ("delay_s", "clients", "work", "connections", "http")
 """Ratios and verdicts of runs with another D, N, kind of work or connection policy
 are not comparable (``--force`` overrides)."""
-SETTING_DEFAULTS = {"work": "wait", "connections": "reuse"}
+SETTING_DEFAULTS = {"work": "wait", "connections": "reuse", "http": "1.1"}
 """What a report from before a setting existed ran with."""
 ENVIRONMENT_KEYS = ("cores", "cpu_model", "python", "go", "os")
-SETTING_KEYS = ("delay_s", "clients", "repeats", "work", "connections", "quick")
+SETTING_KEYS = ("delay_s", "clients", "repeats", "work", "connections", "http", "quick")
 
 TOO_FEW = "too few batches to tell"
 NOT_IN_BOTH = "not in both"

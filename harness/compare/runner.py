@@ -56,6 +56,8 @@ class Plan:
     connections: str = "reuse"
     """Every client's connection policy: ``reuse`` (the warm-up opens the batch's N
     connections, the counted batches reuse them) or ``fresh`` (a new one per request)."""
+    http: str = "1.1"
+    """``2``: every client speaks h2c with prior knowledge (its ``http2_flags``), N streams on one connection."""
     server_cpus: frozenset[int] | None = None
     """The CPUs every server (and its workers) may run on; ``None``: the harness's own."""
     client_cpus: frozenset[int] | None = None
@@ -93,14 +95,15 @@ def run_client(
     connections = (catalog_spec.connections if catalog_spec else None) or plan.connections
     stagger = {"HARNESS_STAGGER_S": repr(catalog_spec.client_stagger_s)} if catalog_spec else {}
     wait_s += (catalog_spec.client_stagger_s if catalog_spec else 0.0) * plan.n_clients
-    values = base_values(go, connections=connections) | {
+    values = base_values(go, connections=connections, http=plan.http) | {
         "url": server.url,
         "clients": plan.n_clients,
         "batches": batches,
         "timeout": seconds(timeout),
     }
+    command = (*spec.command, *spec.http2_flags) if plan.http == "2" else spec.command
     proc = ManagedProcess(
-        fill(spec.command, values),
+        fill(command, values),
         name=spec.name,
         log_path=plan.out_dir / "logs" / f"{name}--{spec.name}.log",
         env=child_env(

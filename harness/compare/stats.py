@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from harness.core.evidence import evidence, new_connections
-from harness.core.records import BatchRecord, Pairing
+from harness.core.records import BatchRecord, Pairing, RequestRecord
 
 SAMPLED_COLUMNS = ["sampled_processes", "sampled_threads", "sampled_parallelism"]
 """From ``--server-pid`` (``core.pidtree``): the server's process tree, sampled, not stamped by handlers."""
@@ -60,6 +60,7 @@ BATCH_COLUMNS = [
     "latency_median_s",
     "held_median_s",
     "connections",
+    "protocol",
     "new_connections",
     "server_closed",
     "server_cpu_s",
@@ -106,6 +107,7 @@ PAIRING_COLUMNS = [
     "held_ratio_median",
     "outside_ratio_median",
     "connections",
+    "protocol",
     "new_connections",
     "server_closed",
     "parallelism",
@@ -164,6 +166,7 @@ def batch_frame(pairings: Iterable[Pairing]) -> pd.DataFrame:
                     "latency_median_s": pd.Series(latencies).median() if latencies else float("nan"),
                     "held_median_s": pd.Series(held).median() if held else float("nan"),
                     "connections": b.connections,
+                    "protocol": protocol(b.requests),
                     "new_connections": new,
                     "server_closed": sum(r.server_closed for r in b.requests),
                     "server_cpu_s": ev.server_cpu_s,
@@ -207,6 +210,13 @@ def turned_away(batch: BatchRecord) -> dict[str, int]:
         "rejected_late": sum(r.recv_ns - r.sent_ns > limit_ns for r in batch.rejected),
         "served_fast": sum(r.recv_ns - r.sent_ns < limit_ns for r in served),
     }
+
+
+def protocol(requests: Iterable[RequestRecord]) -> str | None:
+    """What the server answered a batch with (``HTTP/1.1``, ``HTTP/2``, both joined by ``+``
+    when it changed within the batch); ``None`` when the client did not say."""
+    found = sorted({r.http_version for r in requests if r.http_version})
+    return "+".join(found) or None
 
 
 def stolen(batch: BatchRecord) -> bool:
@@ -278,6 +288,7 @@ def pairing_frame(
                     "held_ratio_median": (g["held_median_s"] / g["delay_s"]).median(),
                     "outside_ratio_median": (g["outside_s"] / g["delay_s"]).median(),
                     "connections": g["connections"].iloc[0],
+                    "protocol": "+".join(sorted({p for v in g["protocol"].dropna() for p in v.split("+")})) or None,
                     "new_connections": g["new_connections"].median(),
                     # the server ended connections the client meant to keep (under `fresh`
                     # servers echo the client's own `Connection: close`)

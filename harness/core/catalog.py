@@ -51,6 +51,11 @@ def fields_of(command: tuple[str, ...]) -> set[str]:
     return {name for part in command for _, name, _, _ in string.Formatter().parse(part) if name}
 
 
+H2c = Literal["no", "also", "only"]
+"""Whether a server's command line serves cleartext HTTP/2 with prior knowledge (h2c):
+``no`` (HTTP/1.1 only), ``also`` (both on one socket, as Go's net/http), ``only``
+(an ``-h2`` twin whose command line asks for HTTP/2 alone)."""
+
 Listen = Literal["fd", "port"]
 """``fd``: the harness binds 127.0.0.1 and the server inherits the socket (no port
 race); ``port``: the server binds the port itself and, for port 0, prints it."""
@@ -125,6 +130,8 @@ class ServerSpec(_Entry):
     """Its listen socket's accept backlog when it sets its own, small enough to matter
     (Django's runserver: 10): beyond it, connections that arrive at once may wait for the
     kernel's SYN resend (1 s, then 3 s, ...), which the sweep's model predicts."""
+    h2c: H2c = "no"
+    """Serves h2c (``--http 2``): see ``H2c``."""
     default: StrictBool = True
     """Part of a run that does not name its servers."""
 
@@ -141,12 +148,29 @@ class ServerSpec(_Entry):
     def port_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.port_pattern) if self.port_pattern else None
 
+    def serves(self, http: str) -> bool:
+        """Whether this command line speaks ``--http`` ``1.1`` or ``2``."""
+        return self.h2c != "no" if http == "2" else self.h2c != "only"
+
 
 class ClientSpec(_Entry):
     concurrent: StrictBool
     """Whether it sends a batch's requests at once (the sequential baseline does not)."""
     timeout_s: Seconds | None = None
     """Longest wait for one batch; ``None``: derived from N and D (``runner``)."""
+    http2_flags: tuple[StrictStr, ...] = ()
+    """Appended to the command under ``--http 2``: h2c with prior knowledge, the N
+    requests as N streams of one connection. Empty: it cannot (``no_http2`` says why)."""
+    no_http2: StrictStr = ""
+    """Why it cannot speak HTTP/2, said when ``--http 2`` leaves it out."""
+    default: StrictBool = True
+    """Part of a run that does not name its clients."""
+
+    def http2_reason(self) -> str | None:
+        """Why ``--http 2`` leaves this client out, or ``None`` when it speaks h2c."""
+        if self.http2_flags:
+            return None
+        return self.no_http2 or "its catalog entry gives no http2_flags"
 
     @model_validator(mode="after")
     def _consistent(self) -> ClientSpec:
@@ -186,6 +210,12 @@ GRANIAN = ("{python}", "-m", "servers.granian_fd", "{fd}", "--port", "{port}", "
 """granian on the harness's socket through a small wrapper (``python/servers/granian_fd.py``):
 its CLI takes no inherited socket, and with port 0 its log names port 0."""
 APP_ASYNC = "servers.fastapi_app:app_async"
+GRANIAN_WSGI = (*GRANIAN, "--interface", "wsgi", "--workers", "1", "--blocking-threads", "5")
+GRANIAN_ASGI = (*GRANIAN, "--interface", "asgi", "--loop", "asyncio", "--workers", "1")
+GUNICORN_H2C = ("--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge")
+"""gunicorn 27's h2c with prior knowledge, for peers in ``forwarded_allow_ips``
+(127.0.0.1 by default): a cleartext connection must then open with the HTTP/2
+preface (an HTTP/1.1 request got 400, measured), so the entry is HTTP/2 only."""
 RUNSERVER = ("{python}", "manage.py", "runserver", "{host}:{port}", "--noreload", "--skip-checks")
 RUNSERVER_PORT = r"Starting development server at http://[^/]*:(\d+)/"
 
@@ -196,8 +226,9 @@ CORES = "in parallel, up to the cores"
 
 
 def go_server(name: str, *, flags: tuple[str, ...] = (), **fields: Any) -> ServerSpec:
-    """The Go server on the harness's socket, ``flags`` after its usual ones."""
-    return ServerSpec(name=name, command=(*GO_SERVER, *flags), **fields)
+    """The Go server on the harness's socket, ``flags`` after its usual ones; it serves
+    HTTP/1.1 and h2c on the same socket (``http.Server.Protocols``, Go 1.24)."""
+    return ServerSpec(name=name, command=(*GO_SERVER, *flags), h2c="also", **fields)
 
 
 def uvicorn(
@@ -350,23 +381,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(
         name="granian-wsgi",
         summary="granian `--interface wsgi --workers 1 --blocking-threads 5`, the same Django view",
-        command=(
-            "{python}",
-            "-m",
-            "servers.granian_fd",
-            "{fd}",
-            "--interface",
-            "wsgi",
-            "--port",
-            "{port}",
-            "--backlog",
-            "4096",
-            "--workers",
-            "1",
-            "--blocking-threads",
-            "5",
-            DJANGO_WSGI,
-        ),
+        command=(*GRANIAN_WSGI, DJANGO_WSGI),
         capacity=5,
         capacity_reason="1 worker x 5 blocking threads, stated (granian's WSGI default is backpressure // 2, "
         "512 with its default backlog)",
@@ -376,23 +391,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(
         name="granian-asgi",
         summary="granian `--interface asgi --loop asyncio --workers 1`, the FastAPI `async def` app",
-        command=(
-            "{python}",
-            "-m",
-            "servers.granian_fd",
-            "{fd}",
-            "--interface",
-            "asgi",
-            "--loop",
-            "asyncio",
-            "--port",
-            "{port}",
-            "--backlog",
-            "4096",
-            "--workers",
-            "1",
-            APP_ASYNC,
-        ),
+        command=(*GRANIAN_ASGI, APP_ASYNC),
         capacity=None,
         capacity_reason="awaiting handlers share one event loop (--backpressure, default backlog / workers, "
         "is the only cap)",
@@ -418,6 +417,8 @@ SERVERS: tuple[ServerSpec, ...] = (
         capacity_reason="awaiting handlers share one event loop (hypercorn re-listens on the socket with its "
         "--backlog, 100 by default; the command passes 4096)",
         computing=LOOP_HELD,
+        claims=("H4",),
+        h2c="also",
         default=False,
     ),
     uvicorn(
@@ -469,6 +470,41 @@ SERVERS: tuple[ServerSpec, ...] = (
         computing=LOOP_HELD,
         default=False,
     ),
+    # HTTP/2 twins (`--http 2`): the same setups with the command line h2c needs.
+    gunicorn(
+        "gunicorn-threads5-h2",
+        DJANGO_WSGI,
+        flags=("-w", "1", "--threads", "5", *GUNICORN_H2C),
+        claims=("H1",),
+        summary="gunicorn `-w 1 --threads 5` (gthread) serving h2c with prior knowledge, same view",
+        capacity=5,
+        capacity_reason="1 worker x 5 threads, one thread per connection",
+        computing=GIL_TURNS,
+        h2c="only",  # with prior-knowledge, a cleartext connection must open with the HTTP/2 preface
+        default=False,
+    ),
+    ServerSpec(
+        name="granian-wsgi-h2",
+        summary="granian-wsgi with `--http 2`: the same Django view over h2c",
+        command=(*GRANIAN_WSGI, "--http", "2", DJANGO_WSGI),
+        claims=("H2",),
+        capacity=5,
+        capacity_reason="1 worker x 5 blocking threads, stated",
+        computing=GIL_TURNS,
+        h2c="only",
+        default=False,
+    ),
+    ServerSpec(
+        name="granian-asgi-h2",
+        summary="granian-asgi with `--http 2`: the FastAPI `async def` app over h2c",
+        command=(*GRANIAN_ASGI, "--http", "2", APP_ASYNC),
+        claims=("H3",),
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop",
+        computing=LOOP_HELD,
+        h2c="only",
+        default=False,
+    ),
     go_server(
         "go-bounded",
         flags=("-max-inflight", str(GO_BOUND)),
@@ -497,6 +533,8 @@ HTTPX_CLIENT = (
     "{connections}",
     "--mode",
 )
+HTTPX_H2 = ("--http", "2")
+"""httpx's ``AsyncClient``/``Client(http1=False, http2=True)``: prior knowledge over http:// (``h2``)."""
 
 CLIENTS: tuple[ClientSpec, ...] = (
     ClientSpec(
@@ -517,24 +555,74 @@ CLIENTS: tuple[ClientSpec, ...] = (
             "{connections}",
         ),
         concurrent=True,
+        http2_flags=("-http2",),
     ),
     ClientSpec(
         name="httpx-async",
         summary="one httpx.AsyncClient, asyncio.gather",
         command=(*HTTPX_CLIENT, "async"),
+        http2_flags=HTTPX_H2,
         concurrent=True,
     ),
     ClientSpec(
         name="httpx-threads",
         summary="one thread per request, one shared httpx.Client",
         command=(*HTTPX_CLIENT, "threads"),
+        http2_flags=HTTPX_H2,
         concurrent=True,
     ),
     ClientSpec(
         name="httpx-sequential",
         summary="one request after another (the naive baseline)",
         command=(*HTTPX_CLIENT, "sequential"),
+        http2_flags=HTTPX_H2,
         concurrent=False,
+    ),
+)
+
+
+MORE_CLIENTS = (
+    "{python}",
+    "-m",
+    "clients.more_clients",
+    "--url",
+    "{url}",
+    "--clients",
+    "{clients}",
+    "--batches",
+    "{batches}",
+    "--timeout",
+    "{timeout}",
+    "--connections",
+    "{connections}",
+    "--mode",
+)
+# The clients Python code really uses: not in a run that does not name its clients
+# (the article's matrix); `--client-impls all` takes them.
+CLIENTS += (
+    ClientSpec(
+        name="requests-threads",
+        summary="one requests.Session shared by a ThreadPoolExecutor of N, HTTPAdapter pool sized N",
+        command=(*MORE_CLIENTS, "requests-threads"),
+        concurrent=True,
+        no_http2="requests (urllib3 2) speaks HTTP/1.1 only",
+        default=False,
+    ),
+    ClientSpec(
+        name="aiohttp-async",
+        summary="one aiohttp.ClientSession, TCPConnector(limit=N), asyncio.gather",
+        command=(*MORE_CLIENTS, "aiohttp-async"),
+        concurrent=True,
+        no_http2="aiohttp's client speaks HTTP/1.1 only",
+        default=False,
+    ),
+    ClientSpec(
+        name="httpx2-async",
+        summary="httpx2 (httpx's maintained fork): one AsyncClient, asyncio.gather, the httpx-async settings",
+        command=("{python}", "-m", "clients.httpx2_client", *HTTPX_CLIENT[3:], "async"),
+        concurrent=True,
+        http2_flags=HTTPX_H2,
+        default=False,
     ),
 )
 

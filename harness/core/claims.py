@@ -37,6 +37,9 @@ class Claim:
     declared capacity (``G1``), instead of the servers that declare it."""
     any_n: bool = False
     """Judged at any N (the article's claims are about five clients)."""
+    http: str = "1.1"
+    """The protocol the claim is about: ``2`` is judged only on a ``--http 2`` run (and a
+    ``1.1`` claim only on an HTTP/1.1 one)."""
     spread: bool = False
     """About several worker processes: a pairing whose requests all went to one of
     them (their shared socket's accepts are the kernel's pick) cannot refute it."""
@@ -89,13 +92,24 @@ CLAIMS: tuple[Claim, ...] = (
           "not queued), at most k served at a time", "rejecting", article=False, any_n=True),
     Claim("X15", "with CPU work, GOMAXPROCS=1 gives Go one core's worth: all N in flight, parallelism about 1",
           "interleaved", processes="one", threads="N", work="cpu", article=False),
+    # Over HTTP/2 (`--http 2`): N streams of one connection.
+    Claim("H1", "gunicorn `-w 1 --threads 5` (gthread) over h2c: one thread serves all of a connection's streams "
+          "in turn, so five streams of one connection are served one at a time", "serial", processes="one",
+          threads="one", article=False, http="2"),
+    Claim("H2", "granian WSGI `--http 2`: five streams of one connection are served at once by its blocking "
+          "threads", "concurrent", processes="one", threads="N", article=False, http="2"),
+    Claim("H3", "granian ASGI `--http 2`: five streams of one connection are served at once, in one thread",
+          "concurrent", processes="one", threads="one", article=False, http="2"),
+    Claim("H4", "hypercorn (ASGI) over h2c: five streams of one connection are served at once, in one thread",
+          "concurrent", processes="one", threads="one", article=False, http="2"),
     # Any server, from what it declares: the one claim a new entry gets without code.
     Claim("G1", "a server's declared capacity k holds: N <= k requests are served at once (~1 x D, N in flight), "
           "N > k in waves (ceil(N / k) x D, k in flight)", article=False, generic=True),
 )  # fmt: skip
 
 CLAIMS_BY_ID = {c.id: c for c in CLAIMS}
-WAIT_CLAIMS = frozenset(c.id for c in CLAIMS if c.work == "wait" and not c.generic)
+WAIT_CLAIMS = frozenset(c.id for c in CLAIMS if c.work == "wait" and not c.generic and c.http == "1.1")
+"""The waiting-work claims of HTTP/1.1 runs: a server that declares none is held to G1 there."""
 
 
 def claims_for(spec: ServerSpec) -> list[str]:

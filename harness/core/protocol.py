@@ -103,8 +103,16 @@ def request_record(
         sent_ns=int(raw.get("sent_ns", 0)),
         recv_ns=int(raw.get("recv_ns", 0)),
         server_closed=bool(raw.get("server_closed", False)),
+        http_version=protocol_name(raw.get("http_version")),
         **evidence,
     )
+
+
+def protocol_name(version: object) -> str | None:
+    """A client's ``http_version`` in one spelling: Go says ``HTTP/2.0``, httpx ``HTTP/2``."""
+    if not isinstance(version, str) or not version:
+        return None
+    return "HTTP/2" if version.upper().startswith("HTTP/2") else version.upper()
 
 
 def body_evidence(body: dict[str, Any]) -> dict[str, Any]:

@@ -77,8 +77,10 @@ def port_from_log(proc: ManagedProcess, pattern: re.Pattern[str], timeout_s: flo
     return wait_for(proc, timeout_s, check, "did not print its port", backoff=(LOG_POLL_S, LOG_POLL_S))
 
 
-def wait_until_ready(proc: ManagedProcess, base_url: str, timeout_s: float) -> float:
-    """Poll ``GET /health`` until it answers 200; return the seconds it took."""
+def wait_until_ready(proc: ManagedProcess, base_url: str, timeout_s: float, *, http2: bool = False) -> float:
+    """Poll ``GET /health`` until it answers 200; return the seconds it took.
+
+    ``http2``: ask over h2c with prior knowledge (a server that speaks nothing else)."""
     start = time.monotonic()
     last = ["no answer yet"]
 
@@ -93,5 +95,5 @@ def wait_until_ready(proc: ManagedProcess, base_url: str, timeout_s: float) -> f
         last[0] = f"GET /health answered {status}"
         return None
 
-    with httpx.Client(timeout=PROBE_TIMEOUT_S, trust_env=False, verify=NO_TLS) as client:
+    with httpx.Client(timeout=PROBE_TIMEOUT_S, trust_env=False, verify=NO_TLS, http1=not http2, http2=http2) as client:
         return wait_for(proc, timeout_s, check, "was not ready", lambda: f" ({last[0]})")

@@ -54,6 +54,9 @@ class RequestRecord:
     server_closed: bool = False
     """The response said ``Connection: close``: the server, not the client, ended the connection."""
 
+    http_version: str | None = None
+    """The protocol the server answered with, as the client read it (``HTTP/1.1``, ``HTTP/2``)."""
+
     gil_enabled: bool | None = None
     """Whether the serving interpreter ran with its GIL (``sys._is_gil_enabled()``; None for Go)."""
 

@@ -110,6 +110,8 @@ def _python_rounds(calibration: Calibration | None) -> int:
     return calibration.python_iterations if calibration else 0
 
 
+HTTP_VERSIONS = ("1.1", "2")
+"""``--http``: the article's HTTP/1.1, or HTTP/2 with prior knowledge (h2c), N streams on one connection."""
 CONNECTIONS = ("reuse", "fresh")
 
 
@@ -130,6 +132,7 @@ def base_values(
     calibration: Calibration | None = None,
     connections: str = "reuse",
     host: str = HOST,
+    http: str = "1.1",
 ) -> dict[str, object]:
     values: dict[str, object] = {
         "python": sys.executable,
@@ -137,6 +140,7 @@ def base_values(
         "work": work,
         "go_cpu_iterations": calibration.go_iterations if calibration else 0,
         "connections": connections,
+        "http": http,
     }
     if go is not None:
         values.update({f"go_{name}": path for name, path in go.binaries.items()})
@@ -234,7 +238,7 @@ def running_server(
             if not bound and (pattern := spec.port_regex()):
                 bound = port_from_log(proc, pattern, spec.ready_timeout_s)
             url = f"http://{url_host(reachable_host(host))}:{bound}/"
-            wait_until_ready(proc, url, spec.ready_timeout_s)
+            wait_until_ready(proc, url, spec.ready_timeout_s, http2=spec.h2c == "only")
             # from the process's start, not from when its port was read from the log
             yield RunningServer(spec, proc, url, time.perf_counter() - proc.started_at)
     finally:

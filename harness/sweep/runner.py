@@ -159,6 +159,8 @@ class SweepPlan:
     """A server the harness did not start (``--target``): then ``servers`` is empty."""
     target_spec: ServerSpec | None = None
     """The catalog server the target runs (``--as``): its capacity sets the ladder's probe points."""
+    http: str = "1.1"
+    """``2``: the client speaks h2c (its ``http2_flags``), each point's N requests as N streams of one connection."""
 
     def ladder_for(self, spec: ServerSpec) -> tuple[int, ...]:
         return ladder_for(spec, self.ladder)
@@ -356,8 +358,9 @@ def run_point(
         "batches": 1,
         "timeout": seconds(plan.budget_s),
     }
+    command = (*client.command, *client.http2_flags) if plan.http == "2" else client.command
     proc = ManagedProcess(
-        fill(client.command, values),
+        fill(command, values),
         name=client.name,
         log_path=plan.out_dir / "logs" / "sweep" / f"{name}--{client.name}.log",
         env=child_env(

@@ -86,6 +86,8 @@ class Run(NamedTuple):
     stagger_s: float = 0.0
     """``HARNESS_STAGGER_S``: request i of a batch is sent i x this after the first
     (a catalog server that counts open connections, see ``ServerSpec.client_stagger_s``)."""
+    http: str = "1.1"
+    """``2``: HTTP/2 with prior knowledge over http:// (h2c), the N requests as N streams of one connection."""
 
 
 def _server_closed(response: httpx.Response) -> bool:
@@ -107,6 +109,7 @@ def _result(
     if response is not None:
         result["status"] = response.status_code
         result["server_closed"] = _server_closed(response)
+        result["http_version"] = response.http_version  # what the server answered with
         if (header := response.headers.get(EVIDENCE_HEADER)) is not None:
             result["evidence_header"] = header
         if endpoint is None or len(response.content) <= MAX_PASSED_BODY:  # else not the harness's business
@@ -179,7 +182,13 @@ class Batch:
 
 def _options(run: Run) -> dict[str, Any]:
     clients = len(run.names)
-    if run.connections == "reuse":
+    h2 = {"http1": False, "http2": True} if run.http == "2" else {}
+    if run.connections == "fresh" and h2:
+        # fresh over HTTP/2: the batch's streams share one connection, closed once it
+        # is idle (no keep-alive); "Connection: close" is not allowed in HTTP/2.
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=0)
+        headers: dict[str, str] = {}
+    elif run.connections == "reuse":
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=None)
         headers = {}
     else:
@@ -196,6 +205,7 @@ def _options(run: Run) -> dict[str, Any]:
         # Plain HTTP only: a TLS context without certifi's CA bundle (loading it took
         # ~25-50 ms per client start); it would refuse any TLS peer, never trust it.
         "verify": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+        **h2,  # http1=False, http2=True over http:// is prior knowledge (httpcore)
     }
 
 
@@ -249,13 +259,14 @@ def main(argv: list[str] | None = None) -> int:
         default="reuse",
         help="reuse: keep connections across batches; fresh: a new connection per request",
     )
+    parser.add_argument("--http", choices=("1.1", "2"), default="1.1", help="2: h2c with prior knowledge")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.batches < 1:
         parser.error("--clients and --batches must be at least 1")
     start = time.perf_counter()
     stagger = float(os.environ.get("HARNESS_STAGGER_S") or 0)
     run = Run(args.url, client_names(args.clients), args.batches, args.timeout, args.connections,
-              endpoint_from_env(), stagger)  # fmt: skip
+              endpoint_from_env(), stagger, args.http)  # fmt: skip
     MODES[args.mode](run)
     print(f"!! main took {time.perf_counter() - start:.6f}s", flush=True)
     return 0

@@ -25,6 +25,10 @@ def _inherited(self: MPServer) -> None:
     self._ssp, self._shd, self._sfd = None, SocketHolder(FD, False, self.backlog), FD
     self._sso = socket.socket(fileno=FD)
     self._sso.set_inheritable(True)
+    # Accepted sockets inherit TCP_NODELAY from the listener on Linux; granian's HTTP/2
+    # path does not set it, and without it every answer waited ~40 ms for the client's
+    # delayed ACK (measured: 44 ms instead of 3 ms per request).
+    self._sso.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 MPServer._init_shared_socket = _inherited  # type: ignore[method-assign]
