@@ -69,6 +69,7 @@ def test_explain_a_point_that_did_not_run() -> None:
     assert explain(row(5, None, status="not run", reason="skipped")) == "N=5: not run (skipped)"
     assert explain(row(5, 2.0, status="failed")) == "N=5: failed (no batch)"
     assert explain(row(5, None)) == "N=5: ok (no batch)"
+    assert explain(row(5, 2.0, status="not run", reason="x")) == "N=5: not run (x)"
 
 
 def test_explain_every_part() -> None:
@@ -93,6 +94,10 @@ def test_explain_leaves_out_what_is_below_its_note() -> None:
     # the CPU only beside a late or slow handler, and with every request in flight
     late = row(5, 2.0, max_in_flight=4, late_max_d=0.3, server_cpu_s=0.5, machine_busy=0.9)
     assert "CPU" not in explain(late)
+    cpu = {"server_cpu_s": 0.5, "machine_busy": 0.9}
+    assert "CPU" not in explain(row(5, 2.0, **cpu))
+    assert "CPU" in explain(row(5, 2.0, late_max_d=0.3, **cpu))
+    assert "CPU" in explain(row(5, 2.0, hold_max_d=2.0, **cpu))
     assert "CPU" not in explain(row(5, 2.0, late_max_d=0.3, server_cpu_s=None, machine_busy=0.9))
     assert "CPU" not in explain(row(5, 2.0, late_max_d=0.3, server_cpu_s=0.5, machine_busy=None))
     assert explain(row(5, 2.0, syn_retrans=2)).endswith("the kernel counted 0 accept-queue overflows and 2 SYN resends "
@@ -146,7 +151,9 @@ def test_assess_when_every_point_was_at_once() -> None:
         4, 4, False, "inconclusive", "at once up to N=4; then N=8: not run (cap)"
     )
     assert assess("s", 4, "why", frame(stopped)) == result(4, None, False, "inconclusive", "N=8: not run (cap)")
-    assert assess("s", 4, "why", frame(row(4), row(8, status="failed"), row(9, 2.0))).measured == 4
+    assert assess("s", 4, "why", frame(row(4), row(8, status="failed", reason="x"), row(9, 2.0))) == result(
+        4, 4, False, "inconclusive", "at once up to N=4; then N=8: failed (x)"
+    )
     assert assess("s", None, "why", frame(row(2), row(1))) == result(
         None, 2, True, "consistent", "every N up to 2 at once"
     )

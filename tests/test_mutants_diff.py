@@ -145,7 +145,8 @@ def test_nothing_differs(tmp_path: Path) -> None:
     result = diff.diff(write(tmp_path / "a.json", same), write(tmp_path / "b.json", same))
     assert result.differences == [] and not result.verdicts_changed
     text = diff.render(result)
-    assert "**Every verdict is the same.**" in text
+    assert "(commit `0123456789ab` (dirty)). **Every verdict is the same.** Ratios of" in text
+    assert "(Welch's t needs a variance on each).\n" in text
     assert text.endswith(
         "## What differs in the setting\n\nNothing: the same D, N, R, work, connections, cores, CPU, Python, "
         "Go and package versions.\n"
@@ -265,6 +266,31 @@ def test_cells_and_summary() -> None:
     assert diff.change_cell(None) == "-"
     result = ReportDiff("a", "b", pairings=[p, same, same])
     assert ratio_summary(result) == "Ratios of 3 pairings: 2 the same, 1 slower."
+    assert ratio_summary(ReportDiff("a", "b", pairings=[undecided])) == "Ratios of 1 pairings: 1 undecided."
     assert ratio_summary(ReportDiff("a", "b")) == "Ratios of 0 pairings: none."
     assert diff._commit({}) == "not recorded"
     assert diff._commit({"dirty": False}) == "`unknown`"
+
+
+def test_a_bare_report(tmp_path: Path) -> None:
+    """Only what a report must hold: no batches, claims, environment; a pairing without a behaviour."""
+    bare = {"schema": SCHEMA, "settings": {"delay_s": 0.5, "clients": 5}, "pairings": [{"server": "s", "client": "c"}]}
+    new = {**bare, "provenance": {"commit": "abc"}, "pairings": [{"server": "s", "client": "c", "behaviour": "x"}]}
+    result = diff.diff(write(tmp_path / "a.json", bare), write(tmp_path / "b.json", new))
+    assert result.provenance == ({}, {"commit": "abc"})
+    assert [(p.old_behaviour, p.new_behaviour) for p in result.pairings] == [("not in this report", "x")]
+    assert result.claims == [] and result.differences == []
+    text = diff.render(result)
+    assert "new: `" + str(tmp_path / "b.json") + "` (commit `abc`)." in text
+    assert "- `s` x `c`: not in this report -> x (- -> -)" in text
+    back = diff.diff(write(tmp_path / "b.json", new), write(tmp_path / "a.json", bare))
+    assert [(p.old_behaviour, p.new_behaviour) for p in back.pairings] == [("x", "not in this report")]
+
+
+def test_numbers_in_the_tables_are_printed_as_given(tmp_path: Path) -> None:
+    old = {"schema": SCHEMA, "settings": {"delay_s": 0.5, "clients": 5}, "environment": {"packages": {"x": "1.10"}},
+           "pairings": [{"server": "1.10", "client": "2.50", "behaviour": "1.0"}]}  # fmt: skip
+    new = {**old, "environment": {"packages": {"x": "2.50"}}}
+    text = diff.render(diff.diff(write(tmp_path / "a.json", old), write(tmp_path / "b.json", new)))
+    assert "| 1.10     | 2.50     |" in text
+    assert "| x  | 1.10  | 2.50  |" in text

@@ -150,3 +150,19 @@ def test_a_client_lags_only_past_one_percent_late() -> None:
     assert step_row(step_of([*on_time, req(late=True)]), delay_s=0.05)["client_lagged"] is False
     assert step_row(step_of([*on_time[:98], req(late=True), req(late=True)]), delay_s=0.05)["client_lagged"] is True
     assert step_row(step_of([req(error="x", late=True)]), delay_s=0.05)["late_sends"] == 1
+
+
+def test_step_row_over_a_two_second_window() -> None:
+    cpu = {"pid": 1, "cpu_enter_ns": 0, "cpu_exit_ns": 500 * MS}
+    requests = [
+        req("a", intended=1_000 * MS, recv=1_500 * MS, enter_ns=0, exit_ns=10, **cpu),
+        req("b", intended=1_000 * MS, recv=2_500 * MS),
+        req("c", intended=1_000 * MS, recv=None, error="x", enter_ns=0, exit_ns=10),  # failed: not in flight
+        req("d", intended=1_000 * MS, recv=None, error="y"),
+        req("e", intended=1_000 * MS, recv=None, error="z"),
+    ]
+    row = step_row(step_of(requests, counted_start_ns=1_000 * MS, counted_end_ns=3_000 * MS), delay_s=0.05)
+    assert (row["duration_s"], row["achieved_rps"], row["completed"], row["failed"]) == (2.0, 1.0, 2, 3)
+    assert row["max_in_flight"] == 1
+    assert row["server_cpu_cores"] == pytest.approx(0.25)
+    assert step_row(step_of([req(late=True)]), delay_s=0.05)["client_lagged"] is True
