@@ -123,7 +123,9 @@ def result(declared: int | None, measured: int | None, at_least: bool, verdict: 
 
 def test_assess_reasons() -> None:
     five = row(5, 2.0, max_in_flight=4)
-    assert assess("s", 4, "why", frame(five, row(4))) == result(4, 4, False, "consistent", f"N=4 at once; {explain(five)}")
+    assert assess("s", 4, "why", frame(five, row(4))) == result(
+        4, 4, False, "consistent", f"N=4 at once; {explain(five)}"
+    )
     assert assess("s", None, "why", frame(row(1), five)) == result(
         None, 1, False, "disagrees", f"declared unbounded, but not served at once from {explain(five)}"
     )
@@ -168,7 +170,9 @@ def test_assess_when_every_point_was_at_once() -> None:
 
 
 def test_assess_all_keeps_the_servers_order() -> None:
-    points = frame({**row(1), "server": "b"}, {**row(1), "server": "a"}, {**row(2, 2.0, max_in_flight=1), "server": "b"})
+    points = frame(
+        {**row(1), "server": "b"}, {**row(1), "server": "a"}, {**row(2, 2.0, max_in_flight=1), "server": "b"}
+    )
     found = assess_all(points, {"a": (None, "ra"), "b": (1, "rb")})
     assert [(r.server, r.declared, r.declared_reason, r.verdict) for r in found] == [
         ("b", 1, "rb", "consistent"),

@@ -112,7 +112,9 @@ def test_the_generic_claim_expects_each_servers_capacity() -> None:
 
 def test_cpu_expectations_in_words() -> None:
     ctx = Context(5, 2, "cpu", CATALOG)
-    assert cpu_expectation("interleaved", ctx, None) == "all 5 in flight, parallelism <= 1.25 (one core's worth; ~5 calls)"
+    assert (
+        cpu_expectation("interleaved", ctx, None) == "all 5 in flight, parallelism <= 1.25 (one core's worth; ~5 calls)"
+    )
     assert cpu_expectation("parallel", ctx, None) == (
         "all 5 in flight, parallelism >= 1.5 of 2 usable cores (~2.5 calls)"
     )

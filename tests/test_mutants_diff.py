@@ -44,8 +44,14 @@ def old_report() -> dict[str, Any]:
         "schema": SCHEMA,
         "provenance": {"commit": "0123456789abcdef", "dirty": True},
         "settings": {"delay_s": 0.5, "clients": 5, "repeats": 3, "quick": False},
-        "environment": {"cores": 2, "cpu_model": "A", "python": "3.11", "go": "1.22", "os": "linux",
-                        "packages": {"httpx": "0.27", "gone": "1"}},  # fmt: skip
+        "environment": {
+            "cores": 2,
+            "cpu_model": "A",
+            "python": "3.11",
+            "go": "1.22",
+            "os": "linux",
+            "packages": {"httpx": "0.27", "gone": "1"},
+        },
         "pairings": [
             {"server": "go", "client": "py", "behaviour": "concurrent", "ratio_median": 1.02},
             {"server": "dj", "client": "py", "behaviour": "serial", "ratio_median": 5.1},
@@ -69,10 +75,15 @@ def new_report() -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "provenance": {},
-        "settings": {"delay_s": 0.5, "clients": 5, "repeats": 4, "work": "wait", "connections": "reuse",
-                     "quick": True},  # fmt: skip
-        "environment": {"cores": 4, "cpu_model": "A", "python": "3.12", "go": "1.22", "os": "linux",
-                        "packages": {"httpx": "0.28", "new": "2"}},  # fmt: skip
+        "settings": {"delay_s": 0.5, "clients": 5, "repeats": 4, "work": "wait", "connections": "reuse", "quick": True},
+        "environment": {
+            "cores": 4,
+            "cpu_model": "A",
+            "python": "3.12",
+            "go": "1.22",
+            "os": "linux",
+            "packages": {"httpx": "0.28", "new": "2"},
+        },
         "pairings": [
             {"server": "go", "client": "py", "behaviour": "concurrent", "ratio_median": 1.01},
             {"server": "dj", "client": "py", "behaviour": "concurrent", "ratio_median": 1.1},
@@ -249,7 +260,7 @@ def test_noise_margin_median() -> None:
     samples = [[math.exp(s / math.sqrt(2)), math.exp(-s / math.sqrt(2))] for s in sds]
     m, sd = noise_margin(samples)
     assert sd == pytest.approx(0.02) and m == pytest.approx(math.expm1(0.06))
-    m2, sd2 = noise_margin(samples[:2] + [[1.0]])
+    m2, sd2 = noise_margin([*samples[:2], [1.0]])
     assert sd2 == pytest.approx(0.015) and m2 == 0.05
 
 

@@ -39,7 +39,9 @@ def test_assess_without_a_usable_step() -> None:
 
 def test_assess_an_unbounded_server() -> None:
     kept = assess("s", None, 0.05, [step(10, 9.0), step(20, 18.0), step(30, 1.0, lagged=True)])
-    assert kept == CeilingResult("s", None, float("inf"), 18.0, "consistent", "kept up with every step up to 20/s" + LEFT_OUT)
+    assert kept == CeilingResult(
+        "s", None, float("inf"), 18.0, "consistent", "kept up with every step up to 20/s" + LEFT_OUT
+    )
     behind = assess("s", None, 0.05, [step(10, 8.99), step(20, 1.0)])
     assert behind.verdict == "disagrees"
     assert behind.reason == "declared unbounded, but at 10/s only 9.0/s completed"
