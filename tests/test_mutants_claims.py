@@ -18,9 +18,13 @@ import pytest
 
 from harness.compare.claims import (
     Band,
+    ClaimResult,
     Context,
     bands,
+    behaviour,
+    check,
     client_dispatch_s,
+    cpu_behaviour,
     cpu_expectation,
     expected_behaviour,
     expected_text,
@@ -28,6 +32,7 @@ from harness.compare.claims import (
 )
 from harness.core.catalog import CATALOG
 from harness.core.claims import CLAIMS, CLAIMS_BY_ID
+from tests.test_claims import WAIT, article_frame, row
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mutants" / "claims-expected.json"
 INF = math.inf
@@ -159,3 +164,50 @@ def test_dispatch_spreads_are_read_on_servers_that_hold_all_n() -> None:
     assert client_dispatch_s(rows, CATALOG, 5) == {"go-goroutines": 0.003, "httpx-threads": 0.005}
     assert client_dispatch_s(rows, CATALOG, 5, "cpu") == {"go-goroutines": 0.001, "httpx-async": 0.003}
     assert client_dispatch_s(rows.drop(columns=["dispatch_s"]), CATALOG, 5) == {}
+
+
+def test_a_composite_claim_says_what_it_rests_on() -> None:
+    c11 = {c.id: c for c in check(article_frame(), {}, WAIT)}["C11"]
+    assert c11 == ClaimResult(
+        "C11", CLAIMS_BY_ID["C11"].text, "C6, C7, C8, C9, C10 all confirmed, one handler",
+        "C6 confirmed, C7 confirmed, C8 confirmed, C9 confirmed, C10 confirmed; handler(s) seen: none",
+        "inconclusive", "wait", True,
+    )  # fmt: skip
+    seen = {c.id: c for c in check(article_frame(), {"gunicorn-default": {"b", "a"}}, WAIT)}["C11"]
+    assert seen.measured.endswith("; handler(s) seen: a, b") and seen.verdict == "refuted"
+
+
+def test_a_run_of_other_than_five_clients_checks_no_article_claim() -> None:
+    c1 = {c.id: c for c in check(article_frame(), {}, Context(3, 2, "wait", CATALOG))}["C1"]
+    assert c1 == ClaimResult(
+        "C1", CLAIMS_BY_ID["C1"].text, "~1 x D (<= 1.5x), 3 in flight, 1 process(es), 3 thread(s)",
+        "the claims are about 5 clients; this run used 3", "inconclusive", "wait", True,
+    )  # fmt: skip
+
+
+def test_the_generic_claim_is_about_the_servers_that_ran() -> None:
+    frame = pd.DataFrame(
+        [row("granian-wsgi", "go-goroutines", 1.02, 5), row("hypercorn-asgi", "go-goroutines", 1.02, 5)]
+    )
+    g1 = {c.id: c for c in check(frame, {}, WAIT)}["G1"]
+    assert g1.expected == "granian-wsgi: ~1 x D (<= 1.5x), 5 in flight; hypercorn-asgi: ~1 x D (<= 1.5x), 5 in flight"
+    assert (g1.verdict, g1.work, g1.article) == ("confirmed", "wait", False)
+
+
+def test_behaviour_of_a_row_without_a_ratio_or_evidence() -> None:
+    assert behaviour(row("go-nethttp", "go-goroutines", 1.0, 5, status="failed"), WAIT) == "failed"
+    assert behaviour({**row("go-nethttp", "go-goroutines", 1.0, 5), "ratio_median": None}, WAIT) == "failed"
+    assert behaviour({**row("go-nethttp", "go-goroutines", 1.0, 5), "max_in_flight": None}, WAIT) == "no evidence"
+
+
+def test_cpu_behaviour_on_its_bounds() -> None:
+    def shown(in_flight: object, par: float, cores: int = 2, **kw: object) -> str:
+        r = {**row("fastapi-async", "go-goroutines", 3.0, 5, parallelism=par), "max_in_flight": in_flight, **kw}
+        return cpu_behaviour(r, Context(5, cores, "cpu", CATALOG))
+
+    assert shown(5, 1.5) == "parallel"  # 1 + 0.5 x (2 - 1): just parallel
+    assert shown(5, 1.25) == "interleaved"
+    assert shown(5, 1.25, other_load=0.5) == "interleaved"
+    assert shown(5, 1.25, other_load=0.51) == "in between"
+    assert shown(5, 1.0, cores=1) == "concurrent"
+    assert shown(True, 1.0) == "in between"  # a bool is no count
