@@ -32,7 +32,7 @@ from harness.compare.claims import (
 )
 from harness.core.catalog import CATALOG
 from harness.core.claims import CLAIMS, CLAIMS_BY_ID
-from tests.test_claims import WAIT, article_frame, row
+from tests.test_claims import HANDLERS, WAIT, article_frame, cpu_frame, row, small_d_frame
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mutants" / "claims-expected.json"
 INF = math.inf
@@ -211,3 +211,38 @@ def test_cpu_behaviour_on_its_bounds() -> None:
     assert shown(5, 1.25, other_load=0.51) == "in between"
     assert shown(5, 1.0, cores=1) == "concurrent"
     assert shown(True, 1.0) == "in between"  # a bool is no count
+
+
+MEASURED = Path(__file__).parent / "fixtures" / "mutants" / "claims-measured.json"
+
+
+def measured_texts() -> dict[str, dict[str, list[str]]]:
+    """What ``check`` says it measured, for the runs of tests/test_claims.py."""
+    cpu = Context(5, 2, "cpu", CATALOG, {"python": 0.06, "go": 0.04}, 0.05, {"fastapi-def": 0.1})
+    small = small_d_frame()
+    small_ctx = Context.of({"clients": 5, "delay_s": 0.002}, {"cores": 2}, CATALOG,
+                           dispatch_s=client_dispatch_s(small, CATALOG, 5))  # fmt: skip
+    one_worker = cpu_frame()
+    one_worker.loc[one_worker["server"] == "gunicorn-workers5", ["processes", "parallelism"]] = (1, 1.0)
+    two_workers = cpu_frame()
+    two_workers.loc[two_workers["server"] == "gunicorn-workers5", ["processes", "parallelism"]] = (2, 1.0)
+    runs = {
+        "article": (article_frame(), WAIT),
+        "article, one failed": (article_frame(**{"go-nethttp|go-goroutines": (1.0, 5, 1, 5, "failed")}), WAIT),
+        "cpu": (cpu_frame(), cpu),
+        "cpu, one core": (cpu_frame(), Context(5, 1, "cpu", CATALOG)),
+        "cpu, one worker": (one_worker, cpu),
+        "cpu, two workers": (two_workers, cpu),
+        "small D": (small, small_ctx),
+    }
+    return {
+        name: {c.id: [c.verdict, c.measured] for c in check(frame, HANDLERS, ctx)}
+        for name, (frame, ctx) in runs.items()
+    }
+
+
+def test_what_check_says_it_measured_word_for_word() -> None:
+    found = measured_texts()
+    if os.environ.get("MUTANTS_REGENERATE"):
+        MEASURED.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+    assert found == json.loads(MEASURED.read_text(encoding="utf-8"))
