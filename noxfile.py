@@ -5,7 +5,7 @@ Dependencies come from pyproject.toml, at the exact versions of constraints.txt
 it). Regenerate it after changing a dependency:
 
     python3 -m uv pip compile pyproject.toml --group test --group lint --group bench \
-        --group go --universal --python-version 3.11 -o constraints.txt
+        --group go --group mutants --universal --python-version 3.11 -o constraints.txt
 
 (uv keeps the pins already in the file; add ``--upgrade`` or ``--upgrade-package
 NAME`` to move them). Virtualenvs are made with uv when nox finds it (``pip install
@@ -49,10 +49,11 @@ it (``PYTHONDONTWRITEBYTECODE``): without this every server and client start com
 httpx, FastAPI or Django again, 0.3 s more per client and up to 1 s per server."""
 
 
-def install(session: nox.Session, *groups: str) -> None:
-    """Install the runtime dependencies, the given groups and a Go toolchain."""
+def install(session: nox.Session, *groups: str, go: bool = True) -> None:
+    """Install the runtime dependencies, the given groups and (unless go=False) a Go toolchain."""
     session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups), "-c", CONSTRAINTS, env=COMPILED)
-    install_go(session)
+    if go:
+        install_go(session)
 
 
 def install_go(session: nox.Session) -> None:
@@ -162,3 +163,36 @@ def interpreters(session: nox.Session) -> None:
     install(session)
     session.install("uv", "-c", CONSTRAINTS)  # one environment per interpreter, made fast
     harness(session, "interpreters")
+
+
+MUTATED = PYPROJECT["tool"]["mutmut"]["only_mutate"]
+"""The verdict code that ``nox -s mutants`` mutates (pyproject.toml [tool.mutmut])."""
+
+
+def mutant_counts(results: str) -> dict[str, tuple[int, int]]:
+    """Killed and total mutants per mutated module, from ``mutmut results --all true``.
+
+    A mutant that timed out counts as killed (the tests noticed it: they hung); one with
+    no test, or that survived, does not."""
+    modules = [m.removesuffix(".py").replace("/", ".") for m in MUTATED]
+    counts = {m: [0, 0] for m in modules}
+    for line in results.splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        module = next((m for m in modules if name.startswith(m + ".")), None)
+        if module is None:
+            continue
+        counts[module][1] += 1
+        counts[module][0] += status in ("killed", "timeout")
+    return {m: (k, n) for m, (k, n) in counts.items()}
+
+
+@nox.session(default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the verdict code with mutmut against the fast unit tests (docs/mutants.md)."""
+    install(session, "mutants", go=False)
+    shutil.rmtree("mutants", ignore_errors=True)  # a fresh count: never a cached one from older code
+    session.run("mutmut", "run", "--max-children", str(os.cpu_count() or 1), *session.posargs)
+    session.run("mutmut", "results")  # the survivors, by name: `mutmut show NAME` prints one's diff
+    results = session.run("mutmut", "results", "--all", "true", silent=True)
+    for module, (killed, total) in mutant_counts(str(results)).items():
+        print(f"{module}: {killed} of {total} mutants killed")
