@@ -23,6 +23,8 @@ from harness.core.claims import CLAIMS
 N = 5
 WAIT = Context(N, 2, "wait", CATALOG)
 CPU = Context(N, 2, "cpu", CATALOG)
+H2C = Context(N, 2, "wait", CATALOG, http="2")
+"""``--http 2``: the five requests as five streams of one connection (claims H1..H4)."""
 CLIENTS = ("go-goroutines", "httpx-async")
 HANDLERS = {s: {"views.process_request"} for s in servers_for("C11", CATALOG)}
 
@@ -135,7 +137,14 @@ CASES = [
         {"granian-wsgi": CONCURRENT, "hypercorn-asgi": ONE_THREAD},
         {"granian-wsgi": CONCURRENT, "hypercorn-asgi": SERIAL},
     ),  # declared unbounded
+    Case("H1", {"gunicorn-threads5-h2": SERIAL}, {"gunicorn-threads5-h2": CONCURRENT}, H2C),  # one thread per connection
+    Case("H2", {"granian-wsgi-h2": CONCURRENT}, {"granian-wsgi-h2": SERIAL}, H2C),
+    Case("H3", {"granian-asgi-h2": ONE_THREAD}, {"granian-asgi-h2": SERIAL}, H2C),
+    Case("H4", {"hypercorn-asgi": ONE_THREAD}, {"hypercorn-asgi": CONCURRENT}, H2C),  # one loop, not N threads
 ]
+
+
+X14_CASE = next(c for c in CASES if c.claim == "X14")
 
 
 def verdict(case: Case, evidence: dict[str, Evidence]) -> tuple[str, str]:
@@ -168,13 +177,13 @@ def test_a_claim_with_one_of_its_servers_missing_is_not_confirmed(case: Case) ->
 
 
 def test_x14_shows_k_served_and_the_rest_rejected_per_batch() -> None:
-    found, measured = verdict(CASES[-6], {"uvicorn-limit5": REJECTS_AS_DECLARED})
+    found, measured = verdict(X14_CASE, {"uvicorn-limit5": REJECTS_AS_DECLARED})
     assert found == "confirmed"
     assert "go-goroutines 4 served + 1 rejected per batch" in measured, measured
 
 
 def test_x14_all_rejected_never_confirms_and_says_so() -> None:
-    found, measured = verdict(CASES[-6], {"uvicorn-limit5": ALL_REJECTED})
+    found, measured = verdict(X14_CASE, {"uvicorn-limit5": ALL_REJECTED})
     assert found == "refuted"
     assert "0 served + 5 rejected per batch" in measured, measured
 
