@@ -137,7 +137,7 @@ CASES = [
         {"granian-wsgi": CONCURRENT, "hypercorn-asgi": ONE_THREAD},
         {"granian-wsgi": CONCURRENT, "hypercorn-asgi": SERIAL},
     ),  # declared unbounded
-    Case("H1", {"gunicorn-threads5-h2": SERIAL}, {"gunicorn-threads5-h2": CONCURRENT}, H2C),  # one thread per connection
+    Case("H1", {"gunicorn-threads5-h2": SERIAL}, {"gunicorn-threads5-h2": CONCURRENT}, H2C),  # in turn
     Case("H2", {"granian-wsgi-h2": CONCURRENT}, {"granian-wsgi-h2": SERIAL}, H2C),
     Case("H3", {"granian-asgi-h2": ONE_THREAD}, {"granian-asgi-h2": SERIAL}, H2C),
     Case("H4", {"hypercorn-asgi": ONE_THREAD}, {"hypercorn-asgi": CONCURRENT}, H2C),  # one loop, not N threads

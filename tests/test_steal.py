@@ -9,11 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from harness.compare import report
 from harness.compare.json import JsonExporter
-from harness.compare.markdown import MarkdownExporter
+from harness.compare.markdown import MarkdownExporter, ratio_cell
 from harness.compare.results import RunResults
 from harness.compare.stats import STEAL_MAX_SHARE, batch_frame, pairing_frame, solo_calls
 from harness.core import serving
@@ -162,3 +163,9 @@ def test_the_readme_cpu_block_shows_calls_and_the_batches_left_out(
     assert "2.60x = 2.36 calls: 5 in flight" in block
     assert "in calls (a multiple of that server's own solo call in the run)" in block
     assert "1 of 4 counted batches left out for steal above 5%; the host's steal per batch was at most 30.0%" in block
+
+
+def test_a_pairing_whose_every_batch_was_stolen_says_so_not_failed() -> None:
+    row = {"ratio_median": float("nan"), "status": "ok", "repeats": 1}
+    assert ratio_cell(pd.Series({**row, "stolen_batches": 1})) == "stolen (every counted batch left out)"
+    assert ratio_cell(pd.Series({**row, "stolen_batches": 0})) == "not measured"  # nothing stolen, nothing measured

@@ -70,6 +70,8 @@ class ConsoleProgress(ProgressHooks):
         # the same summary the report derives, so the console and the report never disagree
         row = pairing_frame([pairing], batch_frame([pairing]), delay_s=0.0, clients=0, work="").iloc[0]
         seen = behaviour(row, self.context)
+        if seen == "failed" and row.get("stolen_batches"):
+            seen = "stolen"  # every counted batch ran while the host stole CPU: left out, not failed
         self.print(
             f"  {pairing.client:<17} {ratios:<24} {seen:<11} in flight {_count(row['max_in_flight'])}, "
             f"{_count(row['processes'])} process(es), parallelism {_fixed(row['parallelism'])}, "

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 def ratio_cell(row: pd.Series) -> str:
     """'1.01x (1.00-1.02)', with 'failed' or 'interrupted' where that applies."""
     if not is_measured(row["ratio_median"]):
+        if row["status"] == "ok" and is_measured(row.get("stolen_batches")) and row["stolen_batches"] > 0:
+            return "stolen (every counted batch left out)"
         return "failed" if row["status"] == "failed" else "not measured"
     cell = f"{row['ratio_median']:.2f}x"
     if row["repeats"] > 1:
