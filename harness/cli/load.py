@@ -180,8 +180,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         console.print(target_line(plan.target.settings()))
     console.print(
         f"load: {len(plan.ladders)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
-        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals, HTTP/{plan.http}, CPUs {settings['server_cpus'] or 'any'} for the "
-        f"servers, {settings['client_cpus'] or 'any'} for the client; "
+        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals, HTTP/{plan.http}, "
+        f"CPUs {settings['server_cpus'] or 'any'} for the servers, {settings['client_cpus'] or 'any'} for the client; "
         f"about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
     )
     code = measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print,

@@ -162,7 +162,7 @@ def protocol_text(s: dict[str, Any]) -> str:
 def answered_over(part: Any, s: dict[str, Any]) -> list[str]:
     """One server's counted answers by protocol, under ``--http 2`` or when they mixed: a fallback is named."""
     counts: dict[str, int] = {}
-    for protocols in part["protocols"] if "protocols" in part else ():
+    for protocols in part.get("protocols", ()):
         for name, n in (protocols if isinstance(protocols, dict) else {}).items():
             counts[name] = counts.get(name, 0) + int(n)
     if s.get("http", "1.1") == "1.1" and len(counts) < 2:
