@@ -55,24 +55,27 @@ type config struct {
 	MaxInFlight   int
 	Lead          time.Duration // how far in the future the schedule starts
 	EchoOptional  bool          // a server the harness did not start: the name must come back only where one is echoed
+	HTTP2         bool          // h2c with prior knowledge: requests as streams of one or a few connections
 }
 
 // record is one request, one JSON line. Every key is always present; null means
 // "did not happen" (sent_ns: never sent; recv_ns: no answer or error observed).
 type record struct {
-	Name         string          `json:"name"`
-	Index        int             `json:"index"`
-	Warmup       bool            `json:"warmup"`
-	IntendedNS   int64           `json:"intended_ns"`
-	SentNS       *int64          `json:"sent_ns"`
-	RecvNS       *int64          `json:"recv_ns"`
-	LatencyNS    *int64          `json:"latency_ns"`  // recv_ns - intended_ns
-	LatenessNS   *int64          `json:"lateness_ns"` // sent_ns - intended_ns
-	Late         bool            `json:"late"`
-	Status       int             `json:"status"`
-	ServerClosed bool            `json:"server_closed"`
-	Error        string          `json:"error"`
-	Body         json.RawMessage `json:"body"`
+	Name         string `json:"name"`
+	Index        int    `json:"index"`
+	Warmup       bool   `json:"warmup"`
+	IntendedNS   int64  `json:"intended_ns"`
+	SentNS       *int64 `json:"sent_ns"`
+	RecvNS       *int64 `json:"recv_ns"`
+	LatencyNS    *int64 `json:"latency_ns"`  // recv_ns - intended_ns
+	LatenessNS   *int64 `json:"lateness_ns"` // sent_ns - intended_ns
+	Late         bool   `json:"late"`
+	Status       int    `json:"status"`
+	ServerClosed bool   `json:"server_closed"`
+	Error        string `json:"error"`
+	// Proto is the protocol the server answered with (resp.Proto, "HTTP/1.1", "HTTP/2.0"); "" without an answer.
+	Proto string          `json:"proto"`
+	Body  json.RawMessage `json:"body"`
 	// EvidenceHeader is the server's Concurrency-Evidence header, raw, when it sent one.
 	EvidenceHeader *string `json:"evidence_header,omitempty"`
 }
@@ -111,6 +114,10 @@ type summary struct {
 	WallNS          int64   `json:"wall_ns"`
 	GOMAXPROCS      int     `json:"gomaxprocs"`
 	Clock           string  `json:"clock"`
+	HTTP2           bool    `json:"http2"`
+	// Protocols counts the counted answers by the protocol the server answered with, so a
+	// server that falls back to HTTP/1.1 under -http2 is named, never counted as HTTP/2.
+	Protocols map[string]int `json:"protocols"`
 }
 
 // parseFlags reads the command line; any error is meant for a one-line message
@@ -129,6 +136,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.LateTolerance, "late-tolerance", 10*time.Millisecond, "a send later than this after its intended time is late (client lag)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 10000, "safety cap on outstanding requests; past it a request fails with \""+errCap+"\"")
 	fs.BoolVar(&c.EchoOptional, "echo-optional", false, "accept an answer that echoes no client name (a --target); one that echoes another is still an error")
+	fs.BoolVar(&c.HTTP2, "http2", false, "HTTP/2 with prior knowledge over http:// (h2c): requests as streams of one or a few connections")
 	fs.DurationVar(&c.Lead, "lead", 100*time.Millisecond, "the schedule starts this long after setup")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -211,13 +219,22 @@ func requestName(i int) string { return fmt.Sprintf("r%06d", i) }
 
 // newHTTPClient reuses connections without any cap: every request that finds no
 // idle connection dials a new one, and all are kept, so a slow answer never
-// makes another request wait for a connection.
-func newHTTPClient(timeout time.Duration) *http.Client {
+// makes another request wait for a connection. With http2 it speaks h2c with
+// prior knowledge: requests are streams of one connection, and Go's transport
+// dials another only when a connection's stream limit (the server's
+// SETTINGS_MAX_CONCURRENT_STREAMS) is reached.
+func newHTTPClient(timeout time.Duration, http2 bool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0 // no limit
 	t.MaxIdleConnsPerHost = 10000
 	t.MaxConnsPerHost = 0
 	t.IdleConnTimeout = 0
+	if http2 {
+		// Only UnencryptedHTTP2 (as go/client): with HTTP1 also set, http:// URLs would stay on HTTP/1.1.
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		t.Protocols = &p
+	}
 	return &http.Client{Timeout: timeout, Transport: t}
 }
 
@@ -252,6 +269,7 @@ func send(c *http.Client, base string, rec record, sent *int64, echoOptional boo
 	}
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
+	rec.Proto = resp.Proto
 	rec.ServerClosed = resp.Close
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -420,6 +438,7 @@ func run(cfg config, c *http.Client) ([]record, summary) {
 		CountedEndNS: start + total.Nanoseconds(), SendsEndNS: sendsEnd, EndNS: end,
 		PeakInFlight: peak, CPUNS: cpu - cpu0, CountedCPUNS: cpu - countedCPU,
 		WallNS: end - start, GOMAXPROCS: runtime.GOMAXPROCS(0), Clock: evidence.ClockName,
+		HTTP2: cfg.HTTP2, Protocols: map[string]int{},
 	}
 	for i := range out {
 		r := &out[i]
@@ -447,6 +466,9 @@ func run(cfg config, c *http.Client) ([]record, summary) {
 			continue
 		}
 		s.Scheduled++
+		if r.Proto != "" {
+			s.Protocols[r.Proto]++
+		}
 		if r.SentNS != nil {
 			s.Sent++
 			if r.Late {
@@ -501,6 +523,40 @@ func percentile(sorted []int64, p float64) int64 {
 	return sorted[min(max(k, 0), len(sorted)-1)]
 }
 
+// minSamples is the fewest samples that put at least one above the p-th
+// percentile, 1/(1-p): 2 for p50, 100 for p99 (the harness's report uses the same).
+func minSamples(p float64) int {
+	if p >= 100 {
+		return 1
+	}
+	return max(1, int(math.Round(1/(1-p/100))))
+}
+
+// percentileText is the percentile in ms, or "-" when there are too few samples to tell it.
+func percentileText(sorted []int64, p float64) string {
+	if len(sorted) < minSamples(p) {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", float64(percentile(sorted, p))/1e6)
+}
+
+// protocolsText is the counted answers by protocol, e.g. "HTTP/2.0 500", sorted by name.
+func protocolsText(counts map[string]int) string {
+	if len(counts) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(counts))
+	for name := range counts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = fmt.Sprintf("%s %d", name, counts[name])
+	}
+	return strings.Join(parts, ", ")
+}
+
 // describe is the human summary on stderr.
 func describe(recs []record, s summary) string {
 	var lat []int64
@@ -512,12 +568,12 @@ func describe(recs []record, s summary) string {
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
 	return fmt.Sprintf("loadclient: %s %.6g/s for %v (+%v warmup): %d scheduled, %d sent, %d completed, %d failed "+
-		"(%d cap, %d timeout); late sends %d (max %.3f ms); latency from intended (failures included) p50 %.3f p90 %.3f p99 %.3f max %.3f ms; "+
-		"peak in flight %d; client CPU %.3f s over %.3f s",
+		"(%d cap, %d timeout); late sends %d (max %.3f ms); latency from intended (failures included) p50 %s p90 %s p99 %s max %s ms; "+
+		"peak in flight %d; answered over %s; client CPU %.3f s over %.3f s",
 		s.Arrivals, s.Rate, time.Duration(s.DurationNS), time.Duration(s.WarmupNS), s.Scheduled, s.Sent,
 		s.Completed, s.Failed, s.CapReached, s.TimedOut, s.LateSends, ms(s.MaxLatenessNS),
-		ms(percentile(lat, 50)), ms(percentile(lat, 90)), ms(percentile(lat, 99)), ms(percentile(lat, 100)),
-		s.PeakInFlight, float64(s.CPUNS)/1e9, float64(s.WallNS)/1e9)
+		percentileText(lat, 50), percentileText(lat, 90), percentileText(lat, 99), percentileText(lat, 100),
+		s.PeakInFlight, protocolsText(s.Protocols), float64(s.CPUNS)/1e9, float64(s.WallNS)/1e9)
 }
 
 // write prints the records and the summary as JSON Lines.
@@ -546,7 +602,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadclient:", err)
 		os.Exit(2)
 	}
-	recs, s := run(cfg, newHTTPClient(cfg.Timeout))
+	recs, s := run(cfg, newHTTPClient(cfg.Timeout, cfg.HTTP2))
 	out := bufio.NewWriter(os.Stdout)
 	if err := write(out, recs, s); err != nil {
 		fmt.Fprintln(os.Stderr, "loadclient: writing output:", err)

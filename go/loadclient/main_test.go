@@ -124,7 +124,7 @@ func TestRunEndToEnd(t *testing.T) {
 	const hold = 5 * time.Millisecond
 	srv := echoServer(t, func() { time.Sleep(hold) })
 	cfg := testConfig(srv.URL)
-	recs, s := run(cfg, newHTTPClient(cfg.Timeout))
+	recs, s := run(cfg, newHTTPClient(cfg.Timeout, false))
 
 	if s.Scheduled != 60 || s.WarmupScheduled != 20 || len(recs) != 80 {
 		t.Fatalf("scheduled %d + warmup %d (%d records), want 60 + 20", s.Scheduled, s.WarmupScheduled, len(recs))
@@ -190,7 +190,7 @@ func TestRunSlowServerDoesNotHoldSendsBack(t *testing.T) {
 	srv := echoServer(t, func() { mu.Lock(); time.Sleep(5 * time.Millisecond); mu.Unlock() })
 	cfg := testConfig(srv.URL)
 	cfg.Rate, cfg.Warmup = 400, 0 // 2.5 ms apart, served 5 ms each
-	recs, s := run(cfg, newHTTPClient(cfg.Timeout))
+	recs, s := run(cfg, newHTTPClient(cfg.Timeout, false))
 	if s.Scheduled != 120 || s.Sent != 120 || s.Completed != 120 {
 		t.Fatalf("summary %+v", s)
 	}
@@ -219,7 +219,7 @@ func TestRunCapAndTimeout(t *testing.T) {
 	cfg.Warmup, cfg.Rate, cfg.Duration = 0, 100, 200*time.Millisecond
 	cfg.MaxInFlight, cfg.Timeout = 5, 300*time.Millisecond
 	began := time.Now()
-	recs, s := run(cfg, newHTTPClient(cfg.Timeout))
+	recs, s := run(cfg, newHTTPClient(cfg.Timeout, false))
 	if took := time.Since(began); took > 1500*time.Millisecond {
 		t.Fatalf("run took %v: it must stop about -timeout after the last send", took)
 	}
@@ -233,5 +233,76 @@ func TestRunCapAndTimeout(t *testing.T) {
 		case i >= 5 && (r.Error != errCap || r.SentNS != nil || r.Late):
 			t.Fatalf("record %d: %+v", i, r)
 		}
+	}
+}
+
+func TestParseFlagsHTTP2(t *testing.T) {
+	c, err := parseFlags([]string{"-http2"})
+	if err != nil || !c.HTTP2 {
+		t.Fatalf("-http2: %+v, %v", c, err)
+	}
+	if c, _ := parseFlags(nil); c.HTTP2 {
+		t.Fatal("HTTP/2 without -http2")
+	}
+}
+
+// TestRunHTTP2 runs against a server that serves HTTP/1.1 and h2c on one socket:
+// with -http2 every answer is HTTP/2.0 over few connections, without it HTTP/1.1.
+func TestRunHTTP2(t *testing.T) {
+	var mu sync.Mutex
+	conns := map[string]bool{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns[r.RemoteAddr] = true
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		json.NewEncoder(w).Encode(map[string]any{"client": r.URL.Query().Get("client")})
+	}))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, h2 := range []bool{true, false} {
+		cfg := testConfig(srv.URL)
+		cfg.HTTP2 = h2
+		mu.Lock()
+		clear(conns)
+		mu.Unlock()
+		recs, s := run(cfg, newHTTPClient(cfg.Timeout, h2))
+		want := map[bool]string{true: "HTTP/2.0", false: "HTTP/1.1"}[h2]
+		if s.Completed != 60 || s.Protocols[want] != 60 || len(s.Protocols) != 1 || s.HTTP2 != h2 {
+			t.Fatalf("http2=%v: %d completed, protocols %v", h2, s.Completed, s.Protocols)
+		}
+		for _, r := range recs {
+			if r.Proto != want {
+				t.Fatalf("http2=%v: %s answered over %q", h2, r.Name, r.Proto)
+			}
+		}
+		if h2 && len(conns) > 2 {
+			t.Fatalf("h2c used %d connections, want 1 (or 2 if a dial raced)", len(conns))
+		}
+		if !strings.Contains(describe(recs, s), "answered over "+want+" 60") {
+			t.Fatalf("summary does not name the protocol: %s", describe(recs, s))
+		}
+	}
+}
+
+// TestDescribePercentilesNeedSamples: a percentile is printed only with at least
+// 1/(1-p) samples (p99 needs 100), else "-", as the harness's report.
+func TestDescribePercentilesNeedSamples(t *testing.T) {
+	if minSamples(50) != 2 || minSamples(90) != 10 || minSamples(99) != 100 || minSamples(100) != 1 {
+		t.Fatalf("minSamples: %d %d %d %d", minSamples(50), minSamples(90), minSamples(99), minSamples(100))
+	}
+	recs := make([]record, 50)
+	for i := range recs {
+		recs[i] = record{IntendedNS: 0, RecvNS: ptr(int64(i+1) * 1e6)}
+	}
+	got := describe(recs, summary{})
+	if !strings.Contains(got, "p50 25.000 p90 45.000 p99 - max 50.000 ms") {
+		t.Fatalf("percentiles: %s", got)
+	}
+	if got := describe(nil, summary{}); !strings.Contains(got, "p50 - p90 - p99 - max - ms") {
+		t.Fatalf("no samples: %s", got)
 	}
 }

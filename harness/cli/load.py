@@ -20,6 +20,7 @@ from harness.cli.options import (
     load_catalog,
     make_target,
     names,
+    servers_speaking,
     settle_target,
     target_delay,
     writable,
@@ -28,6 +29,7 @@ from harness.core import gobuild
 from harness.core.environment import environment
 from harness.core.errors import UsageError
 from harness.core.paths import CACHE_DIR, GO_DIR, default_out
+from harness.core.serving import HTTP_VERSIONS
 from harness.core.target import Target, target_line
 from harness.load.runner import CLIMB_MAX_RPS, START_RPS, LoadPlan, measure
 
@@ -77,6 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "CPUs: all but the last; the load client gets the last)")  # fmt: skip
     parser.add_argument("--client-cpus", metavar="LIST", help="CPUs the load client may run on")
     parser.add_argument("--no-pin", action="store_true", help="let the server and the load client share every CPU")
+    parser.add_argument("--http", choices=HTTP_VERSIONS, default="1.1",
+                        help="1.1 (default) or 2: the load client speaks h2c with prior knowledge, requests as "
+                        "streams of one or a few connections; servers that serve no h2c are left out")  # fmt: skip
 
 
 DEFAULT_SERVERS = ("go-nethttp", "fastapi-async", "uvicorn-uvloop", "gunicorn-threads5", "gunicorn-default")
@@ -117,6 +122,7 @@ def make_plan(args: argparse.Namespace, servers: tuple[Any, ...], delay_s: float
         seed=args.seed,
         target=target,
         target_capacity=target_capacity,
+        http=getattr(args, "http", "1.1"),
     )
 
 
@@ -128,6 +134,7 @@ def settings_of(plan: LoadPlan, command: str) -> dict[str, Any]:
         "warmup_s": plan.warmup_s,
         "arrivals": plan.arrivals,
         "seed": plan.seed,
+        "http": plan.http,
         "ladders": {name: list(ladder) for name, ladder in plan.ladders.items()},
         "request_timeout_s": plan.request_timeout_s,
         "server_cpus": cpu_text(plan.server_cpus) if plan.server_cpus else None,
@@ -139,6 +146,14 @@ def settings_of(plan: LoadPlan, command: str) -> dict[str, Any]:
     return settings
 
 
+def serving_http(http: str, servers: list[Any]) -> list[str]:
+    """The chosen servers that serve ``--http`` (each left out said in one line); none left is a usage error."""
+    kept = servers_speaking(http, servers)
+    if servers and not kept:
+        raise UsageError(f"--http {http}: no server left that speaks it")
+    return kept
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     """Sustained load against offered rate: see ``harness.load``."""
     catalog = load_catalog(args)
@@ -147,6 +162,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     if target is not None and target.server_pid is not None:
         raise UsageError("--server-pid samples a --target for compare and sweep; load reads only the target's evidence")
     chosen = [] if target else names(args.servers, by_server, list(DEFAULT_SERVERS), "server", "--servers")
+    chosen = serving_http(getattr(args, "http", "1.1"), [by_server[n] for n in chosen])
     k = target.capacity if target else None
     plan = make_plan(args, tuple(by_server[n] for n in chosen), target_delay(args) or 0.0, target, k)
     out = writable(Path(args.out))
@@ -164,8 +180,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         console.print(target_line(plan.target.settings()))
     console.print(
         f"load: {len(plan.ladders)} servers, {steps} steps of {plan.warmup_s:g} + {plan.duration_s:g} s, "
-        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals, CPUs {settings['server_cpus'] or 'any'} for the "
-        f"servers, {settings['client_cpus'] or 'any'} for the client; "
+        f"D = {plan.delay_s:g} s, {plan.arrivals} arrivals, HTTP/{plan.http}, "
+        f"CPUs {settings['server_cpus'] or 'any'} for the servers, {settings['client_cpus'] or 'any'} for the client; "
         f"about {steps * (plan.warmup_s + plan.duration_s + 1):.0f} s"
     )
     code = measure(plan, go=go, out_dir=out, settings=settings, environment=env, say=console.print,

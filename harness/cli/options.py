@@ -289,16 +289,22 @@ def target_catalog(catalog: Catalog, target: Target | None) -> Catalog:
     return catalog.with_target(target.name, target.capacity)
 
 
-def speaking(http: str, servers: list[ServerSpec], clients: list[ClientSpec]) -> tuple[list[str], list[str]]:
-    """The servers and clients that speak ``--http``; each one left out is said in one line."""
-    kept_servers, kept_clients = [], []
+def servers_speaking(http: str, servers: list[ServerSpec]) -> list[str]:
+    """The servers whose command line speaks ``--http``; each one left out is said in one line."""
+    kept = []
     for server in servers:
         if server.serves(http):
-            kept_servers.append(server.name)
+            kept.append(server.name)
         elif http == "2":
             console.print(f"--http 2: {server.name} left out: its command line serves no h2c (an -h2 twin may)")
         else:
             console.print(f"--http 1.1: {server.name} left out: its command line serves HTTP/2 only")
+    return kept
+
+
+def speaking(http: str, servers: list[ServerSpec], clients: list[ClientSpec]) -> tuple[list[str], list[str]]:
+    """The servers and clients that speak ``--http``; each one left out is said in one line."""
+    kept_servers, kept_clients = servers_speaking(http, servers), []
     for client in clients:
         if http == "2" and (reason := client.http2_reason()):
             console.print(f"--http 2: {client.name} left out: {reason}")

@@ -90,7 +90,9 @@ def render_markdown(report: LoadReport) -> str:
         f"rate for {s['duration_s']:g} s after a {s['warmup_s']:g} s warm-up that is not counted, on a schedule "
         f"fixed in advance ({s['arrivals']} arrivals"
         + (f", seed {s['seed']}" if s["arrivals"] == "poisson" else "")
-        + "), sent by a fixed pool of sender goroutines, connections reused and not capped. Latency counts from "
+        + "), sent by a fixed pool of sender goroutines, connections reused and not capped, over "
+        + protocol_text(s)
+        + ". Latency counts from "
         "the moment a request *should* have been sent, so a stalled server cannot hide its stall; a request that "
         "failed or timed out counts at its time of failure (as k6 and vegeta count it). Percentiles are nearest "
         "rank, printed only when the step has enough samples (p99 needs 100), else -. "
@@ -141,10 +143,33 @@ def render_markdown(report: LoadReport) -> str:
         headers = ["offered /s", "achieved /s", "model /s", "p50", "p90", "p99", "p99.9", "max", "model p50",
                    "failed", "timed out", "late sends", "in flight", "server CPU", "status"]  # fmt: skip
         out += [f"### {server}", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
+        out += answered_over(part, s)
         out += [f"![{p.title}]({p.png})\n" for p in report.pictures if p.key == server]
     out += ["## Pictures", ""] if report.pictures else []
     out += [f"![{p.title}]({p.png})\n\n[SVG]({p.svg})\n" for p in report.pictures if p.key == "all"]
     return "\n".join(out) + "\n"
+
+
+def protocol_text(s: dict[str, Any]) -> str:
+    """The protocol the load client spoke (a report from before ``--http`` spoke HTTP/1.1)."""
+    if s.get("http", "1.1") == "2":
+        return ("HTTP/2 with prior knowledge (h2c, `--http 2`): requests are streams of one connection (Go's "
+                "transport dials another only at the server's stream limit); under each server's table, the "
+                "protocol its counted answers came back over")  # fmt: skip
+    return "HTTP/1.1"
+
+
+def answered_over(part: Any, s: dict[str, Any]) -> list[str]:
+    """One server's counted answers by protocol, under ``--http 2`` or when they mixed: a fallback is named."""
+    counts: dict[str, int] = {}
+    for protocols in part.get("protocols", ()):
+        for name, n in (protocols if isinstance(protocols, dict) else {}).items():
+            counts[name] = counts.get(name, 0) + int(n)
+    if s.get("http", "1.1") == "1.1" and len(counts) < 2:
+        return []
+    said = ", ".join(f"{name} {n}" for name, n in sorted(counts.items())) or "none"
+    fallback = " (**not all HTTP/2**)" if s.get("http") == "2" and set(counts) - {"HTTP/2.0"} else ""
+    return [f"Counted answers by protocol: {said}{fallback}.", ""]
 
 
 def placement(s: dict[str, Any]) -> str:

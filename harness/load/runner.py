@@ -67,6 +67,8 @@ class LoadPlan:
     """The CPUs the started servers may run on (``None``: any)."""
     client_cpus: frozenset[int] | None = None
     """The CPUs the load client may run on (``None``: any)."""
+    http: str = "1.1"
+    """``2``: the load client speaks h2c with prior knowledge (``-http2``), requests as streams of few connections."""
 
     @property
     def ladders(self) -> dict[str, tuple[float, ...]]:
@@ -122,13 +124,19 @@ class LoadPlan:
         return max(10.0, self.duration_s + 10 * self.delay_s)
 
 
-def run_step(server_url: str, server_name: str, rate: float, *, plan: LoadPlan, go: GoBuild, logs: str) -> Step:
-    argv = [
-        str(go.binaries["loadclient"]), "-url", server_url, "-rate", f"{rate:g}",
+def loadclient_argv(binary: str, server_url: str, rate: float, plan: LoadPlan) -> list[str]:
+    """The load client's command line for one step at ``rate``."""
+    return [
+        binary, "-url", server_url, "-rate", f"{rate:g}",
         "-duration", f"{seconds(plan.duration_s)}s", "-warmup", f"{seconds(plan.warmup_s)}s",
         "-arrivals", plan.arrivals, "-seed", str(plan.seed), "-timeout", f"{seconds(plan.request_timeout_s)}s",
         *(["-echo-optional"] if plan.target is not None else []),  # as compare: the name comes back where echoed
+        *(["-http2"] if plan.http == "2" else []),
     ]  # fmt: skip
+
+
+def run_step(server_url: str, server_name: str, rate: float, *, plan: LoadPlan, go: GoBuild, logs: str) -> Step:
+    argv = loadclient_argv(str(go.binaries["loadclient"]), server_url, rate, plan)
     request = request_env(plan.target.request if plan.target is not None else None)  # a user's endpoint
     proc = ManagedProcess(argv, name="loadclient", log_path=Path(logs) / f"load-{server_name}.log",
                           env=child_env(delay_s=plan.delay_s, extra=request), cwd=PYTHON_DIR,
@@ -273,11 +281,13 @@ def measure(plan: LoadPlan, *, go: Any, out_dir: Path, settings: dict[str, Any],
         else:
             p50, p99 = (f"{v * 1e3:.0f}" if v is not None else "-" for v in (row["p50_s"], row["p99_s"]))
             lagged = "  [yellow]client lagged[/]" if row["client_lagged"] else ""
+            protocols = ", ".join(f"{p} {n}" for p, n in sorted(row["protocols"].items())) or "none"
+            over = f"  answered over {protocols}" if plan.http != "1.1" or len(row["protocols"]) > 1 else ""
             say(
                 f"  {step.offered_rps:>8g}/s  achieved {row['achieved_rps'] or 0:7.1f}/s  p50 {p50:>6} ms  "
                 f"p99 {p99:>7} ms  in flight {row['max_in_flight']}  failed {row['failed']} "
                 f"(timed out {row['timed_out']})  late {row['late_sends']}  server CPU "
-                f"{row['server_cpu_cores'] or 0:.2f}  client CPU {row['client_cpu_cores'] or 0:.2f}{lagged}"
+                f"{row['server_cpu_cores'] or 0:.2f}  client CPU {row['client_cpu_cores'] or 0:.2f}{lagged}{over}"
             )
 
     def on_server(server: str, event: str) -> None:

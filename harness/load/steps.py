@@ -53,6 +53,8 @@ class LoadRequest:
     error: str
     late: bool
     server_closed: bool
+    proto: str = ""
+    """The protocol the server answered with (``HTTP/1.1``, ``HTTP/2.0``); empty without an answer."""
     pid: int | None = None
     thread: str | None = None
     enter_ns: int | None = None
@@ -126,6 +128,7 @@ def parse_line(raw: dict[str, Any]) -> LoadRequest:
         error=error,
         late=bool(raw.get("late")),
         server_closed=bool(raw.get("server_closed")),
+        proto=str(raw.get("proto") or ""),
         pid=_int(body.get("pid")),
         thread=body.get("thread") if isinstance(body.get("thread"), str) else None,
         enter_ns=_int(body.get("enter_ns")),
@@ -194,6 +197,7 @@ def step_row(step: Step, *, delay_s: float) -> dict[str, Any]:
         "failures": dict(failures),
         "achieved_rps": len(in_window) / duration_s if duration_s else None,
         "timed_out": sum(1 for r in counted if r.timed_out),
+        "protocols": dict(Counter(r.proto for r in counted if r.proto)),
         **quantiles,
         "max_s": max(latencies) if latencies else None,
         "late_sends": late,
