@@ -4,9 +4,9 @@ within 15 %), on the warm-up queue and Cosmetatos's M/D/k wait. Written for ``no
 
 from __future__ import annotations
 
-import pytest
-
 import math
+
+import pytest
 
 from harness.load.model import (
     CeilingResult,
@@ -136,7 +136,9 @@ def test_assess_an_unbounded_server_against_cores_over_c() -> None:
     steps = [step(100, 100.0), step(200, 170.0)]
     near = assess("s", None, 0.05, steps, cost_s=0.01, cores=2.0)
     assert (near.verdict, near.model_rps, near.cost_s) == ("consistent", pytest.approx(200.0), 0.01)
-    assert near.reason == "tops out at 170.0/s where the server (latency left D) gave out; the model's cores / c = 200/s"
+    assert near.reason == (
+        "tops out at 170.0/s where the server (latency left D) gave out; the model's cores / c = 200/s"
+    )
     assert assess("s", None, 0.05, [step(100, 100.0), step(200, 169.9)], cost_s=0.01, cores=2.0).verdict == "disagrees"
     assert assess("s", None, 0.05, [step(200, 230.0), step(300, 230.0)], cost_s=0.01, cores=2.0).verdict == "consistent"
     assert assess("s", None, 0.05, [step(200, 230.1), step(300, 230.1)], cost_s=0.01, cores=2.0).verdict == "disagrees"
