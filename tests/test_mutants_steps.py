@@ -11,7 +11,17 @@ import pytest
 
 from harness.core.errors import ClientError
 from harness.core.records import RequestRecord
-from harness.load.steps import LoadRequest, Step, failure_kind, parse_line, parse_output, step_row
+from harness.load.steps import (
+    TIMEOUT_ERROR,
+    LoadRequest,
+    Step,
+    failure_kind,
+    min_samples,
+    parse_line,
+    parse_output,
+    percentile,
+    step_row,
+)
 
 MS = 1_000_000
 
@@ -125,19 +135,23 @@ def test_step_row_figures() -> None:
         "server": "s", "offered_rps": 4.0, "status": "ok", "reason": "r", "duration_s": 1.0, "sent": 5,
         "completed": 3, "failed": 3, "rejected": 2,
         "failures": {"HTTP status 503": 1, "connection refused N": 1, "reset": 1},
-        "achieved_rps": 3.0,
-        "p50_s": pytest.approx(1.0), "p90_s": pytest.approx(1.0008), "p99_s": pytest.approx(1.00098),
-        "p999_s": pytest.approx(1.000998), "max_s": pytest.approx(1.001), "late_sends": 1,
-        "client_lagged": True, "max_in_flight": 3, "server_cpu_cores": pytest.approx(0.1),
-        "client_cpu_s": 0.5, "delay_s": 0.05,
+        "achieved_rps": 3.0, "timed_out": 0,
+        # failures count in the percentiles at the time they settled (d, e, f: at 0): nearest rank of 6 samples;
+        # p90 needs 10 samples, p99 100, p99.9 1000
+        "p50_s": 0.0, "p90_s": None, "p99_s": None, "p999_s": None, "max_s": pytest.approx(1.001),
+        "late_sends": 1, "client_lagged": True, "max_in_flight": 3, "server_cpu_cores": pytest.approx(0.1),
+        "server_cpu_per_request_s": pytest.approx(0.1 / 3), "client_cpu_s": 0.5, "client_cpu_cores": 0.5,
+        "delay_s": 0.05,
     }  # fmt: skip
 
 
 def test_step_row_without_a_window_or_answers() -> None:
     row = step_row(step_of([req(recv=None, error="x")], counted_end_ns=0, counted_cpu_ns=None), delay_s=0.05)
     assert row["duration_s"] is None and row["achieved_rps"] is None
-    assert row["p50_s"] is None and row["max_s"] is None and row["max_in_flight"] is None
-    assert row["server_cpu_cores"] is None and row["client_cpu_s"] == 0
+    # one failure is one latency sample: a max, too few for a median
+    assert row["p50_s"] is None and row["max_s"] == 0.0 and row["max_in_flight"] is None
+    assert row["server_cpu_cores"] is None and row["client_cpu_s"] == 0 and row["client_cpu_cores"] is None
+    assert row["server_cpu_per_request_s"] is None
     assert row["client_lagged"] is False
     empty = step_row(step_of([], counted_start_ns=None), delay_s=0.05)
     assert empty["client_lagged"] is False and empty["duration_s"] is None and empty["sent"] == 0
@@ -155,7 +169,7 @@ def test_a_client_lags_only_past_one_percent_late() -> None:
 def test_step_row_over_a_two_second_window() -> None:
     cpu = {"pid": 1, "cpu_enter_ns": 0, "cpu_exit_ns": 500 * MS}
     requests = [
-        req("a", intended=1_000 * MS, recv=1_500 * MS, enter_ns=0, exit_ns=10, **cpu),
+        req("a", intended=1_000 * MS, recv=1_500 * MS, enter_ns=1_000 * MS, exit_ns=1_000 * MS + 10, **cpu),
         req("b", intended=1_000 * MS, recv=2_500 * MS),
         req("c", intended=1_000 * MS, recv=None, error="x", enter_ns=0, exit_ns=10),  # failed: not in flight
         req("d", intended=1_000 * MS, recv=None, error="y"),
@@ -165,4 +179,60 @@ def test_step_row_over_a_two_second_window() -> None:
     assert (row["duration_s"], row["achieved_rps"], row["completed"], row["failed"]) == (2.0, 1.0, 2, 3)
     assert row["max_in_flight"] == 1
     assert row["server_cpu_cores"] == pytest.approx(0.25)
+    assert row["server_cpu_per_request_s"] == pytest.approx(0.25)  # 0.5 s of CPU over 2 answers in the window
+    assert row["client_cpu_cores"] == pytest.approx(0.25)
+    assert (row["p50_s"], row["max_s"]) == (0.0, 1.5)
+    # a handler that started before the window (a warm-up's) is not the window's CPU
+    early = step_row(step_of([req("a", intended=1_000 * MS, recv=1_500 * MS, enter_ns=1_000 * MS - 1,
+                                  exit_ns=1_000 * MS + 10, **cpu)],
+                             counted_start_ns=1_000 * MS, counted_end_ns=3_000 * MS), delay_s=0.05)  # fmt: skip
+    assert early["server_cpu_cores"] is None
+    late = step_row(step_of([req("a", intended=1_000 * MS, recv=1_500 * MS, enter_ns=1_000 * MS,
+                                 exit_ns=3_000 * MS + 1, **cpu)],
+                            counted_start_ns=1_000 * MS, counted_end_ns=3_000 * MS), delay_s=0.05)  # fmt: skip
+    assert late["server_cpu_cores"] is None
     assert step_row(step_of([req(late=True)]), delay_s=0.05)["client_lagged"] is True
+
+
+def test_percentiles_need_enough_samples_and_take_the_nearest_rank() -> None:
+    assert [min_samples(p) for p in (0.5, 0.9, 0.99, 0.999)] == [2, 10, 100, 1000]
+    assert min_samples(0.0) == 1
+    assert percentile([1.0], 0.5) is None
+    assert percentile([3.0, 1.0], 0.5) == 1.0
+    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    tens = [float(i) for i in range(10, 0, -1)]
+    assert percentile(tens, 0.9) == 9.0
+    assert percentile(tens[:9], 0.9) is None
+    assert percentile([5.0], 0.0) == 5.0  # rank 0 is the first, not the last
+    assert percentile([float(i) for i in range(1, 101)], 0.99) == 99.0
+
+
+def test_a_failure_settles_when_it_ended() -> None:
+    answered = req(intended=1, sent=2, recv=30)
+    assert answered.settled_ns(10, 20) == 30
+    refused = req(intended=5, sent=7, recv=None, error="connection refused")
+    assert refused.settled_ns(100, 1_000) == 7
+    assert req(intended=5, sent=None, recv=None, error="cap").settled_ns(100, 1_000) == 5
+    timed_out = req(intended=5, sent=7, recv=None, error=TIMEOUT_ERROR)
+    assert timed_out.timed_out and not refused.timed_out
+    assert timed_out.settled_ns(100, 1_000) == 107
+    assert timed_out.settled_ns(100, 50) == 50  # at most the client's end
+    assert timed_out.settled_ns(None, 50) == 50
+    assert timed_out.settled_ns(0, 50) == 50
+    assert timed_out.settled_ns(100, None) == 107
+    assert timed_out.settled_ns(None, None) == 7
+    never_sent = req(intended=5, sent=None, recv=None, error=TIMEOUT_ERROR)
+    assert never_sent.settled_ns(100, 60) == 60
+    assert never_sent.settled_ns(100, None) == 5
+
+
+def test_timed_out_requests_count_in_the_row() -> None:
+    requests = [req(str(i), intended=0, recv=10 * MS) for i in range(8)]
+    requests += [req("t1", sent=0, recv=None, error=TIMEOUT_ERROR), req("t2", sent=0, recv=None, error=TIMEOUT_ERROR)]
+    row = step_row(step_of(requests, timeout_ns=500 * MS, end_ns=2_000 * MS), delay_s=0.05)
+    assert row["timed_out"] == 2 and row["failed"] == 2
+    assert row["p50_s"] == pytest.approx(0.01) and row["p90_s"] == pytest.approx(0.5)  # the 9th of 10: a timeout
+    assert row["max_s"] == pytest.approx(0.5)
+    assert row["failures"] == {TIMEOUT_ERROR: 2}
+    capped = step_row(step_of(requests, timeout_ns=500 * MS, end_ns=300 * MS), delay_s=0.05)
+    assert capped["max_s"] == pytest.approx(0.3)
