@@ -135,7 +135,7 @@ def test_step_row_figures() -> None:
         "server": "s", "offered_rps": 4.0, "status": "ok", "reason": "r", "duration_s": 1.0, "sent": 5,
         "completed": 3, "failed": 3, "rejected": 2,
         "failures": {"HTTP status 503": 1, "connection refused N": 1, "reset": 1},
-        "achieved_rps": 3.0, "timed_out": 0,
+        "achieved_rps": 3.0, "timed_out": 0, "protocols": {},
         # failures count in the percentiles at the time they settled (d, e, f: at 0): nearest rank of 6 samples;
         # p90 needs 10 samples, p99 100, p99.9 1000
         "p50_s": 0.0, "p90_s": None, "p99_s": None, "p999_s": None, "max_s": pytest.approx(1.001),
