@@ -130,7 +130,12 @@ class Plain(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def plain_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    yield from serve_in_thread(Plain)
+
+
+def serve_in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A stdlib HTTP server on loopback in a daemon thread, for a fixture to yield from: its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
@@ -19,6 +19,7 @@ from harness.core.childenv import child_env
 from harness.core.paths import PYTHON_DIR
 from harness.core.protocol import is_batch_line, parse_batch_line
 from harness.core.serving import base_values, fill
+from tests.conftest import serve_in_thread
 
 NEW = ("requests-threads", "aiohttp-async", "httpx2-async")
 
@@ -54,14 +55,7 @@ class Stamping(BaseHTTPRequestHandler):
 @pytest.fixture
 def stamping_url() -> Iterator[str]:
     Stamping.asked = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Stamping)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serve_in_thread(Stamping)
 
 
 @pytest.mark.parametrize("client", NEW)
