@@ -164,3 +164,13 @@ def test_report_needs_the_csv(tmp_path: Path) -> None:
 def test_locust_run_refuses_bad_input_in_one_line(args: list[str], says: str, tmp_path: Path) -> None:
     proc = harness("locust-run", *args, "--out", str(tmp_path))
     assert proc.returncode == 2 and says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_relative_out_dir_is_anchored_where_the_command_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Locust runs with cwd=REPO: the CSV prefix and evidence folder must not follow it there."""
+    from harness.locust.runner import LocustPlan
+
+    monkeypatch.chdir(tmp_path)
+    plan = LocustPlan(CATALOG.servers_by_name["go-nethttp"], 0.1, 5, 1, 5, 5, Path("staging/locust"))
+    assert plan.prefix == tmp_path / "staging" / "locust" / "csv" / "run"
+    assert plan.evidence_dir.is_absolute() and plan.evidence_dir.is_relative_to(tmp_path)

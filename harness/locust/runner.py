@@ -40,6 +40,10 @@ class LocustPlan:
     clients: int
     out_dir: Path
 
+    def __post_init__(self) -> None:
+        # Locust and the server run with cwd=REPO: a relative folder would land in the repository, not here
+        object.__setattr__(self, "out_dir", Path(self.out_dir).resolve())
+
     @property
     def prefix(self) -> Path:
         return self.out_dir / "csv" / "run"
