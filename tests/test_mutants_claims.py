@@ -302,7 +302,7 @@ def test_what_the_rejecting_claim_expects_at_any_k() -> None:
     x14 = CLAIMS_BY_ID["X14"]
     four = Context(4, 2, "wait", CATALOG)
     assert "per batch 4 served in about D and 0 answered 503 at once" in expected_text(x14, four, ("uvicorn-limit5",))
-    assert "per batch None served in about D and 5 answered 503 at once" in expected_text(x14, WAIT, ())  # no k
+    assert "and 5 answered 503 at once" in expected_text(x14, WAIT, ())  # no declared k: none is served
 
 
 def test_a_runs_http_version_is_in_its_context() -> None:
