@@ -18,6 +18,7 @@ from harness.sweep.capacity import (
     explain,
     fits_model,
     served_at_once,
+    syn_staircase,
 )
 
 
@@ -194,3 +195,59 @@ def test_texts(declared: int | None, reason: str, verdict: str, measured: int | 
                text: tuple[str, str]) -> None:  # fmt: skip
     r = CapacityResult("s", declared, reason, measured, at_least, verdict, "")  # type: ignore[arg-type]
     assert (r.declared_text, r.measured_text) == text
+
+
+# Past a declared accept backlog of 10, N = 11 with D = 1 s: a SYN resent after 1 s puts the
+# batch at D + 1 s = 2 x D; the kernel counts the resend as a SYN retransmit or a listen overflow.
+RESENT = row(11, 2.0, delay_s=1.0, syn_retrans=2, listen_overflows=0)
+
+
+@pytest.mark.parametrize(
+    ("change", "backlog", "fits"),
+    [
+        ({}, 10, True),
+        ({"syn_retrans": None, "listen_overflows": 3}, 10, True),  # either counter is the kernel's evidence
+        ({"syn_retrans": 0, "listen_overflows": 0}, 10, False),  # D + 1 s without a resend: something else
+        ({}, None, False),  # no backlog declared: no staircase
+        ({"clients": 10}, 10, False),  # at the backlog the queue holds them all
+        ({"ratio": None}, 10, False),
+        ({"delay_s": None}, 10, False),  # no D to read the wall time against
+        ({"delay_s": 0.0}, 10, False),
+        ({"status": "over budget"}, 10, False),
+        ({"failed": 1}, 10, False),
+        ({"failed": None}, 10, False),  # no failed count: not shown to have none
+        ({"ratio": 4.0}, 10, True),  # D + 3 s
+        ({"ratio": 8.0}, 10, True),  # D + 7 s
+        ({"ratio": 3.0}, 10, False),  # between two resends
+        ({"ratio": 2.5}, 10, True),  # D + 1 s, 0.5 x D late: on the slack
+        ({"ratio": 1.5}, 10, True),  # 0.5 x D early
+        ({"ratio": 2.51}, 10, False),
+        ({"ratio": 4.0, "delay_s": 0.5}, 10, False),  # 2 s = D + 1 s + 1 x D: beyond 0.5 x D of every step
+        ({"ratio": 3.4, "delay_s": 0.5}, 10, True),  # 1.7 s = D + 1 s + 0.4 x D
+    ],
+)
+def test_syn_staircase_bounds(change: dict[str, Any], backlog: int | None, fits: bool) -> None:
+    assert syn_staircase({**RESENT, **change}, backlog) is fits
+
+
+def test_the_staircase_reason_names_every_late_point() -> None:
+    points = frame(row(1), row(10), row(11, 2.0, delay_s=1.0, syn_retrans=1), row(12, 4.0, delay_s=1.0, syn_retrans=1),
+                   row(13))  # fmt: skip
+    assert assess("s", None, "why", points, 10) == result(
+        None, 10, False, "consistent", "every N up to 10 at once; past the declared accept backlog of 10, at once "
+        "or one SYN resend late (2.00x at N=11, 4.00x at N=12: D + 1, 3 or 7 s, the kernel counted resends)"
+    )  # fmt: skip
+
+
+def test_assess_all_passes_each_servers_backlog() -> None:
+    points = frame(row(10), row(11, 2.0, delay_s=1.0, syn_retrans=1))
+    assert [r.verdict for r in assess_all(points, {"s": (None, "why")}, {"s": 10})] == ["consistent"]
+    assert [r.verdict for r in assess_all(points, {"s": (None, "why")}, {"other": 10})] == ["disagrees"]
+    assert [r.verdict for r in assess_all(points, {"s": (None, "why")})] == ["disagrees"]
+
+
+def test_every_re_measure_is_named_in_the_reason() -> None:
+    points = frame(row(4, remeasured="re-measured (first 2.0x)"), row(8, remeasured="re-measured (first 3.0x)"))
+    assert assess("s", None, "why", points).reason == (
+        "every N up to 8 at once; N=4 re-measured (first 2.0x); N=8 re-measured (first 3.0x)"
+    )

@@ -28,11 +28,12 @@ from harness.compare.claims import (
     cpu_expectation,
     expected_behaviour,
     expected_text,
+    rejection_text,
     servers_for,
 )
-from harness.core.catalog import CATALOG
+from harness.core.catalog import CATALOG, Catalog
 from harness.core.claims import CLAIMS, CLAIMS_BY_ID
-from tests.test_claims import HANDLERS, WAIT, article_frame, cpu_frame, row, small_d_frame
+from tests.test_claims import CPU, HANDLERS, WAIT, article_frame, cpu_frame, row, small_d_frame
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mutants" / "claims-expected.json"
 INF = math.inf
@@ -246,3 +247,143 @@ def test_what_check_says_it_measured_word_for_word() -> None:
     if os.environ.get("MUTANTS_REGENERATE"):
         MEASURED.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
     assert found == json.loads(MEASURED.read_text(encoding="utf-8"))
+
+
+# uvicorn-limit5 declares k = 4: at N = 5, every batch should serve 4 and turn 1 away at once.
+AS_DECLARED = {"server": "uvicorn-limit5", "client": "go-goroutines", "status": "ok", "ratio_median": 1.02,
+               "rejected": 3, "served_min": 4, "served_max": 4, "max_in_flight": 4, "failed_requests": 0,
+               "rejected_late": 0, "served_fast": 0}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        ({}, "rejecting"),
+        ({"max_in_flight": None}, "rejecting"),  # no in-flight evidence: the per-batch counts decide
+        ({"served_min": 0, "served_max": 0, "max_in_flight": None}, "rejecting all"),
+        ({"served_min": 1, "served_max": 1, "max_in_flight": 1}, "rejecting other than k"),  # one served, not 0
+        ({"served_min": 2, "served_max": 4}, "rejecting other than k"),
+        ({"max_in_flight": 5}, "rejecting other than k"),  # more held than the limit
+        ({"failed_requests": 1}, "rejecting other than k"),
+        ({"served_fast": 1}, "rejecting other than k"),  # an answer before D is no served request
+        ({"rejected_late": 1}, "rejecting other than k"),  # queued, then turned away
+        ({"served_min": None}, "in between"),  # no per-batch counts
+        ({"served_max": None}, "in between"),
+        ({"server": "go-nethttp"}, "in between"),  # no declared k to hold it to
+    ],
+)
+def test_a_rejecting_pairing_is_read_per_batch(change: dict[str, object], shown: str) -> None:
+    assert behaviour({**AS_DECLARED, **change}, WAIT) == shown
+
+
+@pytest.mark.parametrize(
+    ("rows", "text"),
+    [
+        ([AS_DECLARED], "go-goroutines 4 served + 1 rejected per batch"),
+        ([{**AS_DECLARED, "served_min": 2}], "go-goroutines 2-4 served + 1-3 rejected per batch"),
+        ([{**AS_DECLARED, "rejected_late": 2, "served_fast": 1}],
+         "go-goroutines 4 served + 1 rejected per batch (2 rejected later than 0.5 x D) (1 served in under 0.5 x D)"),
+        ([{**AS_DECLARED, "rejected_late": None, "served_fast": None}],
+         "go-goroutines 4 served + 1 rejected per batch"),
+        ([{**AS_DECLARED, "served_fast": 3}],
+         "go-goroutines 4 served + 1 rejected per batch (3 served in under 0.5 x D)"),
+        ([{**AS_DECLARED, "served_max": None}, {**AS_DECLARED, "client": "httpx-async"}],
+         "httpx-async 4 served + 1 rejected per batch"),  # a pairing without counts is left out, not the rest
+        ([AS_DECLARED, {**AS_DECLARED, "client": "httpx-async", "served_min": 3}],
+         "go-goroutines 4 served + 1 rejected per batch, httpx-async 3-4 served + 1-2 rejected per batch"),
+        ([{**AS_DECLARED, "served_min": None}], "no per-batch served/rejected counts"),
+    ],
+)  # fmt: skip
+def test_how_the_batches_split_in_words(rows: list[dict[str, object]], text: str) -> None:
+    assert rejection_text(pd.DataFrame(rows), WAIT) == text
+
+
+def test_what_the_rejecting_claim_expects_at_any_k() -> None:
+    x14 = CLAIMS_BY_ID["X14"]
+    four = Context(4, 2, "wait", CATALOG)
+    assert "per batch 4 served in about D and 0 answered 503 at once" in expected_text(x14, four, ("uvicorn-limit5",))
+    assert "and 5 answered 503 at once" in expected_text(x14, WAIT, ())  # no declared k: none is served
+
+
+def test_a_runs_http_version_is_in_its_context() -> None:
+    assert Context.of({"clients": 5, "delay_s": 0.1, "http": "2"}, {"cores": 2}, CATALOG).http == "2"
+    assert Context.of({"clients": 5, "delay_s": 0.1}, {"cores": 2}, CATALOG).http == "1.1"
+
+
+def one(claim: str, rows: list[dict[str, object]], ctx: Context, catalog_handlers: dict | None = None) -> ClaimResult:
+    return next(c for c in check(pd.DataFrame(rows), catalog_handlers or {}, ctx) if c.id == claim)
+
+
+def test_a_claim_with_no_pairing_says_how_to_run_it() -> None:
+    """uvicorn-workers5 ran, but only with the sequential client: X4 has no pairing to judge."""
+    result = one("X4", [row("uvicorn-workers5", "httpx-sequential", 5.1, 1, 5, parallelism=1.0)], CPU)
+    assert (result.verdict, result.measured) == (
+        "inconclusive",
+        "not measured: run with --servers uvicorn-workers5,gunicorn-uvicorn5",
+    )
+
+
+def test_what_is_not_measured_comes_first_in_the_evidence() -> None:
+    result = one("X1", [row("fastapi-def", "go-goroutines", 5.0, 5, 1, 5, parallelism=1.0)], CPU)
+    assert result.measured == (
+        "fastapi-def go-goroutines 5.00x (5.00 calls); not measured: django-runserver, gunicorn-threads5; in flight 5; "
+        "processes 1; threads 5; parallelism 1.00"
+    )
+
+
+def test_a_claim_declared_by_two_clients_needs_both_measured() -> None:
+    clients = tuple(c.model_copy(update={"claims": ("C2",)}) if c.name == "httpx-async" else c for c in CATALOG.clients)
+    ctx = Context(5, 2, "wait", Catalog(CATALOG.servers, clients))
+    result = one("C2", [row("go-nethttp", "go-goroutines", 1.02, 5, 1, 5)], ctx)
+    assert (result.verdict, result.measured) == (
+        "inconclusive",
+        "go-goroutines 1.02x; not measured: httpx-async; in flight 5; processes 1; threads 5",
+    )
+
+
+@pytest.mark.parametrize(
+    ("processes", "verdict"),
+    [(None, "inconclusive"), (1, "inconclusive"), (2, "refuted"), (5, "refuted")],
+)
+def test_a_spread_claim_is_refuted_only_when_the_work_reached_two_workers(processes: int | None, verdict: str) -> None:
+    """X4 (async workers run in parallel): one at a time in one worker is the kernel's pick of
+    a worker, no test; one at a time with two or more workers seen is a refutation."""
+    serial = {**row("uvicorn-workers5", "go-goroutines", 5.1, 1, parallelism=1.0), "processes": processes}
+    parallel = {**row("gunicorn-uvicorn5", "go-goroutines", 2.7, 5, 5, parallelism=1.9)}
+    assert one("X4", [serial, parallel], CPU).verdict == verdict
+
+
+def test_a_failed_cpu_pairing_shows_no_calls() -> None:
+    failed = row("go-nethttp", "go-goroutines", 2.7, 5, status="failed", parallelism=1.9)
+    assert one("X5", [failed], CPU).measured.startswith("go-goroutines failed; in flight 5")
+
+
+def test_d_too_small_stands_on_one_core_too() -> None:
+    """On one core a parallelism claim is *inconclusive (1 usable core)*, unless D was too small,
+    which says what to change."""
+    ctx = Context(5, 1, "cpu", CATALOG, delay_s=0.05, dispatch_s={"go-goroutines": 0.02})
+    result = one("X5", [row("go-nethttp", "go-goroutines", 2.7, 5, parallelism=1.9)], ctx)
+    assert result.verdict == "D too small"
+
+
+def test_d_too_small_names_each_client_and_its_spread() -> None:
+    ctx = Context(5, 2, "wait", CATALOG, delay_s=0.2, dispatch_s={"go-goroutines": 0.1234, "httpx-async": 0.05})
+    rows = [row("go-nethttp", c, 1.02, 5, 1, 5) for c in ("go-goroutines", "httpx-async")]
+    assert one("C1", rows, ctx).measured.endswith(
+        "D too small for go-goroutines, httpx-async (dispatch spread go-goroutines 123.4 ms, httpx-async 50.0 ms; "
+        "D >= 5 x that: use --delay 0.62 or more)"
+    )
+
+
+def test_a_pairing_without_in_flight_evidence_still_shows_its_processes_and_threads() -> None:
+    without = {**AS_DECLARED, "max_in_flight": None, "processes": 1, "threads": 1, "client_concurrent": True}
+    result = one("X14", [without], WAIT)
+    assert (result.verdict, result.measured) == (
+        "confirmed",
+        "go-goroutines 1.02x; processes 1; threads 1; go-goroutines 4 served + 1 rejected per batch",
+    )
+
+
+def test_parallelism_is_evidence_only_with_cpu_work() -> None:
+    result = one("C1", [row("go-nethttp", "go-goroutines", 1.02, 5, 1, 5, parallelism=0.1)], WAIT)
+    assert result.measured == "go-goroutines 1.02x; in flight 5; processes 1; threads 5"

@@ -3,7 +3,9 @@ is not in flight, a handler that ends on the window's end is the window's CPU, n
 
 from __future__ import annotations
 
-from harness.load.steps import LoadRequest, Step, step_row
+from dataclasses import replace
+
+from harness.load.steps import LoadRequest, Step, parse_line, step_row
 
 MS = 1_000_000
 
@@ -31,3 +33,14 @@ def test_a_handler_ending_on_the_windows_end_is_counted() -> None:
 
 def test_no_client_cpu_is_zero_cores() -> None:
     assert row([], counted_cpu_ns=None)["client_cpu_cores"] == 0.0
+
+
+def test_a_step_counts_the_protocols_its_counted_requests_were_answered_with() -> None:
+    raw = {"name": "a", "warmup": False, "intended_ns": 0, "recv_ns": 10 * MS, "status": 200}
+    assert parse_line({**raw, "proto": "HTTP/2.0"}).proto == "HTTP/2.0"
+    assert parse_line(raw).proto == ""  # no answer, or a client that does not say
+    h2 = [replace(req(n, recv=10 * MS), proto="HTTP/2.0") for n in "ab"]
+    warm = replace(req("w", recv=10 * MS), proto="HTTP/1.1", warmup=True)
+    assert row([*h2, replace(req("c", recv=10 * MS), proto="HTTP/1.1"), req("d", recv=None, error="x"), warm])[
+        "protocols"
+    ] == {"HTTP/2.0": 2, "HTTP/1.1": 1}
