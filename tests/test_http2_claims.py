@@ -16,8 +16,14 @@ from harness.core.claims import CLAIMS_BY_ID, claims_for
 H2 = Context(5, 2, "wait", CATALOG, http="2")
 H1_1 = Context(5, 2, "wait", CATALOG)
 CLIENTS = ("go-goroutines", "httpx-async")
-SERVER = {"H1": "gunicorn-threads5-h2", "H2": "granian-wsgi-h2", "H3": "granian-asgi-h2", "H4": "hypercorn-asgi",
-          "H5": "gunicorn-gevent-h2", "H6": "gunicorn-asgi-h2"}
+SERVER = {
+    "H1": "gunicorn-threads5-h2",
+    "H2": "granian-wsgi-h2",
+    "H3": "granian-asgi-h2",
+    "H4": "hypercorn-asgi",
+    "H5": "gunicorn-gevent-h2",
+    "H6": "gunicorn-asgi-h2",
+}
 SERIAL = (5.05, 1, 1, 1)
 AT_ONCE_THREADS = (1.02, 5, 1, 5)
 AT_ONCE_ONE_THREAD = (1.02, 5, 1, 1)
