@@ -24,7 +24,7 @@ N = 5
 WAIT = Context(N, 2, "wait", CATALOG)
 CPU = Context(N, 2, "cpu", CATALOG)
 H2C = Context(N, 2, "wait", CATALOG, http="2")
-"""``--http 2``: the five requests as five streams of one connection (claims H1..H4)."""
+"""``--http 2``: the five requests as five streams of one connection (claims H1..H6)."""
 CLIENTS = ("go-goroutines", "httpx-async")
 HANDLERS = {s: {"views.process_request"} for s in servers_for("C11", CATALOG)}
 
@@ -141,6 +141,8 @@ CASES = [
     Case("H2", {"granian-wsgi-h2": CONCURRENT}, {"granian-wsgi-h2": SERIAL}, H2C),
     Case("H3", {"granian-asgi-h2": ONE_THREAD}, {"granian-asgi-h2": SERIAL}, H2C),
     Case("H4", {"hypercorn-asgi": ONE_THREAD}, {"hypercorn-asgi": CONCURRENT}, H2C),  # one loop, not N threads
+    Case("H5", {"gunicorn-gevent-h2": SERIAL}, {"gunicorn-gevent-h2": ONE_THREAD}, H2C),  # in turn
+    Case("H6", {"gunicorn-asgi-h2": ONE_THREAD}, {"gunicorn-asgi-h2": SERIAL}, H2C),
 ]
 
 
@@ -153,7 +155,7 @@ def verdict(case: Case, evidence: dict[str, Evidence]) -> tuple[str, str]:
 
 
 def test_every_claim_has_a_case() -> None:
-    assert {c.id for c in CLAIMS} == {case.claim for case in CASES}  # H1..H4 judged on a --http 2 context
+    assert {c.id for c in CLAIMS} == {case.claim for case in CASES}  # H1..H6 judged on a --http 2 context
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.claim)

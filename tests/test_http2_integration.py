@@ -16,7 +16,8 @@ from tests.conftest import assert_none_left, harness
 
 pytestmark = pytest.mark.integration
 
-SERVERS = ("go-nethttp", "gunicorn-threads5-h2", "granian-asgi-h2", "hypercorn-asgi")
+SERVERS = ("go-nethttp", "gunicorn-threads5-h2", "gunicorn-gevent-h2", "gunicorn-asgi-h2", "granian-asgi-h2",
+           "hypercorn-asgi")  # fmt: skip
 CLIENTS = ("go-goroutines", "httpx-async", "requests-threads")
 
 
@@ -35,6 +36,9 @@ def test_http2_reports_protocol_connections_in_flight_and_threads(tmp_path: Path
         assert p["protocol"] == "HTTP/2", key  # none of these fell back to HTTP/1.1
         assert p["new_connections"] in (0, None), key  # reused: the warm-up's one connection
         assert p["max_in_flight"] >= 1 and p["threads"] >= 1, key
+    for client in CLIENTS[:2]:  # gunicorn's gevent worker takes one connection's streams in turn, its ASGI one at once
+        assert rows[("gunicorn-gevent-h2", client)]["max_in_flight"] == 1
+        assert rows[("gunicorn-asgi-h2", client)]["max_in_flight"] == 5
     warmups = [b for b in report["batches"] if b["warmup"]]
     assert all(b["new_connections"] in (1, None) for b in warmups)  # N streams, ONE connection
     assert {b["new_connections"] for b in warmups if b["server"] == "go-nethttp"} == {1}

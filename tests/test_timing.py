@@ -5,6 +5,7 @@ Nothing here runs or times anything; every number comes from the records below.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,7 +13,15 @@ import pandas as pd
 import pytest
 
 from harness import export
-from harness.bench.runner import BenchPlan, BenchResult, Scale, WholeRun
+from harness.bench.runner import (
+    PRECISION_SERVERS,
+    TARGET_DELAY_S,
+    BenchPlan,
+    BenchResult,
+    Scale,
+    WholeRun,
+    precision_args,
+)
 from harness.bench.timing import BatchTiming, batch_ideal_s, breakdown, ideal_s, overheads, request_split
 from harness.core.catalog import CATALOG
 from harness.core.records import Phase
@@ -188,3 +197,21 @@ def test_bench_files(tmp_path: Path) -> None:
         assert heading in md
     row = next(line for line in md.splitlines() if line.startswith("| httpx-async "))
     assert [cell.strip() for cell in row.split("|")[1:-1]] == ["httpx-async", "1 x D", "+5.0 %", "+5.0 %"]
+
+
+NEW_CLIENTS = ("requests-threads", "aiohttp-async", "httpx2-async")
+
+
+def test_the_precision_part_measures_every_client_beside_httpx_async(tmp_path: Path) -> None:
+    args = precision_args(BenchPlan(out_dir=tmp_path), TARGET_DELAY_S)
+    assert args[args.index("--client-impls") + 1] == "all" and args[args.index("--delay") + 1] == "0.2"
+    assert {"httpx-async", *NEW_CLIENTS} <= set(CATALOG.clients_by_name)  # what "all" takes
+    clients = ("httpx-async", *NEW_CLIENTS)
+    batches = [BatchTiming(s, c, r, 5, 0.2, 0.21, 0.22) for s in PRECISION_SERVERS for c in clients for r in range(2)]
+    result = dataclasses.replace(fixed_bench(tmp_path), overhead=overheads(batches, CATALOG),
+                                 overhead_by_server=overheads(batches, CATALOG, per_server=True))  # fmt: skip
+    paths = export.write("bench", result, tmp_path)
+    md = next(p for p in paths if p.suffix == ".md").read_text()
+    for client in clients:
+        row = next(line for line in md.splitlines() if line.startswith(f"| {client} "))
+        assert [cell.strip() for cell in row.split("|")[1:4]] == [client, "1 x D", "+5.0 %"], client

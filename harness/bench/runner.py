@@ -281,6 +281,14 @@ def _run(argv: Sequence[str], *, name: str, out: Path, env: dict[str, str]) -> t
     return code, seconds
 
 
+def precision_args(plan: BenchPlan, delay_s: float) -> list[str]:
+    """The precision part's compare at one D: every client of the catalog (``--client-impls all``),
+    so the clients Python code really uses (requests-threads, aiohttp-async, httpx2-async) get
+    their overhead beside httpx-async's."""
+    return ["--servers", ",".join(plan.precision_servers), "--client-impls", "all", "--delay", f"{delay_s:g}",
+            "--repeats", str(plan.repeats)]  # fmt: skip
+
+
 def harness_compare(args: Sequence[str], out: Path) -> RunRecords:
     """``python -m harness compare ARGS --out OUT``, as a subprocess, read back."""
     argv = [sys.executable, "-m", "harness", "compare", *args, "--out", str(out)]
@@ -343,14 +351,7 @@ def run_bench(
 
     if "precision" in plan.parts:
         done = part("precision")
-        servers = ",".join(plan.precision_servers)
-        runs = [
-            harness_compare(
-                f"--servers {servers} --client-impls all --delay {d:g} --repeats {plan.repeats}".split(),
-                plan.runs_dir / f"precision-{d:g}",
-            )
-            for d in plan.delays
-        ]
+        runs = [harness_compare(precision_args(plan, d), plan.runs_dir / f"precision-{d:g}") for d in plan.delays]
         _note_go(result, runs[0])
         batches = [b for r in runs for b in r.batches]
         result.overhead = overheads(batches, CATALOG)

@@ -483,6 +483,31 @@ SERVERS: tuple[ServerSpec, ...] = (
         h2c="only",  # with prior-knowledge, a cleartext connection must open with the HTTP/2 preface
         default=False,
     ),
+    gunicorn(
+        "gunicorn-gevent-h2",
+        DJANGO_WSGI,
+        flags=("-k", "gevent", "-w", "1", *GUNICORN_H2C),
+        claims=("H5",),
+        summary="gunicorn `-k gevent -w 1` serving h2c with prior knowledge, the same Django view",
+        capacity=1000,
+        capacity_reason="1 gevent worker: a greenlet per connection up to --worker-connections (default 1000), "
+        "which serves its connection's streams in turn",
+        computing="a computing view never yields to the other greenlets: one at a time",
+        h2c="only",
+        default=False,
+    ),
+    gunicorn(
+        "gunicorn-asgi-h2",
+        APP_ASYNC,
+        flags=("-k", "asgi", "-w", "1", *GUNICORN_H2C),
+        claims=("H6",),
+        summary="gunicorn's ASGI worker `-k asgi -w 1` serving h2c with prior knowledge, the FastAPI `async def` app",
+        capacity=None,
+        capacity_reason="awaiting handlers share one event loop, a task per stream",
+        computing=LOOP_HELD,
+        h2c="only",
+        default=False,
+    ),
     ServerSpec(
         name="granian-wsgi-h2",
         summary="granian-wsgi with `--http 2`: the same Django view over h2c",

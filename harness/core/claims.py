@@ -102,6 +102,11 @@ CLAIMS: tuple[Claim, ...] = (
           "concurrent", processes="one", threads="one", article=False, http="2"),
     Claim("H4", "hypercorn (ASGI) over h2c: five streams of one connection are served at once, in one thread",
           "concurrent", processes="one", threads="one", article=False, http="2"),
+    Claim("H5", "gunicorn's gevent worker over h2c: one greenlet serves all of a connection's streams in turn, so "
+          "five streams of one connection are served one at a time", "serial", processes="one", threads="one",
+          article=False, http="2"),
+    Claim("H6", "gunicorn's ASGI worker over h2c: a task per stream, so five streams of one connection are served "
+          "at once, in one thread", "concurrent", processes="one", threads="one", article=False, http="2"),
     # Any server, from what it declares: the one claim a new entry gets without code.
     Claim("G1", "a server's declared capacity k holds: N <= k requests are served at once (~1 x D, N in flight), "
           "N > k in waves (ceil(N / k) x D, k in flight)", article=False, generic=True),
