@@ -14,18 +14,20 @@ An unbounded server (an event loop: every connection accepted, every request sta
 has no slots: its ceiling is where its cores give out. Its CPU use grows with λ as a
 fixed per-second cost (the loop's own wake-ups, shared by more requests as λ grows) plus
 a cost per request, so c measured at one rate overstates the cost at a higher one; the
-ceiling is where the line through the CPU use of the two fastest steps kept up with
-reaches the server's cores (``cpu_ceiling_rps``; ``cores / c`` with one step). Past it
-the loop is still one FIFO queue: the kernel's accept queue and the loop's ready queue
-run callbacks in arrival order, and a request's CPU work (its parsing, then its
-``sleep(D)`` timer callback and its answer) waits behind the work queued ahead of it,
-which is why the timers fire late. So its median is the same ``S + (λ / μ - 1)(W + T / 2)``,
-but μ is the rate the loop drained at that step, measured (its achieved throughput): the
-loop's CPU per request at overload is not a constant of the server (more connections,
-timers and buffers per second; a busy neighbour on the core), and just past the ceiling
-the median is set by λ / μ - 1 of a few per cent, so 1 % of error in μ moves it by
-(W + T / 2) λ / μ / 100, 35 ms at W = 1, T = 5. That part is a check of the queue's
-shape given the drain rate, not a prediction of the drain rate.
+ceiling is where the line through the CPU use of its fastest step kept up with and one
+at least 20 % slower reaches the server's cores (``cpu_ceiling_rps``; ``cores / c``
+without such a pair). Past it the loop is still one FIFO queue, not processor sharing:
+the kernel's accept queue and the loop's ready queue run callbacks in arrival order, and
+a request's CPU work (its parsing, then its ``sleep(D)`` timer callback and its answer)
+waits behind the work queued ahead of it, which is why the timers fire late. So its
+median is the same ``S + (λ / μ - 1)(W + T / 2)``, but μ is the rate the loop drained at
+that step, measured (its achieved throughput): a check of the queue's shape given the
+drain rate, not a prediction of it. It cannot be one within 15 %: just past the ceiling
+λ / μ - 1 is a few per cent, so 1 % of error in μ moves the median by
+(W + T / 2) λ / μ / 100 (35 ms at W = 1, T = 5); the loop's throughput falls as its queue
+grows (each request in flight holds its own HTTP/1.1 connection, so the client dials
+more, and a new connection costs the server more CPU than a warm one); and that feedback
+makes the onset random (a loop can keep up for seconds above its ceiling, then collapse).
 
 With Poisson arrivals a queue forms below the ceiling too: M/D/k's mean wait by
 Cosmetatos's correction of M/M/k's, with Erlang's C computed through the stable Erlang
