@@ -90,6 +90,8 @@ def test_the_report_uses_the_cpu_line_and_the_measured_drain() -> None:
     assert cpu_ceiling(rows, 5, 0.05, 1, 0.0004) is None  # bounded: k / (D + c)
     assert [drain_rps(r, None, 0.0504) for r in rows] == [1000, 2000, 2500]
     assert drain_rps(rows[2], 5, 0.0504) is None
+    lagged = {**rows[2], "client_lagged": True}  # its 2500/s measured the client: the CPU line's ceiling instead
+    assert drain_rps(lagged, None, 0.0504, 2666.7) == 2666.7 and drain_rps(lagged, None, 0.0504) is None
     steps = [Step("async", float(r["offered_rps"])) for r in rows]  # type: ignore[arg-type]
     report = build(steps, settings={"delay_s": 0.05, "duration_s": 5, "warmup_s": 1},
                    environment={"cores": 1}, capacities={"async": None}, complete=True, rows=rows)  # fmt: skip

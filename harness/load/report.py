@@ -69,12 +69,15 @@ def cpu_ceiling(
     return model.cpu_ceiling_rps(kept, cores)
 
 
-def drain_rps(row: dict[str, Any], capacity: int | None, service_s: float) -> float | None:
+def drain_rps(row: dict[str, Any], capacity: int | None, service_s: float, line: float | None = None) -> float | None:
     """The rate an unbounded server drained at in this step, measured: its achieved throughput where it fell
-    behind, the offered rate where it kept up (no queue); ``None`` for a bounded server (its k / S)."""
+    behind, the offered rate where it kept up (no queue); where the client lagged, its achieved rate is the
+    client's, so the CPU line's ceiling ``line``; ``None`` for a bounded server (its k / S)."""
     achieved = model._num(row.get("achieved_rps"))
     if capacity is not None or row.get("status") != "ok" or achieved is None:
         return None
+    if row.get("client_lagged"):
+        return line
     return float(row["offered_rps"]) if model.kept_up(row, service_s) else achieved
 
 
@@ -100,7 +103,7 @@ def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str,
             step.offered_rps, k, delay, poisson=poisson, duration_s=float(settings["duration_s"]),
             warmup_s=float(settings.get("warmup_s") or 0.0), cost_s=c or 0.0, cores=cores,
             timeout_s=float(settings.get("request_timeout_s") or math.inf),
-            drain_rps=drain_rps(row, k, delay + (c or 0.0)))  # fmt: skip
+            drain_rps=drain_rps(row, k, delay + (c or 0.0), lines.get(step.server)))  # fmt: skip
         rows.append(row)
     frame = pd.DataFrame(rows)
     results = []
