@@ -22,8 +22,8 @@ a request's CPU work (its parsing, then its ``sleep(D)`` timer callback and its 
 waits behind the work queued ahead of it, which is why the timers fire late. So its
 median is the same ``S + (λ / μ - 1)(W + T / 2)``, but μ is the rate the loop drained at
 that step, measured (its achieved throughput; the CPU line's where the client lagged): a
-check of the queue's shape given the drain rate, not a prediction of it. It cannot be one within 15 %: just past the ceiling
-λ / μ - 1 is a few per cent, so 1 % of error in μ moves the median by
+check of the queue's shape given the drain rate, not a prediction of it. It cannot be one
+within 15 %: just past the ceiling λ / μ - 1 is a few per cent, so 1 % of error in μ moves the median by
 (W + T / 2) λ / μ / 100 (35 ms at W = 1, T = 5); the loop's throughput falls as its queue
 grows (each request in flight holds its own HTTP/1.1 connection, so the client dials
 more, and a new connection costs the server more CPU than a warm one); and that feedback
