@@ -12,7 +12,7 @@ import pytest
 from harness.cli.load import warmup_covers
 from harness.core.errors import UsageError
 from harness.load import model
-from harness.load.report import build, cost_s
+from harness.load.report import build, cost_s, cpu_ceiling, drain_rps
 from harness.load.runner import LoadPlan
 from harness.load.steps import TIMEOUT_ERROR, LoadRequest, Step, percentile, step_row
 from tests.conftest import assert_none_left, harness
@@ -49,6 +49,58 @@ def test_the_overload_median_includes_the_warm_up_queue() -> None:
     threads5 = [model.predicted_latency_s(rate, 5, 0.05, poisson=False, duration_s=5, warmup_s=1, cost_s=0.0024)
                 for rate in (110, 150)]  # fmt: skip
     assert threads5 == [pytest.approx(0.577, rel=0.05), pytest.approx(2.066, rel=0.05)]
+
+
+def test_an_unbounded_servers_ceiling_is_where_its_cpu_line_reaches_its_cores() -> None:
+    """By hand: 0.5 cores at 1000/s and 0.8 at 2000/s: 0.3 ms more CPU per request, 0.2 cores left at
+    2000/s, so the line reaches 1 core at 2000 + 0.2 / 0.0003 = 2666.7/s. cores / c at the faster step
+    (c = 0.4 ms) would say 2500/s: the fixed per-second cost is counted as per-request cost."""
+    assert model.cpu_ceiling_rps([(1000, 0.5), (2000, 0.8)], 1) == pytest.approx(2000 + 0.2 / 0.0003)
+    assert model.cpu_ceiling_rps([(2000, 0.8), (1000, 0.5)], 2) == pytest.approx(2000 + 1.2 / 0.0003)  # any order
+    # the second point is the fastest at least 20 % below the top: 1700/s is too close, 1600/s is taken
+    assert model.cpu_ceiling_rps([(1600, 0.7), (1700, 0.9), (2000, 0.8)], 1) == pytest.approx(2000 + 0.2 / 0.00025)
+    assert model.cpu_ceiling_rps([(1000, 0.5)], 1) is None  # one step: cores / c
+    assert model.cpu_ceiling_rps([(1000, 0.5), (2000, 0.5)], 1) is None  # no rise: no line
+    assert model.cpu_ceiling_rps([(1000, 0.5), (2000, 0.8)], None) is None  # cores unknown
+    assert model.cpu_ceiling_rps([(1000, None), (2000, 0.8)], 1) is None  # type: ignore[list-item]
+
+
+def test_an_unbounded_servers_overload_median_drains_at_its_measured_rate() -> None:
+    """By hand (published fastapi-async at 2400/s: achieved 2217.8/s, p50 294 ms; the old model said
+    931 ms from cores / c = 1917/s): S = 0.05 + 0.0005; the queue grows by 2400 / 2217.8 - 1 = 8.2 % of
+    the time through W + T / 2 = 3.5 s: 0.0505 + 0.0822 x 3.5 = 0.338 s."""
+    got = model.predicted_latency_s(2400, None, 0.05, poisson=False, duration_s=5, warmup_s=1, cost_s=0.0005,
+                                    cores=1, drain_rps=2217.8)  # fmt: skip
+    assert got == pytest.approx(0.0505 + (2400 / 2217.8 - 1) * 3.5)
+    assert got == pytest.approx(0.294, rel=0.15)
+    # kept up with (drain = offered): no queue, even above cores / c = 2000/s
+    assert model.predicted_latency_s(2100, None, 0.05, poisson=False, duration_s=5, warmup_s=1, cost_s=0.0005,
+                                     cores=1, drain_rps=2100) == pytest.approx(0.0505)  # fmt: skip
+    assert model.predicted_latency_s(2100, None, 0.05, poisson=False, duration_s=5, warmup_s=1, cost_s=0.0005,
+                                     cores=1, drain_rps=2000, timeout_s=0.1) == 0.1  # fmt: skip
+
+
+def test_the_report_uses_the_cpu_line_and_the_measured_drain() -> None:
+    def row(rate: float, achieved: float, cpu: float, p50: float) -> dict[str, object]:
+        return {**_row(rate, achieved, p50=p50), "server": "async", "server_cpu_cores": cpu,
+                "server_cpu_per_request_s": cpu / achieved}  # fmt: skip
+
+    rows = [row(1000, 1000, 0.5, 0.051), row(2000, 2000, 0.8, 0.052), row(3000, 2500, 1.0, 0.75)]
+    assert cpu_ceiling(rows, None, 0.05, 1, 0.0004) == pytest.approx(2666.7, rel=1e-4)
+    assert cpu_ceiling(rows, 5, 0.05, 1, 0.0004) is None  # bounded: k / (D + c)
+    assert [drain_rps(r, None, 0.0504) for r in rows] == [1000, 2000, 2500]
+    assert drain_rps(rows[2], 5, 0.0504) is None
+    lagged = {**rows[2], "client_lagged": True}  # its 2500/s measured the client: the CPU line's ceiling instead
+    assert drain_rps(lagged, None, 0.0504, 2666.7) == 2666.7 and drain_rps(lagged, None, 0.0504) is None
+    steps = [Step("async", float(r["offered_rps"])) for r in rows]  # type: ignore[arg-type]
+    report = build(steps, settings={"delay_s": 0.05, "duration_s": 5, "warmup_s": 1},
+                   environment={"cores": 1}, capacities={"async": None}, complete=True, rows=rows)  # fmt: skip
+    (found,) = report.capacity
+    assert found.model_rps == pytest.approx(2666.7, rel=1e-4) and found.measured_rps == 2500
+    assert found.verdict == "consistent" and "the model's CPU line = 2667/s" in found.reason
+    # c = 0.8 / 2000 = 0.4 ms; at 3000/s: 0.0504 + (3000 / 2500 - 1) x 3.5 = 0.7504 s (cores / c: 0.05 + 0.6 x 3.5)
+    assert list(report.steps["model_p50_s"]) == [pytest.approx(0.0504), pytest.approx(0.0504),
+                                                 pytest.approx(0.7504)]  # fmt: skip
 
 
 def test_erlang_c_is_stable_at_k_1000() -> None:

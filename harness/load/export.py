@@ -106,9 +106,11 @@ def render_markdown(report: LoadReport) -> str:
         "",
         f"A server that holds k requests at once serves at most k / D requests per second; the model's ceiling "
         f"is k / (D + c), c the server's CPU seconds per request measured below the ceiling (an unbounded "
-        f"server's: its cores / c). The verdict is *consistent* when the highest throughput a step achieved is "
+        f"server's: where the line through its CPU use at its fastest step kept up with and one at least 20% slower "
+        f"reaches its cores; without such a pair, cores / c). "
+        f"The verdict is *consistent* when the highest throughput a step achieved is "
         f"within {model.TOLERANCE:.0%} of k / D (and a step offered more than that), or, for an unbounded server, "
-        f"of cores / c where the server gave out; steps where more than {model.CLIENT_LAG_MAX:.0%} of the sends "
+        f"of that CPU line where the server gave out; steps where more than {model.CLIENT_LAG_MAX:.0%} of the sends "
         f"left late measured the client too and are left out, and a ceiling at or above "
         f"{model.CLIENT_SHARE:.0%} of the client's own limit is marked client-limited.",
         "",
@@ -126,7 +128,8 @@ def render_markdown(report: LoadReport) -> str:
         "Offered and achieved rate (completed per second inside the counted window), the model's throughput "
         "min(λ, k / D), latency percentiles in ms from the intended send time, failures and timeouts included "
         "(and the model's median: the queue of the warm-up W and half the window, at the measured service time "
-        "D + c), failures, timeouts, the client's late sends, and from the handlers' own records the most "
+        "D + c, drained at k / (D + c), or for an unbounded server at the rate it achieved in that step), "
+        "failures, timeouts, the client's late sends, and from the handlers' own records the most "
         "requests in flight and the server's CPU in cores inside the counted window.",
         "",
     ]

@@ -3,20 +3,41 @@
 Each request costs the server D plus its own per-request cost c (accepting, parsing,
 answering: measured as the server's CPU seconds per request below the ceiling), so a
 slot serves one request every S = D + c seconds and the ceiling is ``k / S``
-(gunicorn's sync worker: 19.2/s at D = 0.05, not 20). An unbounded server's ceiling is
-where its cores give out: ``cores / c``. Below the ceiling a request waits for nothing
-(constant arrivals) and its latency is S. Above it the queue grows by ``λ - μ`` requests
-per second (μ the ceiling), and it has already grown for the warm-up W (sent at the same
-rate just before the counted window), so a request arriving t seconds into the window
-waits ``(λ / μ - 1) (W + t)``; the median request arrives at t = T / 2. With Poisson
-arrivals a queue forms below the ceiling too: M/D/k's mean wait by Cosmetatos's
-correction of M/M/k's, with Erlang's C computed through the stable Erlang B recursion
-(k = 1000 works).
+(gunicorn's sync worker: 19.2/s at D = 0.05, not 20). Below the ceiling a request waits
+for nothing (constant arrivals) and its latency is S. Above it the queue grows by
+``λ - μ`` requests per second (μ the rate it drains at), and it has already grown for the
+warm-up W (sent at the same rate just before the counted window), so a request arriving
+t seconds into the window waits ``(λ / μ - 1) (W + t)``; the median request arrives at
+t = T / 2. For a bounded server μ = k / S, predicted from figures below the ceiling.
+
+An unbounded server (an event loop: every connection accepted, every request started)
+has no slots: its ceiling is where its cores give out. Its CPU use grows with λ as a
+fixed per-second cost (the loop's own wake-ups, shared by more requests as λ grows) plus
+a cost per request, so c measured at one rate overstates the cost at a higher one; the
+ceiling is where the line through the CPU use of its fastest step kept up with and one
+at least 20 % slower reaches the server's cores (``cpu_ceiling_rps``; ``cores / c``
+without such a pair). Past it the loop is still one FIFO queue, not processor sharing:
+the kernel's accept queue and the loop's ready queue run callbacks in arrival order, and
+a request's CPU work (its parsing, then its ``sleep(D)`` timer callback and its answer)
+waits behind the work queued ahead of it, which is why the timers fire late. So its
+median is the same ``S + (λ / μ - 1)(W + T / 2)``, but μ is the rate the loop drained at
+that step, measured (its achieved throughput; the CPU line's where the client lagged): a
+check of the queue's shape given the drain rate, not a prediction of it. It cannot be one
+within 15 %: just past the ceiling λ / μ - 1 is a few per cent, so 1 % of error in μ moves the median by
+(W + T / 2) λ / μ / 100 (35 ms at W = 1, T = 5); the loop's throughput falls as its queue
+grows (each request in flight holds its own HTTP/1.1 connection, so the client dials
+more, and a new connection costs the server more CPU than a warm one); and that feedback
+makes the onset random (a loop can keep up for seconds above its ceiling, then collapse).
+
+With Poisson arrivals a queue forms below the ceiling too: M/D/k's mean wait by
+Cosmetatos's correction of M/M/k's, with Erlang's C computed through the stable Erlang
+B recursion (k = 1000 works).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,6 +53,9 @@ CLIENT_LAG_MAX = 0.01
 """A step where more than 1 % of the sends left late measured the client too: it cannot judge."""
 CLIENT_SHARE = 0.8
 """A ceiling at or above 80 % of the client's own on-time limit is the client's, not the server's."""
+CPU_SPREAD = 0.2
+"""The two steps a CPU line runs through are at least 20 % apart in rate: CPU figures carry a few hundredths
+of a core of noise, and over a shorter span the slope would be that noise."""
 
 
 def ceiling_rps(capacity: int | None, delay_s: float, cost_s: float = 0.0, cores: float | None = None) -> float:
@@ -39,6 +63,24 @@ def ceiling_rps(capacity: int | None, delay_s: float, cost_s: float = 0.0, cores
     if capacity is None:
         return cores / cost_s if cores and cost_s > 0 else math.inf
     return capacity / (delay_s + cost_s)
+
+
+def cpu_ceiling_rps(points: Iterable[tuple[float, float]], cores: float | None) -> float | None:
+    """An unbounded server's ceiling: the rate where its CPU use (cores busy) reaches ``cores``, on the line
+    through ``points`` (rate, CPU cores) of the fastest step kept up with and the fastest at least
+    ``CPU_SPREAD`` below it. CPU use = a fixed per-second cost + c λ; ``None`` without two such steps or with
+    a line that does not rise (then ``cores / c``)."""
+    if not cores:
+        return None
+    ordered = sorted(((r, u) for r, u in points if _measured(r) and _measured(u) and r > 0), reverse=True)
+    if not ordered:
+        return None
+    top_rate, top_cpu = ordered[0]
+    below = next(((r, u) for r, u in ordered if r <= (1 - CPU_SPREAD) * top_rate), None)
+    if below is None or top_cpu <= below[1]:
+        return None
+    slope = (top_cpu - below[1]) / (top_rate - below[0])  # CPU seconds per request at the margin
+    return top_rate + (cores - top_cpu) / slope
 
 
 def predicted_rps(offered_rps: float, capacity: int | None, delay_s: float, cost_s: float = 0.0,
@@ -78,11 +120,13 @@ def wait_mdk_s(k: int, a: float, service_s: float) -> float:
 
 def predicted_latency_s(offered_rps: float, capacity: int | None, delay_s: float, *, poisson: bool,
                         duration_s: float, warmup_s: float = 0.0, cost_s: float = 0.0,
-                        cores: float | None = None, timeout_s: float = math.inf) -> float:  # fmt: skip
+                        cores: float | None = None, timeout_s: float = math.inf,
+                        drain_rps: float | None = None) -> float:  # fmt: skip
     """The model's median latency of the counted window (from the intended send time); at most the
-    client's request timeout, where a request that waited longer counts (failed)."""
+    client's request timeout, where a request that waited longer counts (failed). ``drain_rps``: the rate
+    the server drained at this step, measured (an unbounded server's loop), in place of the ceiling."""
     service = delay_s + cost_s
-    ceiling = ceiling_rps(capacity, delay_s, cost_s, cores)
+    ceiling = drain_rps if drain_rps is not None and drain_rps > 0 else ceiling_rps(capacity, delay_s, cost_s, cores)
     if offered_rps >= ceiling:
         return min(service + (offered_rps / ceiling - 1) * (warmup_s + duration_s / 2), timeout_s)
     if not poisson or capacity is None:
@@ -105,7 +149,8 @@ class CeilingResult:
     verdict: Verdict
     reason: str
     model_rps: float | None = None
-    """The model's ceiling: k / (D + c), or for an unbounded server cores / c (``None``: c not measured)."""
+    """The model's ceiling: k / (D + c), or for an unbounded server where its CPU line reaches its cores
+    (``cpu_ceiling_rps``, else cores / c; ``None``: c not measured)."""
     cost_s: float | None = None
     """c: the server's CPU seconds per request, measured below the ceiling."""
     limited_by: LimitedBy = ""
@@ -150,10 +195,14 @@ def gave_out(row: dict[str, Any], cores: float | None, capacity: int | None = No
 
 def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[str, Any]], *,
            cost_s: float | None = None, cores: float | None = None,
-           client_limit_rps: float | None = None, client_limit_reached: bool = True) -> CeilingResult:  # fmt: skip
-    """The verdict for one server from its steps (``offered_rps``, ``achieved_rps``, ``client_lagged``)."""
+           client_limit_rps: float | None = None, client_limit_reached: bool = True,
+           model_rps: float | None = None) -> CeilingResult:  # fmt: skip
+    """The verdict for one server from its steps (``offered_rps``, ``achieved_rps``, ``client_lagged``);
+    ``model_rps``: an unbounded server's CPU ceiling (``cpu_ceiling_rps``) in place of cores / c."""
     ceiling = ceiling_rps(declared, delay_s)
     model = ceiling_rps(declared, delay_s, cost_s or 0.0, cores) if cost_s is not None or declared else None
+    if declared is None and model_rps is not None:
+        model = model_rps
     usable = [s for s in steps if not s.get("client_lagged") and _measured(s.get("achieved_rps"))]
     measured = max((float(s["achieved_rps"]) for s in usable), default=None)
     service = delay_s + (cost_s or 0.0)
@@ -186,7 +235,7 @@ def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[s
         if model is not None and not math.isinf(model) and limited == "server" and behind:
             verdict: Verdict = "consistent" if abs(measured - model) <= TOLERANCE * model else "disagrees"
             return result(verdict, f"tops out at {measured:.1f}/s where {what} gave out; the model's "
-                          f"cores / c = {model:.0f}/s{note}")  # fmt: skip
+                          f"{'CPU line' if model_rps is not None else 'cores / c'} = {model:.0f}/s{note}")  # fmt: skip
         late_behind = [s for s in behind if not s.get("client_lagged")]
         if late_behind and limited == "server":
             s = late_behind[0]

@@ -56,6 +56,31 @@ def cost_s(rows: list[dict[str, Any]], capacity: int | None, delay_s: float) -> 
     return None if fastest is None else float(fastest["server_cpu_per_request_s"])
 
 
+def cpu_ceiling(
+    rows: list[dict[str, Any]], capacity: int | None, delay_s: float, cores: float | None, cost: float | None
+) -> float | None:
+    """An unbounded server's model ceiling: where the CPU line of its steps kept up with (client on time)
+    reaches its cores (``model.cpu_ceiling_rps``); ``None`` for a bounded one or without such a line."""
+    if capacity is not None:
+        return None
+    kept = [(float(r["offered_rps"]), float(r["server_cpu_cores"])) for r in rows if r["status"] == "ok"
+            and not r["client_lagged"] and model._measured(r.get("server_cpu_cores"))
+            and model.kept_up(r, delay_s + (cost or 0.0))]  # fmt: skip
+    return model.cpu_ceiling_rps(kept, cores)
+
+
+def drain_rps(row: dict[str, Any], capacity: int | None, service_s: float, line: float | None = None) -> float | None:
+    """The rate an unbounded server drained at in this step, measured: its achieved throughput where it fell
+    behind, the offered rate where it kept up (no queue); where the client lagged, its achieved rate is the
+    client's, so the CPU line's ceiling ``line``; ``None`` for a bounded server (its k / S)."""
+    achieved = model._num(row.get("achieved_rps"))
+    if capacity is not None or row.get("status") != "ok" or achieved is None:
+        return None
+    if row.get("client_lagged"):
+        return line
+    return float(row["offered_rps"]) if model.kept_up(row, service_s) else achieved
+
+
 def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str, Any],
           capacities: dict[str, int | None], complete: bool, pictures: tuple[Any, ...] = (),
           rows: list[dict[str, Any]] | None = None) -> LoadReport:  # fmt: skip
@@ -67,6 +92,9 @@ def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str,
     measured = [dict(r) for r in given]  # the report adds the model's figures; the kept rows stay as measured
     costs = {server: cost_s([r for r in measured if r["server"] == server], capacities.get(server), delay)
              for server in dict.fromkeys(s.server for s in steps)}  # fmt: skip
+    lines = {server: cpu_ceiling([r for r in measured if r["server"] == server], capacities.get(server), delay,
+                                 cores, costs.get(server))
+             for server in costs}  # fmt: skip
     rows = []
     for step, row in zip(steps, measured, strict=True):
         k, c = capacities.get(step.server), costs.get(step.server)
@@ -74,7 +102,8 @@ def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str,
         row["model_p50_s"] = model.predicted_latency_s(
             step.offered_rps, k, delay, poisson=poisson, duration_s=float(settings["duration_s"]),
             warmup_s=float(settings.get("warmup_s") or 0.0), cost_s=c or 0.0, cores=cores,
-            timeout_s=float(settings.get("request_timeout_s") or math.inf))  # fmt: skip
+            timeout_s=float(settings.get("request_timeout_s") or math.inf),
+            drain_rps=drain_rps(row, k, delay + (c or 0.0), lines.get(step.server)))  # fmt: skip
         rows.append(row)
     frame = pd.DataFrame(rows)
     results = []
@@ -83,7 +112,8 @@ def build(steps: list[Step], *, settings: dict[str, Any], environment: dict[str,
     for server in dict.fromkeys(s.server for s in steps):
         server_rows = [r for r in rows if r["server"] == server and r["status"] == "ok"]
         found = model.assess(server, capacities.get(server), delay, server_rows, cost_s=costs.get(server),
-                             cores=cores, client_limit_rps=limit, client_limit_reached=reached)  # fmt: skip
+                             cores=cores, client_limit_rps=limit, client_limit_reached=reached,
+                             model_rps=lines.get(server))  # fmt: skip
         if not server_rows and (why := [r["reason"] for r in rows if r["server"] == server and r["reason"]]):
             found = replace(found, reason=why[0])  # nothing measured: say why (no ladder, failed to start)
         if target and not target.get("as") and target.get("capacity") is None:
