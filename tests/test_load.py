@@ -252,6 +252,13 @@ def test_a_client_limited_ceiling_is_marked() -> None:
              {**_row(2000, 1958, p50=0.126), "server_cpu_cores": 0.96}]  # fmt: skip
     found = model.assess("fastapi-async", None, 0.05, mixed, cost_s=0.0005, cores=1, client_limit_rps=5600)
     assert (found.limited_by, found.gave_out) == ("server", "the server's CPU (0.96 of 1 cores)")
+    # a lag far below the client's own limit is the server's doing: its backlog held the client's connections
+    backlog = [_row(2400, 2400), {**_row(5600, 4800, lagged=True), "server_cpu_cores": 0.97, "late_sends": 900}]
+    found = model.assess("uvicorn-uvloop", None, 0.05, backlog, cost_s=0.0002, cores=1, client_limit_rps=11200)
+    assert found.limited_by == "server" and found.gave_out.startswith("the server's CPU (0.97 of 1 cores)")
+    assert "the client lagged at 5600/s, below 80% of its on-time limit" in found.gave_out
+    near = model.assess("uvicorn-uvloop", None, 0.05, backlog, cost_s=0.0002, cores=1, client_limit_rps=6000)
+    assert near.limited_by == "client"  # 5600/s is within 80 % of the client's limit: its own lag
 
 
 def test_the_cost_per_request_is_taken_nearest_the_ceiling() -> None:

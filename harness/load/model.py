@@ -208,10 +208,22 @@ def assess(server: str, declared: int | None, delay_s: float, steps: list[dict[s
     service = delay_s + (cost_s or 0.0)
     behind = sorted((s for s in steps if not kept_up(s, service)), key=lambda s: float(s["offered_rps"]))
     on_time = [s for s in behind if not s.get("client_lagged")]  # what gave out where the client kept time
+
+    def own_lag(s: dict[str, Any]) -> bool:
+        """A lag is the client's own only near its on-time limit: far below it, the server's backlog made it
+        (each waiting request holds a connection, so the client opens new ones)."""
+        return client_limit_rps is None or float(s["offered_rps"]) >= CLIENT_SHARE * client_limit_rps
+
     who, what = gave_out((on_time or behind)[0], cores, declared) if behind else ("", "")
+    if behind and not on_time and not own_lag(behind[0]):
+        first = behind[0]
+        who, what = gave_out({**first, "client_lagged": False}, cores, declared)
+        what += (f" (the client lagged at {float(first['offered_rps']):g}/s, below {CLIENT_SHARE:.0%} of its "
+                 f"on-time limit: the server's backlog held its connections)")  # fmt: skip
     top_usable = max((float(s["offered_rps"]) for s in usable), default=0.0)
-    # the server never gave out at a step the client sent on time, and a faster one lagged: the client's ceiling
-    client_stopped = not on_time and len(usable) < len(steps)
+    # the server never gave out at a step the client sent on time, and a faster one lagged near the client's
+    # own limit: the client's ceiling
+    client_stopped = not on_time and any(s.get("client_lagged") and own_lag(s) for s in steps)
     near_limit = (measured is not None and client_limit_rps is not None and client_limit_reached
                   and measured >= CLIENT_SHARE * client_limit_rps)  # fmt: skip
     limited: LimitedBy = "client" if client_stopped or near_limit else "server" if measured is not None else ""
